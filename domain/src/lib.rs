@@ -1,0 +1,15 @@
+//! The pure domain of kpi-ledger.
+//!
+//! Aggregates decide, events record. Nothing in this crate performs IO or reads the clock:
+//! the instant a change is recorded, who made it and why arrive from the edge as
+//! [`metadata::CommandMetadata`], and any date a rule needs (an active-from date, say) is a
+//! field of the command.
+
+pub mod access;
+pub mod engagement;
+pub mod error;
+pub mod ids;
+pub mod metadata;
+pub mod user;
+
+pub use error::{DomainError, ErrorKind};
