@@ -1,0 +1,13 @@
+//! The kpi-ledger service: configuration, storage wiring, projections, HTTP server and
+//! command line. See docs/ARCHITECTURE.md for the map.
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod http;
+pub mod projections;
+pub mod services;
+pub mod store;
+pub mod telemetry;
+pub mod vault;

@@ -124,7 +124,10 @@ mod tests {
         assert!(!Member.allows(ReadMemberDirectory));
         assert!(!Member.allows(ReadAuditLog));
         assert!(ClientViewer.allows(ReadAuditLog));
-        assert_eq!(ClientViewer.member_visibility(), MemberVisibility::Pseudonymous);
+        assert_eq!(
+            ClientViewer.member_visibility(),
+            MemberVisibility::Pseudonymous
+        );
     }
 
     #[test]

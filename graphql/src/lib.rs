@@ -1,0 +1,52 @@
+//! The GraphQL API of kpi-ledger: schema, resolvers, access checks and error codes.
+//!
+//! It knows no web framework and no database: the server passes in an implementation of
+//! [`ports::Ports`] and, per request, the authenticated [`access::Viewer`] and a
+//! [`access::RequestContext`].
+
+pub mod access;
+mod engagement;
+pub mod error;
+pub mod ports;
+pub mod scalars;
+mod viewer;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema};
+use ports::Ports;
+use std::sync::Arc;
+
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(viewer::ViewerQuery, engagement::EngagementQuery);
+
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(engagement::EngagementMutation);
+
+pub type KpiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Bounds on what one request may ask for, so a single query cannot tie up the server.
+const MAX_DEPTH: usize = 12;
+const MAX_COMPLEXITY: usize = 2_000;
+
+/// The schema wired to the server's ports.
+pub fn build_schema(ports: Arc<dyn Ports>) -> KpiSchema {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(ports)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
+}
+
+/// The schema in SDL, as exported to `docs/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
+}

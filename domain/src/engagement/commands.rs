@@ -34,5 +34,7 @@ pub enum EngagementCommand {
         member_id: MemberId,
         active_until: NaiveDate,
     },
-    ChangeStatus { to: EngagementStatus },
+    ChangeStatus {
+        to: EngagementStatus,
+    },
 }

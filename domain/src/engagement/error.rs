@@ -15,7 +15,9 @@ pub enum EngagementError {
     Closed,
     #[error("invalid input: {0}")]
     Invalid(String),
-    #[error("cannot move the engagement from {from} to {to}; from {from} it may move to {allowed}")]
+    #[error(
+        "cannot move the engagement from {from} to {to}; from {from} it may move to {allowed}"
+    )]
     InvalidTransition {
         from: EngagementStatus,
         to: EngagementStatus,

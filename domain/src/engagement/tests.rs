@@ -380,12 +380,8 @@ fn active_back_to_diagnosing_is_an_invalid_transition() {
 #[test]
 fn every_transition_outside_the_table_is_refused() {
     use EngagementStatus::*;
-    let paths: [&[EngagementStatus]; 4] = [
-        &[],
-        &[Trial],
-        &[Trial, Active],
-        &[Trial, Active, Paused],
-    ];
+    let paths: [&[EngagementStatus]; 4] =
+        [&[], &[Trial], &[Trial, Active], &[Trial, Active, Paused]];
     for path in paths {
         let current = path.last().copied().unwrap_or(Diagnosing);
         for to in EngagementStatus::ALL {

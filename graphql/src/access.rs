@@ -1,0 +1,215 @@
+//! Who is asking, and what they may touch.
+//!
+//! The server authenticates the bearer token and puts a [`Viewer`] into the request. Every
+//! resolver that touches an engagement first calls [`engagement_scope`], which answers
+//! "not found" for engagements the viewer does not belong to, exactly as for engagements
+//! that do not exist. The [`EngagementScope`] it returns is the only key the
+//! [`Ports`](crate::ports::Ports) accept for engagement data, and a [`CommandPermit`] (made
+//! from a scope by [`EngagementScope::permit`], or by [`open_permit`]) the only key for
+//! changes: the check cannot be forgotten, because without it there is nothing to call.
+
+use crate::error::{coded, not_found, PortResultExt, FORBIDDEN, UNAUTHENTICATED};
+use crate::ports::{MembershipView, Ports};
+use async_graphql::{Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use kpi_ledger_domain::access::{Capability, EngagementRole};
+use kpi_ledger_domain::ids::{EngagementId, MemberId, UserId};
+use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::user::Grants;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: UserId,
+    pub grants: Grants,
+}
+
+/// Facts about the request taken at the edge: the correlation id and the instant it
+/// arrived (from which "today" in an engagement's time zone is derived).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestContext {
+    pub correlation_id: Uuid,
+    pub received_at: DateTime<Utc>,
+}
+
+impl RequestContext {
+    /// The calendar date of the request in `time_zone` (UTC if it does not parse).
+    pub fn today_in(&self, time_zone: &str) -> NaiveDate {
+        match time_zone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => self.received_at.with_timezone(&tz).date_naive(),
+            Err(_) => self.received_at.date_naive(),
+        }
+    }
+}
+
+/// The viewer's standing in one engagement. Only [`engagement_scope`] and
+/// [`visible_engagements`] make these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngagementScope {
+    engagement_id: EngagementId,
+    member_id: MemberId,
+    user_id: UserId,
+    role: EngagementRole,
+    time_zone: String,
+    opened_position: i64,
+}
+
+impl EngagementScope {
+    pub fn engagement_id(&self) -> EngagementId {
+        self.engagement_id
+    }
+    /// The viewer's own membership.
+    pub fn member_id(&self) -> MemberId {
+        self.member_id
+    }
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    pub fn role(&self) -> EngagementRole {
+        self.role
+    }
+    pub fn time_zone(&self) -> &str {
+        &self.time_zone
+    }
+    pub fn opened_position(&self) -> i64 {
+        self.opened_position
+    }
+
+    pub fn allows(&self, capability: Capability) -> bool {
+        self.role.allows(capability)
+    }
+
+    /// Fails with FORBIDDEN (the viewer already knows the engagement exists) unless the
+    /// viewer's role allows `capability`.
+    pub fn require(&self, capability: Capability) -> Result<()> {
+        if self.allows(capability) {
+            Ok(())
+        } else {
+            Err(coded(
+                FORBIDDEN,
+                format!(
+                    "your role in this engagement ({}) does not allow this",
+                    self.role
+                ),
+            ))
+        }
+    }
+
+    /// Permission to change this engagement in a way `capability` covers.
+    pub fn permit(&self, capability: Capability) -> Result<CommandPermit> {
+        self.require(capability)?;
+        Ok(CommandPermit {
+            engagement_id: self.engagement_id,
+            actor: self.user_id,
+        })
+    }
+}
+
+/// Proof that the actor may change one engagement; the ports take nothing less.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandPermit {
+    engagement_id: EngagementId,
+    actor: UserId,
+}
+
+impl CommandPermit {
+    pub fn engagement_id(&self) -> EngagementId {
+        self.engagement_id
+    }
+    pub fn actor(&self) -> UserId {
+        self.actor
+    }
+}
+
+pub fn viewer(ctx: &Context<'_>) -> Result<Viewer> {
+    ctx.data_opt::<Viewer>()
+        .copied()
+        .ok_or_else(|| coded(UNAUTHENTICATED, "a bearer token is required"))
+}
+
+pub fn request(ctx: &Context<'_>) -> RequestContext {
+    ctx.data_opt::<RequestContext>()
+        .copied()
+        .unwrap_or(RequestContext {
+            correlation_id: Uuid::new_v4(),
+            received_at: Utc::now(),
+        })
+}
+
+pub fn ports<'a>(ctx: &Context<'a>) -> &'a Arc<dyn Ports> {
+    ctx.data_unchecked::<Arc<dyn Ports>>()
+}
+
+/// Metadata for a command the viewer runs in this request.
+pub fn command_metadata(ctx: &Context<'_>, reason: Option<String>) -> Result<CommandMetadata> {
+    let viewer = viewer(ctx)?;
+    let request = request(ctx);
+    Ok(CommandMetadata::new(Some(viewer.user_id), request.correlation_id).with_reason(reason))
+}
+
+/// Permission to open a new engagement: only users with the consultant grant.
+pub fn open_permit(ctx: &Context<'_>, engagement_id: EngagementId) -> Result<CommandPermit> {
+    let viewer = viewer(ctx)?;
+    if !viewer.grants.consultant {
+        return Err(coded(
+            FORBIDDEN,
+            "only users with the consultant grant may open engagements",
+        ));
+    }
+    Ok(CommandPermit {
+        engagement_id,
+        actor: viewer.user_id,
+    })
+}
+
+/// A membership counts while it has no active-until date, or until the end of that day
+/// in the engagement's time zone.
+fn is_current(membership: &MembershipView, request: &RequestContext) -> bool {
+    match membership.active_until {
+        None => true,
+        Some(until) => until >= request.today_in(&membership.time_zone),
+    }
+}
+
+fn scope_of(viewer: &Viewer, membership: MembershipView) -> EngagementScope {
+    EngagementScope {
+        engagement_id: membership.engagement_id,
+        member_id: membership.member_id,
+        user_id: viewer.user_id,
+        role: membership.role,
+        time_zone: membership.time_zone,
+        opened_position: membership.opened_position,
+    }
+}
+
+/// Every engagement the viewer currently belongs to, newest first.
+pub async fn visible_engagements(ctx: &Context<'_>) -> Result<Vec<EngagementScope>> {
+    let viewer = viewer(ctx)?;
+    let request = request(ctx);
+    let mut scopes: Vec<EngagementScope> = ports(ctx)
+        .memberships(viewer.user_id)
+        .await
+        .gql()?
+        .into_iter()
+        .filter(|m| is_current(m, &request))
+        .map(|m| scope_of(&viewer, m))
+        .collect();
+    scopes.sort_by_key(|s| std::cmp::Reverse(s.opened_position));
+    scopes.dedup_by_key(|s| s.engagement_id);
+    Ok(scopes)
+}
+
+/// The viewer's scope in one engagement, or NOT_FOUND when the engagement does not exist
+/// or the viewer does not (or no longer) belong to it. The two cases are indistinguishable.
+pub async fn engagement_scope(
+    ctx: &Context<'_>,
+    engagement_id: EngagementId,
+) -> Result<EngagementScope> {
+    visible_engagements(ctx)
+        .await?
+        .into_iter()
+        .find(|s| s.engagement_id == engagement_id)
+        .ok_or_else(|| not_found("engagement"))
+}

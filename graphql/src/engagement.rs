@@ -1,0 +1,632 @@
+//! Engagements and their members: queries and the mutations of SPEC §2.
+
+use crate::access::{
+    command_metadata, engagement_scope, open_permit, ports, request, viewer, visible_engagements,
+    EngagementScope,
+};
+use crate::error::{not_found, validation, PortResultExt};
+use crate::ports::{EngagementView, MemberView, PersonalData, PersonalFields};
+use crate::scalars::Date;
+use async_graphql::connection::{query, Connection, Edge};
+use async_graphql::{Context, Enum, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use kpi_ledger_domain::access::{Capability, EngagementRole, MemberVisibility};
+use kpi_ledger_domain::engagement::{
+    EngagementCommand, EngagementSettings, EngagementStatus, NewMember,
+};
+use kpi_ledger_domain::ids::{EngagementId, MemberId};
+use uuid::Uuid;
+
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 200;
+
+/// Where an engagement is in its life. Allowed moves: DIAGNOSING → TRIAL | CLOSED,
+/// TRIAL → ACTIVE | CLOSED, ACTIVE → PAUSED | CLOSED, PAUSED → ACTIVE | CLOSED.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "EngagementStatus")]
+pub enum StatusGql {
+    Diagnosing,
+    Trial,
+    Active,
+    Paused,
+    Closed,
+}
+
+impl From<EngagementStatus> for StatusGql {
+    fn from(value: EngagementStatus) -> Self {
+        match value {
+            EngagementStatus::Diagnosing => StatusGql::Diagnosing,
+            EngagementStatus::Trial => StatusGql::Trial,
+            EngagementStatus::Active => StatusGql::Active,
+            EngagementStatus::Paused => StatusGql::Paused,
+            EngagementStatus::Closed => StatusGql::Closed,
+        }
+    }
+}
+
+impl From<StatusGql> for EngagementStatus {
+    fn from(value: StatusGql) -> Self {
+        match value {
+            StatusGql::Diagnosing => EngagementStatus::Diagnosing,
+            StatusGql::Trial => EngagementStatus::Trial,
+            StatusGql::Active => EngagementStatus::Active,
+            StatusGql::Paused => EngagementStatus::Paused,
+            StatusGql::Closed => EngagementStatus::Closed,
+        }
+    }
+}
+
+/// A person's role in one engagement (SPEC §1).
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "EngagementRole")]
+pub enum RoleGql {
+    /// Runs the programme: KPIs, targets, imports, reviews, plans.
+    Consultant,
+    /// The seller's boss: reads everything, co-signs reviews, approves plans and payouts.
+    ClientOwner,
+    /// Seller staff or auditors: read-only, members pseudonymised.
+    ClientViewer,
+    /// A scored employee: reads their own scorecard and statement only.
+    Member,
+}
+
+impl From<EngagementRole> for RoleGql {
+    fn from(value: EngagementRole) -> Self {
+        match value {
+            EngagementRole::Consultant => RoleGql::Consultant,
+            EngagementRole::ClientOwner => RoleGql::ClientOwner,
+            EngagementRole::ClientViewer => RoleGql::ClientViewer,
+            EngagementRole::Member => RoleGql::Member,
+        }
+    }
+}
+
+impl From<RoleGql> for EngagementRole {
+    fn from(value: RoleGql) -> Self {
+        match value {
+            RoleGql::Consultant => EngagementRole::Consultant,
+            RoleGql::ClientOwner => EngagementRole::ClientOwner,
+            RoleGql::ClientViewer => EngagementRole::ClientViewer,
+            RoleGql::Member => EngagementRole::Member,
+        }
+    }
+}
+
+/// One consultancy ↔ client programme.
+pub struct Engagement {
+    scope: EngagementScope,
+    view: EngagementView,
+}
+
+impl Engagement {
+    async fn load(ctx: &Context<'_>, scope: EngagementScope) -> Result<Self> {
+        let view = ports(ctx).engagement(&scope).await.gql()?;
+        Ok(Engagement { scope, view })
+    }
+}
+
+#[Object]
+impl Engagement {
+    async fn id(&self) -> Uuid {
+        self.view.id.as_uuid()
+    }
+    async fn name(&self) -> &str {
+        &self.view.name
+    }
+    async fn client_name(&self) -> &str {
+        &self.view.client_name
+    }
+    /// ISO 3166 market code.
+    async fn market(&self) -> &str {
+        &self.view.market
+    }
+    /// IANA time zone every date of this engagement is in.
+    async fn time_zone(&self) -> &str {
+        &self.view.time_zone
+    }
+    /// Month (1-12) the fiscal year starts in.
+    async fn fiscal_year_start_month(&self) -> i32 {
+        self.view.fiscal_year_start_month as i32
+    }
+    /// ISO 4217 reporting currency.
+    async fn currency(&self) -> &str {
+        &self.view.currency
+    }
+    async fn platforms(&self) -> &[String] {
+        &self.view.platforms
+    }
+    async fn status(&self) -> StatusGql {
+        self.view.status.into()
+    }
+    async fn opened_at(&self) -> DateTime<Utc> {
+        self.view.opened_at
+    }
+    /// The caller's own role in this engagement.
+    async fn viewer_role(&self) -> RoleGql {
+        self.scope.role().into()
+    }
+    /// The members the caller may see: everyone for consultants and client owners (with
+    /// names and emails), everyone pseudonymised for client viewers, only themselves for
+    /// members. Former members are included when `includeFormer` is true.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_former: bool,
+    ) -> Result<Vec<Member>> {
+        let today = request(ctx).today_in(self.scope.time_zone());
+        let members: Vec<MemberView> = ports(ctx)
+            .members(&self.scope)
+            .await
+            .gql()?
+            .into_iter()
+            .filter(|m| include_former || m.active_until.is_none_or(|until| until >= today))
+            .collect();
+        present_members(ctx, &self.scope, members).await
+    }
+}
+
+/// One person's membership of an engagement.
+pub struct Member {
+    view: MemberView,
+    personal: Option<PersonalData>,
+    is_viewer: bool,
+}
+
+#[Object]
+impl Member {
+    async fn id(&self) -> Uuid {
+        self.view.member_id.as_uuid()
+    }
+    async fn role(&self) -> RoleGql {
+        self.view.role.into()
+    }
+    /// Position key such as `advertising`.
+    async fn position(&self) -> Option<&str> {
+        self.view.position.as_deref()
+    }
+    async fn active_from(&self) -> Date {
+        self.view.active_from.into()
+    }
+    async fn active_until(&self) -> Option<Date> {
+        self.view.active_until.map(Date)
+    }
+    /// A stable stand-in for the name, for callers who may not see names.
+    async fn pseudonym(&self) -> String {
+        let id = self.view.member_id.to_string();
+        format!("Member {}", &id[..8])
+    }
+    /// The member's name; null where the caller may not see it or it was erased.
+    async fn display_name(&self) -> Option<&str> {
+        match &self.personal {
+            Some(PersonalData::Present(fields)) => Some(&fields.display_name),
+            _ => None,
+        }
+    }
+    /// The member's email; null where the caller may not see it or it was erased.
+    async fn email(&self) -> Option<&str> {
+        match &self.personal {
+            Some(PersonalData::Present(fields)) => Some(&fields.email),
+            _ => None,
+        }
+    }
+    /// True when the member's personal data was erased.
+    async fn erased(&self) -> bool {
+        matches!(self.personal, Some(PersonalData::Erased))
+    }
+    /// True for the caller's own membership.
+    async fn is_viewer(&self) -> bool {
+        self.is_viewer
+    }
+}
+
+/// Applies the caller's member visibility and attaches the personal fields they may see.
+async fn present_members(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    members: Vec<MemberView>,
+) -> Result<Vec<Member>> {
+    let visibility = scope.role().member_visibility();
+    let members: Vec<MemberView> = match visibility {
+        MemberVisibility::SelfOnly => members
+            .into_iter()
+            .filter(|m| m.member_id == scope.member_id())
+            .collect(),
+        MemberVisibility::Full | MemberVisibility::Pseudonymous => members,
+    };
+    let readable: Vec<MemberId> = members
+        .iter()
+        .filter(|m| match visibility {
+            MemberVisibility::Full => true,
+            MemberVisibility::Pseudonymous | MemberVisibility::SelfOnly => {
+                m.member_id == scope.member_id()
+            }
+        })
+        .map(|m| m.member_id)
+        .collect();
+    let mut personal = if readable.is_empty() {
+        Default::default()
+    } else {
+        ports(ctx)
+            .member_personal_data(scope, &readable)
+            .await
+            .gql()?
+    };
+    Ok(members
+        .into_iter()
+        .map(|view| Member {
+            personal: personal.remove(&view.member_id),
+            is_viewer: view.member_id == scope.member_id(),
+            view,
+        })
+        .collect())
+}
+
+async fn load_member(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    member_id: MemberId,
+) -> Result<Member> {
+    let view = ports(ctx)
+        .members(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .find(|m| m.member_id == member_id)
+        .ok_or_else(|| not_found("member"))?;
+    present_members(ctx, scope, vec![view])
+        .await?
+        .pop()
+        .ok_or_else(|| not_found("member"))
+}
+
+#[derive(Default)]
+pub struct EngagementQuery;
+
+#[Object]
+impl EngagementQuery {
+    /// The engagements the caller belongs to, newest first.
+    async fn engagements(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Connection<String, Engagement>> {
+        let scopes = visible_engagements(ctx).await?;
+        query(
+            after,
+            before,
+            first,
+            last,
+            |after: Option<String>, before: Option<String>, first, last| async move {
+                let position_of = |cursor: &str| {
+                    cursor
+                        .parse::<i64>()
+                        .map_err(|_| validation(format!("`{cursor}` is not a cursor of this list")))
+                };
+                let after = after.as_deref().map(position_of).transpose()?;
+                let before = before.as_deref().map(position_of).transpose()?;
+                // Newest first: "after" a cursor means older than it.
+                let window: Vec<EngagementScope> = scopes
+                    .into_iter()
+                    .filter(|s| after.is_none_or(|a| s.opened_position() < a))
+                    .filter(|s| before.is_none_or(|b| s.opened_position() > b))
+                    .collect();
+                let total = window.len();
+                let (start, end) = match (first, last) {
+                    (Some(first), _) => (0, first.min(MAX_PAGE).min(total)),
+                    (None, Some(last)) => (total.saturating_sub(last.min(MAX_PAGE)), total),
+                    (None, None) => (0, DEFAULT_PAGE.min(total)),
+                };
+                let mut connection = Connection::new(start > 0, end < total);
+                for scope in window[start..end].iter().cloned() {
+                    let cursor = scope.opened_position().to_string();
+                    connection
+                        .edges
+                        .push(Edge::new(cursor, Engagement::load(ctx, scope).await?));
+                }
+                Ok::<_, async_graphql::Error>(connection)
+            },
+        )
+        .await
+    }
+
+    /// One engagement the caller belongs to. NOT_FOUND otherwise, whether or not it exists.
+    async fn engagement(&self, ctx: &Context<'_>, id: Uuid) -> Result<Engagement> {
+        let scope = engagement_scope(ctx, EngagementId(id)).await?;
+        Engagement::load(ctx, scope).await
+    }
+}
+
+#[derive(InputObject)]
+pub struct OpenEngagementInput {
+    pub name: String,
+    pub client_name: String,
+    /// ISO 3166 market; default `JP`.
+    pub market: Option<String>,
+    /// IANA time zone; default `Asia/Tokyo`.
+    pub time_zone: Option<String>,
+    /// 1-12; default 4 (April).
+    pub fiscal_year_start_month: Option<i32>,
+    /// ISO 4217; default `JPY`.
+    pub currency: Option<String>,
+    /// From the catalogue: amazon_jp, rakuten, yahoo_shopping, qoo10, shopee_jp, own_store.
+    pub platforms: Option<Vec<String>>,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct AddMemberInput {
+    pub engagement_id: Uuid,
+    pub display_name: String,
+    /// The person's login email; an account is created for it when none exists.
+    pub email: String,
+    pub role: RoleGql,
+    /// Position key such as `advertising`, `operations`, `customer_service`.
+    pub position: Option<String>,
+    /// First active day; default today in the engagement's time zone.
+    pub active_from: Option<Date>,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ChangeMemberRoleInput {
+    pub engagement_id: Uuid,
+    pub member_id: Uuid,
+    pub role: RoleGql,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RemoveMemberInput {
+    pub engagement_id: Uuid,
+    pub member_id: Uuid,
+    /// Last active day (inclusive); bonus proration uses it.
+    pub active_until: Date,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ChangeEngagementStatusInput {
+    pub engagement_id: Uuid,
+    pub status: StatusGql,
+    pub reason: Option<String>,
+}
+
+#[derive(Default)]
+pub struct EngagementMutation;
+
+#[Object]
+impl EngagementMutation {
+    /// Opens an engagement; the caller (who needs the consultant grant) becomes its first
+    /// consultant. It starts in DIAGNOSING.
+    async fn open_engagement(
+        &self,
+        ctx: &Context<'_>,
+        input: OpenEngagementInput,
+    ) -> Result<Engagement> {
+        let engagement_id = EngagementId::new_random();
+        let permit = open_permit(ctx, engagement_id)?;
+        let metadata = command_metadata(ctx, input.reason)?;
+        let ports = ports(ctx);
+        let viewer = viewer(ctx)?;
+        let account = ports
+            .account(viewer.user_id)
+            .await
+            .gql()?
+            .ok_or_else(|| not_found("user"))?;
+
+        let mut settings = EngagementSettings::with_defaults(input.name, input.client_name);
+        if let Some(market) = input.market {
+            settings.market = market;
+        }
+        if let Some(time_zone) = input.time_zone {
+            settings.time_zone = time_zone;
+        }
+        if let Some(month) = input.fiscal_year_start_month {
+            settings.fiscal_year_start_month = u32::try_from(month).unwrap_or(0);
+        }
+        if let Some(currency) = input.currency {
+            settings.currency = currency;
+        }
+        if let Some(platforms) = input.platforms {
+            settings.platforms = platforms;
+        }
+        let founder = NewMember {
+            member_id: MemberId::new_random(),
+            user_id: viewer.user_id,
+            role: EngagementRole::Consultant,
+            position: None,
+            active_from: request(ctx).today_in(&settings.time_zone),
+        };
+        let fields = PersonalFields {
+            display_name: account.display_name,
+            email: account.email,
+        };
+        ports
+            .store_member_personal_data(&permit, founder.member_id, &fields)
+            .await
+            .gql()?;
+        let founder_id = founder.member_id;
+        let command = EngagementCommand::Open {
+            engagement_id,
+            settings,
+            founder,
+        };
+        if let Err(error) = ports.execute_engagement(&permit, command, &metadata).await {
+            ports
+                .discard_member_personal_data(&permit, founder_id)
+                .await
+                .gql()?;
+            return Err(error).gql();
+        }
+        let scope = engagement_scope(ctx, engagement_id).await?;
+        Engagement::load(ctx, scope).await
+    }
+
+    /// Adds a person to an engagement with one role. Consultants only.
+    async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<Member> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ManageMembers)?;
+        let metadata = command_metadata(ctx, input.reason)?;
+        let display_name = input.display_name.trim().to_string();
+        if display_name.is_empty() || display_name.chars().count() > 200 {
+            return Err(validation("displayName: must be 1 to 200 characters"));
+        }
+        let email = normalise_email(&input.email)?;
+        let active_from = input
+            .active_from
+            .map(|d| d.0)
+            .unwrap_or_else(|| request(ctx).today_in(scope.time_zone()));
+        let ports = ports(ctx);
+
+        let account = ports
+            .ensure_account(&permit, &email, &display_name)
+            .await
+            .gql()?;
+        let member_id = MemberId::new_random();
+        let fields = PersonalFields {
+            display_name,
+            email,
+        };
+        let stored = ports
+            .store_member_personal_data(&permit, member_id, &fields)
+            .await;
+        let command = EngagementCommand::AddMember(NewMember {
+            member_id,
+            user_id: account.user_id,
+            role: input.role.into(),
+            position: input.position,
+            active_from,
+        });
+        let executed = match stored {
+            Ok(()) => ports.execute_engagement(&permit, command, &metadata).await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = executed {
+            // Nothing of a failed mutation may remain.
+            ports
+                .discard_member_personal_data(&permit, member_id)
+                .await
+                .gql()?;
+            if account.created {
+                ports
+                    .discard_account(&permit, account.user_id)
+                    .await
+                    .gql()?;
+            }
+            return Err(error).gql();
+        }
+        if account.created {
+            ports
+                .register_account(&permit, account.user_id, &metadata)
+                .await
+                .gql()?;
+        }
+        load_member(ctx, &scope, member_id).await
+    }
+
+    /// Gives a member another role. Consultants only; the last consultant keeps theirs.
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeMemberRoleInput,
+    ) -> Result<Member> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ManageMembers)?;
+        let metadata = command_metadata(ctx, input.reason)?;
+        let member_id = MemberId(input.member_id);
+        let command = EngagementCommand::ChangeMemberRole {
+            member_id,
+            role: input.role.into(),
+        };
+        ports(ctx)
+            .execute_engagement(&permit, command, &metadata)
+            .await
+            .gql()?;
+        load_member(ctx, &scope, member_id).await
+    }
+
+    /// Ends a membership on `activeUntil` (inclusive). Consultants only.
+    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<Member> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ManageMembers)?;
+        let metadata = command_metadata(ctx, input.reason)?;
+        let member_id = MemberId(input.member_id);
+        let command = EngagementCommand::RemoveMember {
+            member_id,
+            active_until: input.active_until.0,
+        };
+        ports(ctx)
+            .execute_engagement(&permit, command, &metadata)
+            .await
+            .gql()?;
+        load_member(ctx, &scope, member_id).await
+    }
+
+    /// Moves the engagement to another status, as SPEC §2's table allows; anything else is
+    /// refused with INVALID_TRANSITION. Consultants only.
+    async fn change_engagement_status(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeEngagementStatusInput,
+    ) -> Result<Engagement> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ManageEngagement)?;
+        let metadata = command_metadata(ctx, input.reason)?;
+        let command = EngagementCommand::ChangeStatus {
+            to: input.status.into(),
+        };
+        ports(ctx)
+            .execute_engagement(&permit, command, &metadata)
+            .await
+            .gql()?;
+        Engagement::load(ctx, scope).await
+    }
+}
+
+/// Lower-cases and checks the shape of an email address.
+fn normalise_email(email: &str) -> Result<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(validation(format!(
+            "email: `{}` is not an email address",
+            email
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_email;
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(
+            normalise_email(" Li.Wei@Example.JP ").unwrap(),
+            "li.wei@example.jp"
+        );
+        for bad in [
+            "",
+            "li wei@example.jp",
+            "li@",
+            "@example.jp",
+            "li@example",
+            "a@b@c.jp",
+        ] {
+            assert!(normalise_email(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! Login accounts: the account directory (email and display name, erasable, never in
+//! events) plus the `User` aggregate that records registration and grants.
+
+use crate::on_db;
+use crate::projections::Projector;
+use crate::store::events::Cqrs;
+use crate::store::{Db, StoreError};
+use chrono::Utc;
+use cqrs_es::AggregateError;
+use kpi_ledger_domain::ids::UserId;
+use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::user::{Grants, User, UserCommand, UserError};
+use std::sync::Arc;
+
+/// A login account with its grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user_id: UserId,
+    pub email: String,
+    pub display_name: String,
+    pub grants: Grants,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("a user with email {0} already exists")]
+    EmailTaken(String),
+    #[error("no user with email {0}")]
+    UnknownEmail(String),
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not record the user: {0}")]
+    Command(#[from] AggregateError<UserError>),
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(value: sqlx::Error) -> Self {
+        AccountError::Store(value.into())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    user_id: String,
+    email: String,
+    display_name: String,
+    consultant: Option<i64>,
+    admin: Option<i64>,
+}
+
+const SELECT_ACCOUNT: &str = "
+SELECT a.user_id, a.email, a.display_name, u.consultant, u.admin
+  FROM user_accounts a LEFT JOIN users u ON u.user_id = a.user_id";
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+    fn try_from(row: AccountRow) -> Result<Self, StoreError> {
+        Ok(Account {
+            user_id: row
+                .user_id
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("user id {}: {e}", row.user_id)))?,
+            email: row.email,
+            display_name: row.display_name,
+            grants: Grants {
+                consultant: row.consultant.unwrap_or(0) != 0,
+                admin: row.admin.unwrap_or(0) != 0,
+            },
+        })
+    }
+}
+
+/// The account directory and user registration.
+#[derive(Clone)]
+pub struct Accounts {
+    db: Db,
+    users: Arc<Cqrs<User>>,
+    projector: Arc<Projector>,
+}
+
+impl Accounts {
+    pub fn new(db: Db, projector: Arc<Projector>) -> Self {
+        Self {
+            users: Arc::new(Cqrs::new(&db)),
+            db,
+            projector,
+        }
+    }
+
+    pub async fn by_id(&self, user_id: UserId) -> Result<Option<Account>, StoreError> {
+        let sql = format!("{SELECT_ACCOUNT} WHERE a.user_id = $1");
+        let row: Option<AccountRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(&sql).bind(user_id.to_string()).fetch_optional(pool).await?
+        });
+        row.map(Account::try_from).transpose()
+    }
+
+    pub async fn by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
+        let sql = format!("{SELECT_ACCOUNT} WHERE a.email = $1");
+        let row: Option<AccountRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(&sql)
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(Account::try_from).transpose()
+    }
+
+    /// Inserts a directory entry for `email` unless one exists; returns the account's id
+    /// and whether this call created it. Two concurrent calls for one email agree on one id.
+    pub async fn ensure(
+        &self,
+        email: &str,
+        display_name: &str,
+    ) -> Result<(UserId, bool), StoreError> {
+        let email = email.trim().to_lowercase();
+        let user_id = UserId::new_random();
+        let inserted = on_db!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO user_accounts (user_id, email, display_name, created_at)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING",
+            )
+            .bind(user_id.to_string())
+            .bind(&email)
+            .bind(display_name.trim())
+            .bind(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if inserted == 1 {
+            return Ok((user_id, true));
+        }
+        let existing = self
+            .by_email(&email)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("account of {email} vanished")))?;
+        Ok((existing.user_id, false))
+    }
+
+    /// Deletes a directory entry (an account created for a change that then failed).
+    pub async fn discard(&self, user_id: UserId) -> Result<(), StoreError> {
+        on_db!(&self.db, pool => {
+            sqlx::query("DELETE FROM user_accounts WHERE user_id = $1")
+                .bind(user_id.to_string())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Records the registration of a directory entry, with its grants.
+    pub async fn register(
+        &self,
+        user_id: UserId,
+        grants: Grants,
+        metadata: &CommandMetadata,
+    ) -> Result<(), AccountError> {
+        self.users
+            .execute(
+                &user_id.to_string(),
+                UserCommand::Register { user_id, grants },
+                metadata.to_map(),
+            )
+            .await?;
+        self.projector.catch_up().await?;
+        Ok(())
+    }
+
+    /// Creates a new account with grants (the `user add` command).
+    pub async fn add(
+        &self,
+        email: &str,
+        display_name: &str,
+        grants: Grants,
+        metadata: &CommandMetadata,
+    ) -> Result<Account, AccountError> {
+        let email = email.trim().to_lowercase();
+        if !email.contains('@') || email.chars().any(char::is_whitespace) {
+            return Err(AccountError::Invalid(format!(
+                "email: `{email}` is not an email address"
+            )));
+        }
+        if display_name.trim().is_empty() {
+            return Err(AccountError::Invalid("name: must not be empty".into()));
+        }
+        let (user_id, created) = self.ensure(&email, display_name).await?;
+        if !created {
+            return Err(AccountError::EmailTaken(email));
+        }
+        if let Err(error) = self.register(user_id, grants, metadata).await {
+            self.discard(user_id).await?;
+            return Err(error);
+        }
+        self.by_id(user_id)
+            .await?
+            .ok_or_else(|| AccountError::UnknownEmail(email))
+    }
+}

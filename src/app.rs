@@ -1,0 +1,144 @@
+//! Building and running the server.
+
+use crate::auth::{AuthSettings, TokenService};
+use crate::http::{router, AppState};
+use crate::projections::Projector;
+use crate::services::Services;
+use crate::store::Db;
+use anyhow::Context as _;
+use kpi_ledger_graphql::ports::Ports;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How often each server checks for events another server (or a crashed request)
+/// left unprojected.
+const PROJECTION_POLL: Duration = Duration::from_secs(2);
+
+/// Everything the server needs, connected and migrated.
+pub struct Context {
+    pub db: Db,
+    pub projector: Arc<Projector>,
+    pub services: Arc<Services>,
+}
+
+impl Context {
+    /// Connects to the database, applies pending migrations and catches the read models
+    /// up with the log.
+    pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
+        let db = Db::connect(database_url).await.with_context(|| {
+            format!(
+                "failed to connect to {}",
+                crate::store::redact(database_url)
+            )
+        })?;
+        db.migrate().await.context("failed to apply migrations")?;
+        let projector = Arc::new(Projector::new(db.clone()));
+        projector
+            .catch_up()
+            .await
+            .context("failed to bring the read models up to date")?;
+        let services = Arc::new(Services::new(db.clone(), projector.clone()));
+        Ok(Self {
+            db,
+            projector,
+            services,
+        })
+    }
+}
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    projector: Arc<Projector>,
+}
+
+impl Application {
+    pub async fn build(
+        database_url: &str,
+        listen: &str,
+        auth: &AuthSettings,
+    ) -> anyhow::Result<Self> {
+        let context = Context::connect(database_url).await?;
+        let tokens = TokenService::from_settings(auth, &context.db)
+            .await
+            .context("failed to set up token verification")?;
+        let ports: Arc<dyn Ports> = context.services.clone();
+        let state = AppState {
+            schema: kpi_ledger_graphql::build_schema(ports),
+            tokens: Arc::new(tokens),
+            accounts: context.services.accounts().clone(),
+            db: context.db.clone(),
+        };
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("failed to listen on {listen}"))?;
+        Ok(Self {
+            listener,
+            state,
+            projector: context.projector,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the
+    /// database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let db = self.state.db.clone();
+        let projector = self.projector.clone();
+        let poller = tokio::spawn(async move {
+            let mut interval = tokio::time::interval(PROJECTION_POLL);
+            loop {
+                interval.tick().await;
+                if let Err(error) = projector.catch_up().await {
+                    tracing::warn!(%error, "background projection failed; will retry");
+                }
+            }
+        });
+        let result = axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server failed");
+        poller.abort();
+        db.close().await;
+        result
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

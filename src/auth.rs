@@ -1,0 +1,218 @@
+//! Bearer tokens: JWTs signed with HS256 (a secret from configuration, or the key the first
+//! migration stored in the database) or verified with an external identity provider's
+//! RS256/ES256 public key.
+
+use crate::on_db;
+use crate::store::{Db, StoreError};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use kpi_ledger_domain::ids::UserId;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The issuer of tokens this installation signs itself.
+pub const ISSUER: &str = "kpi-ledger";
+
+/// Algorithms an external identity provider may sign with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PublicKeyAlgorithm {
+    #[value(name = "RS256")]
+    Rs256,
+    #[value(name = "ES256")]
+    Es256,
+}
+
+/// How tokens are verified (and, with a secret, signed).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AuthSettings {
+    /// HS256 signing secret (at least 32 bytes). Without it, and without a public key, the
+    /// key the first migration created in the database is used.
+    #[arg(long, env = "KPI_LEDGER_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key of an external identity provider; tokens are then verified with it
+    /// and this installation issues none.
+    #[arg(long, env = "KPI_LEDGER_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Algorithm of the external public key.
+    #[arg(
+        long,
+        env = "KPI_LEDGER_JWT_ALGORITHM",
+        value_enum,
+        default_value = "RS256"
+    )]
+    pub jwt_algorithm: Option<PublicKeyAlgorithm>,
+    /// Required `iss` claim of external tokens.
+    #[arg(long, env = "KPI_LEDGER_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim of external tokens.
+    #[arg(long, env = "KPI_LEDGER_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+}
+
+/// The claims kpi-ledger reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id (tokens of this installation) or the identity provider's subject.
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// Used to find the account when `sub` is not a user id of this installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("the JWT secret must be at least 32 bytes")]
+    WeakSecret,
+    #[error("cannot read the public key {path}: {source}")]
+    KeyFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the public key is not a valid PEM key: {0}")]
+    BadKey(jsonwebtoken::errors::Error),
+    #[error("the database holds no token-signing key; run `kpi-ledger migrate`")]
+    NoStoredKey,
+    #[error("this installation verifies tokens of an external identity provider and issues none")]
+    CannotIssue,
+    #[error("token rejected: {0}")]
+    Rejected(jsonwebtoken::errors::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Verifies (and where possible issues) bearer tokens.
+pub struct TokenService {
+    encoding: Option<EncodingKey>,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenService {
+    pub async fn from_settings(settings: &AuthSettings, db: &Db) -> Result<Self, AuthError> {
+        if let Some(path) = &settings.jwt_public_key_file {
+            let pem = std::fs::read(path).map_err(|source| AuthError::KeyFile {
+                path: path.display().to_string(),
+                source,
+            })?;
+            let (decoding, algorithm) =
+                match settings.jwt_algorithm.unwrap_or(PublicKeyAlgorithm::Rs256) {
+                    PublicKeyAlgorithm::Rs256 => (
+                        DecodingKey::from_rsa_pem(&pem).map_err(AuthError::BadKey)?,
+                        Algorithm::RS256,
+                    ),
+                    PublicKeyAlgorithm::Es256 => (
+                        DecodingKey::from_ec_pem(&pem).map_err(AuthError::BadKey)?,
+                        Algorithm::ES256,
+                    ),
+                };
+            let mut validation = Validation::new(algorithm);
+            validation.set_required_spec_claims(&["exp", "sub"]);
+            match &settings.jwt_issuer {
+                Some(issuer) => validation.set_issuer(&[issuer]),
+                None => validation.iss = None,
+            }
+            match &settings.jwt_audience {
+                Some(audience) => validation.set_audience(&[audience]),
+                None => validation.validate_aud = false,
+            }
+            return Ok(Self {
+                encoding: None,
+                decoding,
+                validation,
+            });
+        }
+        let secret = match &settings.jwt_secret {
+            Some(secret) if secret.len() < 32 => return Err(AuthError::WeakSecret),
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => stored_secret(db).await?,
+        };
+        Ok(Self::hs256(&secret))
+    }
+
+    /// A service signing and verifying with an HS256 secret.
+    pub fn hs256(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        validation.set_issuer(&[ISSUER]);
+        validation.validate_aud = false;
+        validation.leeway = 30;
+        Self {
+            encoding: Some(EncodingKey::from_secret(secret)),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// Signs a token for `user_id` valid until `expires_at`.
+    pub fn issue(
+        &self,
+        user_id: UserId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<String, AuthError> {
+        let encoding = self.encoding.as_ref().ok_or(AuthError::CannotIssue)?;
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+            iss: Some(ISSUER.to_string()),
+            email: None,
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, encoding).map_err(AuthError::Rejected)
+    }
+
+    /// Checks signature, algorithm, expiry and issuer.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(AuthError::Rejected)
+    }
+}
+
+async fn stored_secret(db: &Db) -> Result<Vec<u8>, AuthError> {
+    let secret: Option<Vec<u8>> = on_db!(db, pool => {
+        sqlx::query_scalar("SELECT secret FROM installation_secrets WHERE name = 'jwt_hs256'")
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::from)?
+    });
+    secret.ok_or(AuthError::NoStoredKey)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn user() -> UserId {
+        UserId(uuid::Uuid::from_u128(42))
+    }
+
+    #[test]
+    fn a_token_verifies_with_the_key_that_signed_it() {
+        let service = TokenService::hs256(&[7u8; 32]);
+        let now = Utc::now();
+        let token = service
+            .issue(user(), now, now + Duration::days(30))
+            .unwrap();
+        assert_eq!(service.verify(&token).unwrap().sub, user().to_string());
+    }
+
+    #[test]
+    fn forged_and_expired_tokens_are_rejected() {
+        let service = TokenService::hs256(&[7u8; 32]);
+        let forger = TokenService::hs256(&[8u8; 32]);
+        let now = Utc::now();
+        let forged = forger.issue(user(), now, now + Duration::days(1)).unwrap();
+        assert!(service.verify(&forged).is_err());
+        let expired = service
+            .issue(user(), now - Duration::days(2), now - Duration::days(1))
+            .unwrap();
+        assert!(service.verify(&expired).is_err());
+        assert!(service.verify("not-a-token").is_err());
+    }
+}

@@ -1,0 +1,148 @@
+//! The command line: `serve`, `migrate`, `user add`, `token issue`, `schema`.
+
+use crate::app::{shutdown_signal, Application, Context};
+use crate::auth::{AuthSettings, TokenService};
+use anyhow::{bail, Context as _};
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::user::Grants;
+use uuid::Uuid;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/kpi-ledger.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kpi-ledger",
+    version,
+    about = "Auditable KPI and incentive ledger"
+)]
+pub struct Cli {
+    /// Database: sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", global = true, default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (GraphQL on /graphql).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "KPI_LEDGER_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        #[command(flatten)]
+        auth: AuthSettings,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage login accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a login account.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// May open engagements.
+        #[arg(long)]
+        consultant: bool,
+        /// May manage users and tokens.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a signed bearer token for a user (the token alone, on stdout).
+    Issue {
+        /// The user's email.
+        #[arg(long)]
+        user: String,
+        /// Lifetime, such as 30d, 12h or 90m.
+        #[arg(long, default_value = "30d")]
+        ttl: humantime::Duration,
+        #[command(flatten)]
+        auth: AuthSettings,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen, auth } => {
+            let app = Application::build(&cli.database_url, &listen, &auth).await?;
+            tracing::info!(
+                address = %app.local_addr()?,
+                database = %crate::store::redact(&cli.database_url),
+                "kpi-ledger listening; GraphiQL on http://{}/graphql",
+                app.local_addr()?
+            );
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let context = Context::connect(&cli.database_url).await?;
+            context.db.close().await;
+            eprintln!("migrations applied");
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    consultant,
+                    admin,
+                },
+        } => {
+            let context = Context::connect(&cli.database_url).await?;
+            let metadata = CommandMetadata::new(None, Uuid::new_v4())
+                .with_reason(Some("created from the command line".into()));
+            let account = context
+                .services
+                .accounts()
+                .add(&email, &name, Grants { consultant, admin }, &metadata)
+                .await
+                .with_context(|| format!("failed to add user {email}"))?;
+            context.db.close().await;
+            println!("{}", account.user_id);
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Issue { user, ttl, auth },
+        } => {
+            let context = Context::connect(&cli.database_url).await?;
+            let Some(account) = context.services.accounts().by_email(&user).await? else {
+                bail!("no user with email {user}; create one with `kpi-ledger user add`");
+            };
+            let tokens = TokenService::from_settings(&auth, &context.db).await?;
+            let ttl = chrono::Duration::from_std(*ttl).context("--ttl is too long")?;
+            let now = Utc::now();
+            let token = tokens.issue(account.user_id, now, now + ttl)?;
+            context.db.close().await;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", kpi_ledger_graphql::sdl());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! HTTP: POST /graphql (authenticated), GraphiQL on GET /graphql, /healthz and /readyz.
+
+use crate::accounts::Accounts;
+use crate::auth::TokenService;
+use crate::store::Db;
+use async_graphql::http::GraphiQLSource;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use kpi_ledger_graphql::access::{RequestContext, Viewer};
+use kpi_ledger_graphql::KpiSchema;
+use serde_json::json;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+pub const CORRELATION_HEADER: &str = "x-correlation-id";
+/// Largest GraphQL request body accepted.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: KpiSchema,
+    pub tokens: Arc<TokenService>,
+    pub accounts: Accounts,
+    pub db: Db,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    correlation_id = %correlation_id(request.headers()),
+                )
+            }),
+        )
+        .layer(middleware::from_fn(assign_correlation_id))
+        .with_state(state)
+}
+
+/// Keeps the caller's correlation id if it is a UUID, else assigns a fresh one, so the
+/// request span, the recorded events and the response all carry the same id.
+async fn assign_correlation_id(mut request: Request<Body>, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v.trim()).ok())
+        .unwrap_or_else(Uuid::new_v4);
+    if let Ok(value) = HeaderValue::from_str(&id.to_string()) {
+        request
+            .headers_mut()
+            .insert(HeaderName::from_static(CORRELATION_HEADER), value);
+    }
+    with_correlation(next.run(request).await, id)
+}
+
+/// The correlation id [`assign_correlation_id`] put on the request.
+fn correlation_id(headers: &HeaderMap) -> Uuid {
+    headers
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_default()
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+fn unauthenticated(message: &str) -> Response {
+    let body = json!({
+        "errors": [{ "message": message, "extensions": { "code": "UNAUTHENTICATED" } }]
+    });
+    let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"kpi-ledger\""),
+    );
+    response
+}
+
+fn with_correlation(mut response: Response, correlation: Uuid) -> Response {
+    if let Ok(value) = HeaderValue::from_str(&correlation.to_string()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(CORRELATION_HEADER), value);
+    }
+    response
+}
+
+/// Resolves the bearer token to a viewer, or says why not.
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, &'static str> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or("missing bearer token: send `Authorization: Bearer <token>`")?;
+    let claims = state.tokens.verify(token).map_err(|error| {
+        tracing::info!(%error, "token rejected");
+        "invalid or expired token"
+    })?;
+    let by_id = match claims.sub.parse() {
+        Ok(user_id) => state.accounts.by_id(user_id).await,
+        Err(_) => Ok(None),
+    };
+    let account = match (by_id, &claims.email) {
+        (Ok(Some(account)), _) => Some(account),
+        (Ok(None), Some(email)) => state.accounts.by_email(email).await.ok().flatten(),
+        (Ok(None), None) => None,
+        (Err(error), _) => {
+            tracing::error!(%error, "cannot look up the token's user");
+            return Err("cannot verify the token's user right now");
+        }
+    };
+    let account = account.ok_or("the token's user does not exist")?;
+    Ok(Viewer {
+        user_id: account.user_id,
+        grants: account.grants,
+    })
+}
+
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: Json<async_graphql::Request>,
+) -> Response {
+    let correlation = correlation_id(&headers);
+    let viewer = match authenticate(&state, &headers).await {
+        Ok(viewer) => viewer,
+        Err(message) => return unauthenticated(message),
+    };
+    let context = RequestContext {
+        correlation_id: correlation,
+        received_at: Utc::now(),
+    };
+    let request = request.0.data(viewer).data(context);
+    Json(state.schema.execute(request).await).into_response()
+}

@@ -1,0 +1,317 @@
+//! The server's implementation of the GraphQL ports over the database.
+
+use crate::accounts::Accounts;
+use crate::on_db;
+use crate::projections::Projector;
+use crate::store::events::Cqrs;
+use crate::store::{Db, StoreError};
+use crate::vault::{MemberPersonal, Sealed, Vault, VaultError};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use cqrs_es::AggregateError;
+use kpi_ledger_domain::engagement::{Engagement, EngagementCommand};
+use kpi_ledger_domain::ids::{EngagementId, MemberId, UserId};
+use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::user::Grants;
+use kpi_ledger_domain::DomainError;
+use kpi_ledger_graphql::access::{CommandPermit, EngagementScope};
+use kpi_ledger_graphql::ports::{
+    AccountView, EngagementView, EnsuredAccount, MemberView, MembershipView, PersonalData,
+    PersonalFields, PortError, Ports,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Everything a request needs, shared by all requests.
+pub struct Services {
+    db: Db,
+    engagements: Cqrs<Engagement>,
+    accounts: Accounts,
+    vault: Vault,
+    projector: Arc<Projector>,
+}
+
+impl Services {
+    pub fn new(db: Db, projector: Arc<Projector>) -> Self {
+        Self {
+            engagements: Cqrs::new(&db),
+            accounts: Accounts::new(db.clone(), projector.clone()),
+            vault: Vault::new(db.clone()),
+            projector,
+            db,
+        }
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> PortError {
+    PortError::Internal(error.to_string())
+}
+
+impl From<StoreError> for PortError {
+    fn from(value: StoreError) -> Self {
+        internal(value)
+    }
+}
+
+impl From<VaultError> for PortError {
+    fn from(value: VaultError) -> Self {
+        internal(value)
+    }
+}
+
+fn command_error<E: DomainError>(error: AggregateError<E>) -> PortError {
+    match error {
+        AggregateError::UserError(e) => PortError::Domain {
+            kind: e.kind(),
+            message: e.to_string(),
+        },
+        AggregateError::AggregateConflict => PortError::Conflict(
+            "another change to the same engagement was recorded at the same moment; \
+             nothing of this request was recorded, please retry"
+                .into(),
+        ),
+        other => internal(other),
+    }
+}
+
+fn parse<T: std::str::FromStr>(what: &str, text: &str) -> Result<T, PortError>
+where
+    T::Err: std::fmt::Display,
+{
+    text.parse()
+        .map_err(|e| internal(format!("stored {what} `{text}` is unreadable: {e}")))
+}
+
+#[derive(sqlx::FromRow)]
+struct EngagementRow {
+    engagement_id: String,
+    name: String,
+    client_name: String,
+    market: String,
+    time_zone: String,
+    fiscal_year_start_month: i64,
+    currency: String,
+    platforms: String,
+    status: String,
+    opened_at: String,
+    opened_position: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    member_id: String,
+    user_id: String,
+    role: String,
+    position: Option<String>,
+    active_from: String,
+    active_until: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MembershipRow {
+    engagement_id: String,
+    member_id: String,
+    role: String,
+    time_zone: String,
+    active_until: Option<String>,
+    opened_position: i64,
+}
+
+fn date(text: Option<String>) -> Result<Option<NaiveDate>, PortError> {
+    text.map(|t| parse::<NaiveDate>("date", &t)).transpose()
+}
+
+#[async_trait]
+impl Ports for Services {
+    async fn account(&self, user_id: UserId) -> Result<Option<AccountView>, PortError> {
+        Ok(self.accounts.by_id(user_id).await?.map(|a| AccountView {
+            user_id: a.user_id,
+            email: a.email,
+            display_name: a.display_name,
+            grants: a.grants,
+        }))
+    }
+
+    async fn memberships(&self, user_id: UserId) -> Result<Vec<MembershipView>, PortError> {
+        let rows: Vec<MembershipRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT m.engagement_id, m.member_id, m.role, e.time_zone, m.active_until,
+                        e.opened_position
+                   FROM engagement_members m
+                   JOIN engagements e ON e.engagement_id = m.engagement_id
+                  WHERE m.user_id = $1",
+            )
+            .bind(user_id.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok(MembershipView {
+                    engagement_id: parse("engagement id", &row.engagement_id)?,
+                    member_id: parse("member id", &row.member_id)?,
+                    role: parse("role", &row.role)?,
+                    time_zone: row.time_zone,
+                    active_until: date(row.active_until)?,
+                    opened_position: row.opened_position,
+                })
+            })
+            .collect()
+    }
+
+    async fn engagement(&self, scope: &EngagementScope) -> Result<EngagementView, PortError> {
+        let row: EngagementRow = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT engagement_id, name, client_name, market, time_zone,
+                        fiscal_year_start_month, currency, platforms, status, opened_at,
+                        opened_position
+                   FROM engagements WHERE engagement_id = $1",
+            )
+            .bind(scope.engagement_id().to_string())
+            .fetch_one(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        Ok(EngagementView {
+            id: parse("engagement id", &row.engagement_id)?,
+            name: row.name,
+            client_name: row.client_name,
+            market: row.market,
+            time_zone: row.time_zone,
+            fiscal_year_start_month: u32::try_from(row.fiscal_year_start_month)
+                .map_err(internal)?,
+            currency: row.currency,
+            platforms: serde_json::from_str(&row.platforms).map_err(internal)?,
+            status: parse("status", &row.status)?,
+            opened_at: parse::<DateTime<Utc>>("instant", &row.opened_at)?,
+            opened_position: row.opened_position,
+        })
+    }
+
+    async fn members(&self, scope: &EngagementScope) -> Result<Vec<MemberView>, PortError> {
+        let rows: Vec<MemberRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT member_id, user_id, role, position, active_from, active_until
+                   FROM engagement_members WHERE engagement_id = $1 ORDER BY added_position",
+            )
+            .bind(scope.engagement_id().to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok(MemberView {
+                    member_id: parse("member id", &row.member_id)?,
+                    user_id: parse("user id", &row.user_id)?,
+                    role: parse("role", &row.role)?,
+                    position: row.position,
+                    active_from: parse("date", &row.active_from)?,
+                    active_until: date(row.active_until)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn member_personal_data(
+        &self,
+        scope: &EngagementScope,
+        members: &[MemberId],
+    ) -> Result<HashMap<MemberId, PersonalData>, PortError> {
+        let opened = self.vault.open(scope.engagement_id(), members).await?;
+        Ok(opened
+            .into_iter()
+            .map(|(id, sealed)| {
+                let data = match sealed {
+                    Sealed::Present(p) => PersonalData::Present(PersonalFields {
+                        display_name: p.display_name,
+                        email: p.email,
+                    }),
+                    Sealed::Erased => PersonalData::Erased,
+                };
+                (id, data)
+            })
+            .collect())
+    }
+
+    async fn ensure_account(
+        &self,
+        _permit: &CommandPermit,
+        email: &str,
+        display_name: &str,
+    ) -> Result<EnsuredAccount, PortError> {
+        let (user_id, created) = self.accounts.ensure(email, display_name).await?;
+        Ok(EnsuredAccount { user_id, created })
+    }
+
+    async fn register_account(
+        &self,
+        _permit: &CommandPermit,
+        user_id: UserId,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        self.accounts
+            .register(user_id, Grants::default(), metadata)
+            .await
+            .map_err(internal)
+    }
+
+    async fn discard_account(
+        &self,
+        _permit: &CommandPermit,
+        user_id: UserId,
+    ) -> Result<(), PortError> {
+        Ok(self.accounts.discard(user_id).await?)
+    }
+
+    async fn store_member_personal_data(
+        &self,
+        permit: &CommandPermit,
+        member_id: MemberId,
+        fields: &PersonalFields,
+    ) -> Result<(), PortError> {
+        let personal = MemberPersonal {
+            display_name: fields.display_name.clone(),
+            email: fields.email.clone(),
+        };
+        Ok(self
+            .vault
+            .seal(permit.engagement_id(), member_id, &personal)
+            .await?)
+    }
+
+    async fn discard_member_personal_data(
+        &self,
+        permit: &CommandPermit,
+        member_id: MemberId,
+    ) -> Result<(), PortError> {
+        Ok(self
+            .vault
+            .discard(permit.engagement_id(), member_id)
+            .await?)
+    }
+
+    async fn execute_engagement(
+        &self,
+        permit: &CommandPermit,
+        command: EngagementCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        let id: EngagementId = permit.engagement_id();
+        self.engagements
+            .execute(&id.to_string(), command, metadata.to_map())
+            .await
+            .map_err(command_error)?;
+        // The command is recorded; a projection failure must not report it as failed.
+        // The background catch-up retries, and the error is logged for the operator.
+        if let Err(error) = self.projector.catch_up().await {
+            tracing::error!(%error, "read models lag behind the event log");
+        }
+        Ok(())
+    }
+}
