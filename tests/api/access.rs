@@ -1,0 +1,216 @@
+use crate::engagements::{add, open, DETAIL, LIST, OPEN, STATUS};
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use chrono::{Duration, Utc};
+use serde_json::json;
+
+async fn each_role_sees_what_the_spec_table_allows(app: TestApp) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let id = open(&app, &consultant, "Acme Home JP").await;
+    add(
+        &app,
+        &consultant,
+        &id,
+        "Hiro Tanaka",
+        "hiro@acme.example",
+        "CLIENT_OWNER",
+    )
+    .await;
+    add(
+        &app,
+        &consultant,
+        &id,
+        "Mika Ito",
+        "mika@acme.example",
+        "CLIENT_VIEWER",
+    )
+    .await;
+    let li = add(
+        &app,
+        &consultant,
+        &id,
+        "Li Wei",
+        "li.wei@acme.example",
+        "MEMBER",
+    )
+    .await;
+    add(
+        &app,
+        &consultant,
+        &id,
+        "Sora Kato",
+        "sora@acme.example",
+        "MEMBER",
+    )
+    .await;
+
+    let owner = app.token_for_email("hiro@acme.example").await;
+    let viewer = app.token_for_email("mika@acme.example").await;
+    let member = app.token_for_email("li.wei@acme.example").await;
+
+    // Client owners see every member with names and emails.
+    let seen = app.ok(&owner, DETAIL, json!({ "id": id })).await;
+    let members = seen["engagement"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 5);
+    assert!(members
+        .iter()
+        .all(|m| m["displayName"].is_string() && m["email"].is_string()));
+
+    // Client viewers see positions and pseudonyms, never names or emails (but their own).
+    let seen = app.ok(&viewer, DETAIL, json!({ "id": id })).await;
+    let members = seen["engagement"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 5);
+    for m in members {
+        assert!(m["pseudonym"].as_str().unwrap().starts_with("Member "));
+        if m["isViewer"] == true {
+            assert_eq!(m["displayName"], "Mika Ito");
+        } else {
+            assert!(m["displayName"].is_null() && m["email"].is_null(), "{m}");
+        }
+    }
+
+    // Members see only themselves.
+    let seen = app.ok(&member, DETAIL, json!({ "id": id })).await;
+    let members = seen["engagement"]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0]["id"], li["id"]);
+    assert_eq!(members[0]["displayName"], "Li Wei");
+    assert_eq!(seen["engagement"]["viewerRole"], "MEMBER");
+
+    // Only consultants change things; the others know it exists, so FORBIDDEN.
+    for token in [&owner, &viewer, &member] {
+        assert_eq!(
+            app.error_code(token, STATUS, json!({ "id": id, "status": "TRIAL" }))
+                .await,
+            "FORBIDDEN"
+        );
+        let body = app
+            .gql(
+                token,
+                crate::engagements::ADD,
+                json!({ "input": { "engagementId": id, "displayName": "X", "email": "x@acme.example", "role": "MEMBER" } }),
+            )
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{body}"
+        );
+    }
+
+    // Everyone listed sees the engagement in their list.
+    for token in [&owner, &viewer, &member] {
+        let list = app.ok(token, LIST, json!({})).await;
+        assert_eq!(list["engagements"]["edges"][0]["node"]["id"], id.as_str());
+    }
+}
+on_both_backends!(each_role_sees_what_the_spec_table_allows);
+
+async fn only_users_with_the_consultant_grant_open_engagements(app: TestApp) {
+    let plain = app.user("hiro@acme.example", "Hiro Tanaka", false).await;
+    let events = app.count("events").await;
+    assert_eq!(
+        app.error_code(
+            &plain,
+            OPEN,
+            json!({ "input": { "name": "Acme", "clientName": "Acme K.K." } })
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    assert_eq!(app.count("events").await, events);
+}
+on_both_backends!(only_users_with_the_consultant_grant_open_engagements);
+
+async fn missing_forged_expired_and_orphaned_tokens_get_401(app: TestApp) {
+    let token = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let query = json!({ "query": "{ viewer { email } }" });
+
+    let response = app.post(None, query.clone()).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"kpi-ledger\""
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+
+    assert_eq!(app.post(Some("garbage"), query.clone()).await.status(), 401);
+
+    // Signed with another key.
+    let other = kpi_ledger::auth::TokenService::hs256(&[9u8; 32]);
+    let now = Utc::now();
+    let claims_user = app.ok(&token, "{ viewer { id } }", json!({})).await["viewer"]["id"]
+        .as_str()
+        .unwrap()
+        .parse::<uuid::Uuid>()
+        .unwrap();
+    let user_id = kpi_ledger_domain::ids::UserId(claims_user);
+    let forged = other.issue(user_id, now, now + Duration::hours(1)).unwrap();
+    assert_eq!(app.post(Some(&forged), query.clone()).await.status(), 401);
+
+    // Expired (signed with the installation's own key).
+    let db = kpi_ledger::store::Db::connect(&app.database.url)
+        .await
+        .unwrap();
+    let own = kpi_ledger::auth::TokenService::from_settings(&Default::default(), &db)
+        .await
+        .unwrap();
+    let expired = own
+        .issue(user_id, now - Duration::days(2), now - Duration::days(1))
+        .unwrap();
+    assert_eq!(app.post(Some(&expired), query.clone()).await.status(), 401);
+
+    // A valid signature for a user that does not exist.
+    let ghost = own
+        .issue(
+            kpi_ledger_domain::ids::UserId::new_random(),
+            now,
+            now + Duration::hours(1),
+        )
+        .unwrap();
+    assert_eq!(app.post(Some(&ghost), query.clone()).await.status(), 401);
+    db.close().await;
+
+    // And the real one works.
+    let data = app
+        .ok(&token, "{ viewer { email consultant admin } }", json!({}))
+        .await;
+    assert_eq!(
+        data["viewer"],
+        json!({ "email": "aiko@consultancy.example", "consultant": true, "admin": false })
+    );
+}
+on_both_backends!(missing_forged_expired_and_orphaned_tokens_get_401);
+
+async fn health_and_readiness_answer_without_a_token(app: TestApp) {
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let graphiql = client
+        .get(format!("{}/graphql", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graphiql.status(), 200);
+    assert!(graphiql
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("graphiql"));
+}
+on_both_backends!(health_and_readiness_answer_without_a_token);

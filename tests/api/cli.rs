@@ -1,0 +1,124 @@
+//! The real binary: bootstrap an installation from the command line and serve it.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kpi-ledger");
+
+fn kpi(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("KPI_LEDGER_JWT_SECRET")
+        .output()
+        .expect("run kpi-ledger")
+}
+
+#[test]
+fn the_cli_bootstraps_users_and_prints_a_bare_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrated = kpi(dir.path(), &["migrate"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(
+        dir.path().join("data/kpi-ledger.db").exists(),
+        "the default SQLite file and folder are created on first use"
+    );
+
+    let added = kpi(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            "Aiko@Consultancy.example",
+            "--name",
+            "Aiko Sato",
+            "--consultant",
+        ],
+    );
+    assert!(added.status.success(), "{added:?}");
+
+    let again = kpi(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--email",
+            "aiko@consultancy.example",
+            "--name",
+            "A",
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let issued = kpi(
+        dir.path(),
+        &[
+            "token",
+            "issue",
+            "--user",
+            "aiko@consultancy.example",
+            "--ttl",
+            "30d",
+        ],
+    );
+    assert!(issued.status.success(), "{issued:?}");
+    let stdout = String::from_utf8(issued.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "only the token is printed: {stdout:?}");
+    assert_eq!(lines[0].split('.').count(), 3, "a JWT: {stdout:?}");
+
+    let unknown = kpi(
+        dir.path(),
+        &["token", "issue", "--user", "nobody@example.jp"],
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no user with email"));
+
+    let bad_url = kpi(dir.path(), &["migrate", "--database-url", "mysql://x"]);
+    assert!(!bad_url.status.success());
+    assert!(String::from_utf8_lossy(&bad_url.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn serve_answers_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", &address.to_string()])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(address) {
+            use std::io::{Read, Write};
+            stream
+                .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut response = String::new();
+            let _ = stream.read_to_string(&mut response);
+            if response.starts_with("HTTP/1.1 200") {
+                ready = true;
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(ready, "the server became ready");
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+}

@@ -1,0 +1,210 @@
+use crate::engagements::{add, open, DETAIL, STATUS};
+use crate::helpers::{Store, TestApp, TestDatabase};
+use crate::on_both_backends;
+use kpi_ledger::app::Context;
+use kpi_ledger::on_db;
+use kpi_ledger::store::Db;
+use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::user::Grants;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use uuid::Uuid;
+
+async fn events_carry_global_order_metadata_and_no_personal_data(app: TestApp) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let id = open(&app, &consultant, "Acme Home JP").await;
+    add(
+        &app,
+        &consultant,
+        &id,
+        "Li Wei",
+        "li.wei@acme.example",
+        "MEMBER",
+    )
+    .await;
+    let correlation = Uuid::new_v4();
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&consultant)
+        .header("x-correlation-id", correlation.to_string())
+        .json(&json!({ "query": STATUS, "variables": { "id": id, "status": "TRIAL" } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["x-correlation-id"],
+        correlation.to_string().as_str()
+    );
+
+    let db = Db::connect(&app.database.url).await.unwrap();
+    let events = kpi_ledger::store::events::events_after(&db, 0, 1000)
+        .await
+        .unwrap();
+    assert!(events.len() >= 5);
+    for pair in events.windows(2) {
+        assert!(
+            pair[0].position < pair[1].position,
+            "positions strictly increase"
+        );
+        assert!(
+            pair[0].recorded_at <= pair[1].recorded_at,
+            "recorded-at never goes back"
+        );
+    }
+    let last = events.last().unwrap();
+    assert_eq!(last.event_type, "EngagementStatusChanged");
+    assert_eq!(last.metadata["correlation_id"], correlation.to_string());
+    assert_eq!(last.metadata["reason"], "review");
+    assert!(last.metadata["actor"].parse::<Uuid>().is_ok());
+
+    // Names and emails never enter the log in plaintext.
+    for event in &events {
+        let stored = format!("{} {:?}", event.payload, event.metadata);
+        for secret in [
+            "Li Wei",
+            "li.wei@acme.example",
+            "Aiko Sato",
+            "aiko@consultancy.example",
+        ] {
+            assert!(!stored.contains(secret), "{secret} leaked into {stored}");
+        }
+    }
+
+    // Events are immutable.
+    let update = on_db!(&db, pool => sqlx::query("UPDATE events SET event_type = 'x'").execute(pool).await.map(|_| ()));
+    assert!(update.is_err(), "events must not be updatable");
+    let delete =
+        on_db!(&db, pool => sqlx::query("DELETE FROM events").execute(pool).await.map(|_| ()));
+    assert!(delete.is_err(), "events must not be deletable");
+    db.close().await;
+}
+on_both_backends!(events_carry_global_order_metadata_and_no_personal_data);
+
+async fn read_models_rebuild_from_the_log_to_the_same_state(app: TestApp) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let id = open(&app, &consultant, "Acme Home JP").await;
+    add(
+        &app,
+        &consultant,
+        &id,
+        "Li Wei",
+        "li.wei@acme.example",
+        "MEMBER",
+    )
+    .await;
+    app.ok(&consultant, STATUS, json!({ "id": id, "status": "TRIAL" }))
+        .await;
+    open(&app, &consultant, "Second").await;
+    let before = app.ok(&consultant, DETAIL, json!({ "id": id })).await;
+
+    let context = Context::connect(&app.database.url).await.unwrap();
+    let dump = |db: Db| async move {
+        let mut out = Vec::new();
+        for sql in [
+            "SELECT engagement_id || name || status || opened_position || last_position FROM engagements ORDER BY engagement_id",
+            "SELECT member_id || role || active_from || added_position FROM engagement_members ORDER BY member_id",
+            "SELECT user_id || consultant || admin FROM users ORDER BY user_id",
+        ] {
+            let rows: Vec<String> = on_db!(&db, pool => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap());
+            out.push(rows);
+        }
+        out
+    };
+    let tables_before = dump(context.db.clone()).await;
+    context.projector.rebuild().await.unwrap();
+    let tables_after = dump(context.db.clone()).await;
+    assert_eq!(tables_before, tables_after);
+    assert!(!tables_after[0].is_empty());
+    context.db.close().await;
+
+    let after = app.ok(&consultant, DETAIL, json!({ "id": id })).await;
+    assert_eq!(before, after);
+}
+on_both_backends!(read_models_rebuild_from_the_log_to_the_same_state);
+
+/// Two servers append to one database while a reader polls the log: no reader may ever see
+/// an event at a position below one it has already seen, unless it saw that one too.
+async fn concurrent_writers_never_let_a_reader_skip_an_event(store: Store) {
+    let Some(database) = TestDatabase::create(store).await else {
+        return;
+    };
+    let first = Context::connect(&database.url).await.unwrap();
+    let second = Context::connect(&database.url).await.unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+
+    let reader_db = first.db.clone();
+    let reader_done = done.clone();
+    let reader = tokio::spawn(async move {
+        let mut seen: BTreeSet<i64> = BTreeSet::new();
+        let mut reads = 0;
+        loop {
+            let finished = reader_done.load(Ordering::SeqCst);
+            let positions: Vec<i64> = on_db!(&reader_db, pool => {
+                sqlx::query_scalar("SELECT position FROM events ORDER BY position")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
+            });
+            let high_water = seen.last().copied().unwrap_or(0);
+            for p in &positions {
+                assert!(
+                    *p > high_water || seen.contains(p),
+                    "position {p} appeared below {high_water} after it was read"
+                );
+            }
+            seen.extend(positions);
+            reads += 1;
+            if finished {
+                return (seen.len(), reads);
+            }
+        }
+    });
+
+    let writers = [first.services.clone(), second.services.clone()]
+        .into_iter()
+        .enumerate()
+        .flat_map(|(server, services)| {
+            (0..15).map(move |n| {
+                let services = services.clone();
+                tokio::spawn(async move {
+                    let metadata = CommandMetadata::new(None, Uuid::new_v4());
+                    services
+                        .accounts()
+                        .add(
+                            &format!("user{server}-{n}@example.jp"),
+                            "Writer",
+                            Grants::default(),
+                            &metadata,
+                        )
+                        .await
+                        .unwrap();
+                })
+            })
+        })
+        .collect::<Vec<_>>();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let (events_seen, reads) = reader.await.unwrap();
+    assert_eq!(events_seen, 30);
+    assert!(reads >= 2);
+    first.db.close().await;
+    second.db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_never_let_a_reader_skip_an_event_on_sqlite() {
+    concurrent_writers_never_let_a_reader_skip_an_event(Store::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_never_let_a_reader_skip_an_event_on_postgres() {
+    concurrent_writers_never_let_a_reader_skip_an_event(Store::Postgres).await;
+}

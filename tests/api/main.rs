@@ -1,0 +1,9 @@
+//! End-to-end tests through HTTP against the real router, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod access;
+mod cli;
+mod concurrency;
+mod engagements;
+mod event_log;
