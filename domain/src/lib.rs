@@ -6,6 +6,9 @@
 //! field of the command.
 
 pub mod access;
+pub mod metrics;
+pub mod period;
+pub mod scoring;
 pub mod engagement;
 pub mod error;
 pub mod ids;
