@@ -56,3 +56,7 @@ id_type!(
     /// A login account of the installation.
     UserId
 );
+id_type!(
+    /// One KPI of an engagement.
+    KpiId
+);

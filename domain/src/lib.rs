@@ -9,9 +9,11 @@ pub mod access;
 pub mod metrics;
 pub mod period;
 pub mod scoring;
+pub mod series;
 pub mod engagement;
 pub mod error;
 pub mod ids;
+pub mod kpi;
 pub mod metadata;
 pub mod user;
 

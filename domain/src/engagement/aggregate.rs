@@ -4,6 +4,7 @@ use super::{
 };
 use crate::access::EngagementRole;
 use crate::ids::{EngagementId, MemberId, UserId};
+use crate::metrics::{builtin_catalogue, validate_custom_metric, MetricDefinition};
 use chrono::NaiveDate;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
@@ -33,6 +34,8 @@ pub struct Engagement {
     settings: Option<EngagementSettings>,
     status: EngagementStatus,
     members: BTreeMap<MemberId, MemberState>,
+    #[serde(default)]
+    custom_metrics: Vec<MetricDefinition>,
 }
 
 impl Engagement {
@@ -50,6 +53,13 @@ impl Engagement {
 
     pub fn members(&self) -> &BTreeMap<MemberId, MemberState> {
         &self.members
+    }
+
+    /// The built-in catalogue plus this engagement's custom metrics.
+    pub fn catalogue(&self) -> Vec<MetricDefinition> {
+        let mut all = builtin_catalogue();
+        all.extend(self.custom_metrics.iter().cloned());
+        all
     }
 
     /// Refuses every change to an engagement that does not exist or is closed.
@@ -189,6 +199,12 @@ impl Engagement {
                     to,
                 }])
             }
+            EngagementCommand::DefineMetric { metric } => {
+                self.ensure_open()?;
+                validate_custom_metric(&metric, &self.catalogue())
+                    .map_err(EngagementError::Invalid)?;
+                Ok(vec![EngagementEvent::MetricDefined { metric }])
+            }
         }
     }
 }
@@ -254,6 +270,7 @@ impl Aggregate for Engagement {
                 }
             }
             EngagementEvent::EngagementStatusChanged { to, .. } => self.status = to,
+            EngagementEvent::MetricDefined { metric } => self.custom_metrics.push(metric),
         }
     }
 }

@@ -1,6 +1,7 @@
 use super::{EngagementSettings, EngagementStatus};
 use crate::access::EngagementRole;
 use crate::ids::{EngagementId, MemberId, UserId};
+use crate::metrics::MetricDefinition;
 use chrono::NaiveDate;
 
 /// A person joining an engagement. Their name and email are stored elsewhere, encrypted.
@@ -37,4 +38,6 @@ pub enum EngagementCommand {
     ChangeStatus {
         to: EngagementStatus,
     },
+    /// Add a custom metric to this engagement's catalogue.
+    DefineMetric { metric: MetricDefinition },
 }

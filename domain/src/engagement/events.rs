@@ -1,6 +1,7 @@
 use super::{EngagementSettings, EngagementStatus};
 use crate::access::EngagementRole;
 use crate::ids::{EngagementId, MemberId, UserId};
+use crate::metrics::MetricDefinition;
 use chrono::NaiveDate;
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,9 @@ pub enum EngagementEvent {
         from: EngagementStatus,
         to: EngagementStatus,
     },
+    MetricDefined {
+        metric: MetricDefinition,
+    },
 }
 
 impl DomainEvent for EngagementEvent {
@@ -43,6 +47,7 @@ impl DomainEvent for EngagementEvent {
             EngagementEvent::MemberRoleChanged { .. } => "MemberRoleChanged",
             EngagementEvent::MemberRemoved { .. } => "MemberRemoved",
             EngagementEvent::EngagementStatusChanged { .. } => "EngagementStatusChanged",
+            EngagementEvent::MetricDefined { .. } => "MetricDefined",
         }
         .to_string()
     }

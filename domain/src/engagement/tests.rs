@@ -432,3 +432,33 @@ async fn the_aggregate_works_inside_an_async_runtime() {
         .await
         .then_expect_events(vec![added(&li_wei())]);
 }
+
+#[test]
+fn a_custom_metric_joins_the_engagements_catalogue() {
+    use crate::metrics::{Aggregation, MetricDefinition, Unit};
+    let metric = MetricDefinition {
+        key: "coupon_redemptions".into(),
+        label: "Coupon redemptions".into(),
+        unit: Unit::Count,
+        aggregation: Aggregation::Sum,
+        direction: Some(crate::metrics::Direction::Higher),
+        allows_negative: false,
+    };
+    EngagementTest::with(())
+        .given(opened())
+        .when(EngagementCommand::DefineMetric { metric: metric.clone() })
+        .then_expect_events(vec![EngagementEvent::MetricDefined { metric: metric.clone() }]);
+    let mut clash = metric.clone();
+    clash.key = "gmv".into();
+    EngagementTest::with(())
+        .given(opened())
+        .when(EngagementCommand::DefineMetric { metric: clash })
+        .then_expect_error(EngagementError::Invalid("metric `gmv` already exists".into()));
+    let mut bad_ratio = metric;
+    bad_ratio.aggregation = Aggregation::Ratio { numerator: vec!["orders".into()], denominator: vec!["acos".into()] };
+    let result = EngagementTest::with(())
+        .given(opened())
+        .when(EngagementCommand::DefineMetric { metric: bad_ratio })
+        .inspect_result();
+    assert!(matches!(result, Err(EngagementError::Invalid(m)) if m.contains("itself a ratio")));
+}

@@ -1,0 +1,217 @@
+use super::*;
+use crate::ids::{EngagementId, KpiId};
+use crate::metrics::{builtin_catalogue, Direction, MetricDefinition};
+use crate::period::Period;
+use crate::scoring::{Curve, Levels};
+use cqrs_es::test::TestFramework;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+use uuid::Uuid;
+
+type KpiTest = TestFramework<Kpi>;
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+fn metric(key: &str) -> MetricDefinition {
+    builtin_catalogue().into_iter().find(|m| m.key == key).unwrap()
+}
+
+fn kpi_id() -> KpiId {
+    KpiId(Uuid::from_u128(5))
+}
+
+fn engagement() -> EngagementId {
+    EngagementId(Uuid::from_u128(1))
+}
+
+fn define_acos() -> KpiCommand {
+    KpiCommand::Define {
+        kpi_id: kpi_id(),
+        name: None,
+        engagement_id: engagement(),
+        metric: metric("acos"),
+        platform: None,
+        scope: None,
+        assignee: Assignee::Position("advertising".into()),
+        weight: d("40"),
+        direction: None,
+        curve: Curve::default(),
+        gate: None,
+    }
+}
+
+fn acos_defined() -> KpiEvent {
+    KpiEvent::KpiDefined {
+        kpi_id: kpi_id(),
+        definition: KpiDefinition {
+            engagement_id: engagement(),
+            name: "ACoS (ad spend ÷ ad sales)".into(),
+            metric: "acos".into(),
+            platform: None,
+            scope: None,
+            assignee: Assignee::Position("advertising".into()),
+            weight: d("40"),
+            direction: Direction::Lower,
+            curve: Curve::default(),
+            gate: None,
+        },
+    }
+}
+
+fn june() -> Period {
+    "2026-06".parse().unwrap()
+}
+
+fn acos_levels() -> Levels {
+    Levels {
+        threshold: d("0.35"),
+        target: d("0.25"),
+        stretch: Some(d("0.20")),
+    }
+}
+
+#[test]
+fn defining_a_kpi_takes_the_metrics_direction_and_default_curve() {
+    KpiTest::with(())
+        .given_no_previous_events()
+        .when(define_acos())
+        .then_expect_events(vec![acos_defined()]);
+}
+
+#[test]
+fn a_negative_weight_is_refused() {
+    let mut command = define_acos();
+    if let KpiCommand::Define { weight, .. } = &mut command {
+        *weight = d("-1");
+    }
+    let result = KpiTest::with(()).given_no_previous_events().when(command).inspect_result();
+    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("negative")));
+}
+
+#[test]
+fn a_metric_without_direction_needs_one_stated() {
+    let mut command = define_acos();
+    if let KpiCommand::Define { metric: m, .. } = &mut command {
+        *m = metric("units_on_hand");
+    }
+    let result = KpiTest::with(()).given_no_previous_events().when(command.clone()).inspect_result();
+    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.starts_with("direction")));
+    if let KpiCommand::Define { direction, .. } = &mut command {
+        *direction = Some(Direction::Higher);
+    }
+    assert!(KpiTest::with(()).given_no_previous_events().when(command).inspect_result().is_ok());
+}
+
+#[test]
+fn curve_settings_outside_0_100_stretch_are_refused() {
+    let mut command = define_acos();
+    if let KpiCommand::Define { curve, .. } = &mut command {
+        curve.stretch_score = d("90");
+    }
+    let result = KpiTest::with(()).given_no_previous_events().when(command).inspect_result();
+    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("stretchScore")));
+}
+
+#[test]
+fn a_gate_defaults_to_the_threshold_score() {
+    let mut command = define_acos();
+    if let KpiCommand::Define { gate, weight, .. } = &mut command {
+        *gate = Some(None);
+        *weight = Decimal::ZERO;
+    }
+    let events = KpiTest::with(()).given_no_previous_events().when(command).inspect_result().unwrap();
+    let KpiEvent::KpiDefined { definition, .. } = &events[0] else { panic!() };
+    assert_eq!(definition.gate, Some(Gate { min_score: d("50") }));
+    assert_eq!(definition.weight, Decimal::ZERO);
+}
+
+#[test]
+fn changing_the_weight_records_before_and_after() {
+    KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::ChangeWeight { weight: d("30") })
+        .then_expect_events(vec![KpiEvent::KpiWeightChanged { from: d("40"), to: d("30") }]);
+}
+
+#[test]
+fn the_first_target_of_a_period_has_no_previous_levels() {
+    KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::SetTarget { period: june(), levels: acos_levels(), reason: "baseline".into() })
+        .then_expect_events(vec![KpiEvent::TargetSet {
+            period: june(),
+            levels: acos_levels(),
+            previous: None,
+            reason: "baseline".into(),
+        }]);
+}
+
+#[test]
+fn a_revision_records_the_levels_it_replaces() {
+    let revised = Levels { target: d("0.24"), ..acos_levels() };
+    KpiTest::with(())
+        .given(vec![
+            acos_defined(),
+            KpiEvent::TargetSet { period: june(), levels: acos_levels(), previous: None, reason: "baseline".into() },
+        ])
+        .when(KpiCommand::SetTarget { period: june(), levels: revised, reason: "Prime Day".into() })
+        .then_expect_events(vec![KpiEvent::TargetSet {
+            period: june(),
+            levels: revised,
+            previous: Some(acos_levels()),
+            reason: "Prime Day".into(),
+        }]);
+}
+
+#[test]
+fn a_target_change_without_a_reason_is_refused() {
+    let result = KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::SetTarget { period: june(), levels: acos_levels(), reason: "  ".into() })
+        .inspect_result();
+    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.starts_with("reason")));
+}
+
+#[test]
+fn levels_against_the_metrics_direction_are_refused() {
+    let backwards = Levels { threshold: d("0.20"), target: d("0.25"), stretch: None };
+    let result = KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::SetTarget { period: june(), levels: backwards, reason: "x".into() })
+        .inspect_result();
+    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("lower-is-better")));
+}
+
+#[test]
+fn setting_the_same_levels_again_is_refused() {
+    KpiTest::with(())
+        .given(vec![
+            acos_defined(),
+            KpiEvent::TargetSet { period: june(), levels: acos_levels(), previous: None, reason: "baseline".into() },
+        ])
+        .when(KpiCommand::SetTarget { period: june(), levels: acos_levels(), reason: "again".into() })
+        .then_expect_error(KpiError::SameLevels("2026-06".into()));
+}
+
+#[test]
+fn a_retired_kpi_takes_no_more_changes() {
+    let retired = vec![acos_defined(), KpiEvent::KpiRetired { from: "2026-07-01".parse().unwrap() }];
+    KpiTest::with(())
+        .given(retired.clone())
+        .when(KpiCommand::ChangeWeight { weight: d("10") })
+        .then_expect_error(KpiError::Retired("2026-07-01".parse().unwrap()));
+    KpiTest::with(())
+        .given(retired)
+        .when(KpiCommand::SetTarget { period: june(), levels: acos_levels(), reason: "x".into() })
+        .then_expect_error(KpiError::Retired("2026-07-01".parse().unwrap()));
+}
+
+#[test]
+fn commands_on_an_undefined_kpi_are_not_found() {
+    KpiTest::with(())
+        .given_no_previous_events()
+        .when(KpiCommand::ChangeWeight { weight: d("10") })
+        .then_expect_error(KpiError::NotFound);
+}
