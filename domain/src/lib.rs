@@ -6,15 +6,16 @@
 //! field of the command.
 
 pub mod access;
-pub mod metrics;
-pub mod period;
-pub mod scoring;
-pub mod series;
 pub mod engagement;
 pub mod error;
 pub mod ids;
 pub mod kpi;
 pub mod metadata;
+pub mod metrics;
+pub mod period;
+pub mod scorecard;
+pub mod scoring;
+pub mod series;
 pub mod user;
 
 pub use error::{DomainError, ErrorKind};

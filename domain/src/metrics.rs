@@ -29,7 +29,9 @@ impl FromStr for Direction {
         match s {
             "higher" => Ok(Direction::Higher),
             "lower" => Ok(Direction::Lower),
-            other => Err(format!("unknown direction `{other}`; expected higher or lower")),
+            other => Err(format!(
+                "unknown direction `{other}`; expected higher or lower"
+            )),
         }
     }
 }
@@ -64,10 +66,16 @@ impl Unit {
 impl FromStr for Unit {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Unit::Currency, Unit::Count, Unit::Ratio, Unit::Hours, Unit::Stars]
-            .into_iter()
-            .find(|u| u.as_str() == s)
-            .ok_or_else(|| format!("unknown unit `{s}`"))
+        [
+            Unit::Currency,
+            Unit::Count,
+            Unit::Ratio,
+            Unit::Hours,
+            Unit::Stars,
+        ]
+        .into_iter()
+        .find(|u| u.as_str() == s)
+        .ok_or_else(|| format!("unknown unit `{s}`"))
     }
 }
 
@@ -205,42 +213,150 @@ pub fn builtin_catalogue() -> Vec<MetricDefinition> {
     let mut gross_profit = metric("gross_profit", "Gross profit", Currency, Sum, None);
     gross_profit.allows_negative = true;
     vec![
-        metric("gmv", "GMV (gross merchandise value)", Currency, Sum, Some(Higher)),
+        metric(
+            "gmv",
+            "GMV (gross merchandise value)",
+            Currency,
+            Sum,
+            Some(Higher),
+        ),
         metric("orders", "Orders", Count, Sum, Some(Higher)),
         metric("units_ordered", "Units ordered", Count, Sum, Some(Higher)),
         metric("sessions", "Sessions", Count, Sum, Some(Higher)),
         metric("page_views", "Page views", Count, Sum, Some(Higher)),
-        metric("conversion_rate", "Conversion rate", Ratio, ratio(&["orders"], &["sessions"]), Some(Higher)),
+        metric(
+            "conversion_rate",
+            "Conversion rate",
+            Ratio,
+            ratio(&["orders"], &["sessions"]),
+            Some(Higher),
+        ),
         metric("ad_spend", "Advertising spend", Currency, Sum, Some(Lower)),
         metric("ad_sales", "Advertising sales", Currency, Sum, Some(Higher)),
-        metric("acos", "ACoS (ad spend ÷ ad sales)", Ratio, ratio(&["ad_spend"], &["ad_sales"]), Some(Lower)),
-        metric("roas", "ROAS (ad sales ÷ ad spend)", Ratio, ratio(&["ad_sales"], &["ad_spend"]), Some(Higher)),
-        metric("tacos", "TACoS (ad spend ÷ GMV)", Ratio, ratio(&["ad_spend"], &["gmv"]), Some(Lower)),
+        metric(
+            "acos",
+            "ACoS (ad spend ÷ ad sales)",
+            Ratio,
+            ratio(&["ad_spend"], &["ad_sales"]),
+            Some(Lower),
+        ),
+        metric(
+            "roas",
+            "ROAS (ad sales ÷ ad spend)",
+            Ratio,
+            ratio(&["ad_sales"], &["ad_spend"]),
+            Some(Higher),
+        ),
+        metric(
+            "tacos",
+            "TACoS (ad spend ÷ GMV)",
+            Ratio,
+            ratio(&["ad_spend"], &["gmv"]),
+            Some(Lower),
+        ),
         metric("impressions", "Impressions", Count, Sum, Some(Higher)),
         metric("clicks", "Clicks", Count, Sum, Some(Higher)),
-        metric("ctr", "Click-through rate", Ratio, ratio(&["clicks"], &["impressions"]), Some(Higher)),
-        metric("cpc", "Cost per click", Currency, ratio(&["ad_spend"], &["clicks"]), Some(Lower)),
+        metric(
+            "ctr",
+            "Click-through rate",
+            Ratio,
+            ratio(&["clicks"], &["impressions"]),
+            Some(Higher),
+        ),
+        metric(
+            "cpc",
+            "Cost per click",
+            Currency,
+            ratio(&["ad_spend"], &["clicks"]),
+            Some(Lower),
+        ),
         metric("units_returned", "Units returned", Count, Sum, None),
         metric("units_shipped", "Units shipped", Count, Sum, None),
-        metric("return_rate", "Return rate", Ratio, ratio(&["units_returned"], &["units_shipped"]), Some(Lower)),
-        metric("inquiries_answered_24h", "Inquiries answered within 24 h", Count, Sum, None),
+        metric(
+            "return_rate",
+            "Return rate",
+            Ratio,
+            ratio(&["units_returned"], &["units_shipped"]),
+            Some(Lower),
+        ),
+        metric(
+            "inquiries_answered_24h",
+            "Inquiries answered within 24 h",
+            Count,
+            Sum,
+            None,
+        ),
         metric("inquiries", "Inquiries", Count, Sum, None),
-        metric("cs_response_rate", "Customer-service response rate", Ratio, ratio(&["inquiries_answered_24h"], &["inquiries"]), Some(Higher)),
-        metric("orders_shipped_48h", "Orders shipped within 48 h", Count, Sum, None),
+        metric(
+            "cs_response_rate",
+            "Customer-service response rate",
+            Ratio,
+            ratio(&["inquiries_answered_24h"], &["inquiries"]),
+            Some(Higher),
+        ),
+        metric(
+            "orders_shipped_48h",
+            "Orders shipped within 48 h",
+            Count,
+            Sum,
+            None,
+        ),
         metric("orders_to_ship", "Orders to ship", Count, Sum, None),
-        metric("on_time_ship_rate", "On-time shipping rate", Ratio, ratio(&["orders_shipped_48h"], &["orders_to_ship"]), Some(Higher)),
+        metric(
+            "on_time_ship_rate",
+            "On-time shipping rate",
+            Ratio,
+            ratio(&["orders_shipped_48h"], &["orders_to_ship"]),
+            Some(Higher),
+        ),
         metric("units_on_hand", "Units on hand", Count, Latest, None),
-        metric("sell_through_rate", "Sell-through rate (動銷率/売上消化率)", Ratio, ratio(&["units_ordered"], &["units_ordered", "units_on_hand"]), Some(Higher)),
+        metric(
+            "sell_through_rate",
+            "Sell-through rate (動銷率/売上消化率)",
+            Ratio,
+            ratio(&["units_ordered"], &["units_ordered", "units_on_hand"]),
+            Some(Higher),
+        ),
         metric("in_stock_sku_days", "In-stock SKU-days", Count, Sum, None),
         metric("sku_days", "SKU-days", Count, Sum, None),
-        metric("in_stock_rate", "In-stock rate", Ratio, ratio(&["in_stock_sku_days"], &["sku_days"]), Some(Higher)),
+        metric(
+            "in_stock_rate",
+            "In-stock rate",
+            Ratio,
+            ratio(&["in_stock_sku_days"], &["sku_days"]),
+            Some(Higher),
+        ),
         gross_profit,
-        metric("gross_margin", "Gross margin", Ratio, ratio(&["gross_profit"], &["gmv"]), Some(Higher)),
-        metric("reply_hours_total", "Review reply hours, total", Hours, Sum, None),
+        metric(
+            "gross_margin",
+            "Gross margin",
+            Ratio,
+            ratio(&["gross_profit"], &["gmv"]),
+            Some(Higher),
+        ),
+        metric(
+            "reply_hours_total",
+            "Review reply hours, total",
+            Hours,
+            Sum,
+            None,
+        ),
         metric("replies", "Review replies", Count, Sum, None),
-        metric("review_reply_hours", "Review reply time (hours)", Hours, ratio(&["reply_hours_total"], &["replies"]), Some(Lower)),
+        metric(
+            "review_reply_hours",
+            "Review reply time (hours)",
+            Hours,
+            ratio(&["reply_hours_total"], &["replies"]),
+            Some(Lower),
+        ),
         metric("defective_orders", "Defective orders", Count, Sum, None),
-        metric("order_defect_rate", "Order defect rate", Ratio, ratio(&["defective_orders"], &["orders"]), Some(Lower)),
+        metric(
+            "order_defect_rate",
+            "Order defect rate",
+            Ratio,
+            ratio(&["defective_orders"], &["orders"]),
+            Some(Lower),
+        ),
         metric("new_listings", "New listings", Count, Sum, Some(Higher)),
         metric("store_rating", "Store rating", Stars, Mean, Some(Higher)),
     ]
@@ -285,7 +401,11 @@ pub fn validate_custom_metric(
         }
         for component in numerator.iter().chain(denominator) {
             match known.iter().find(|m| &m.key == component) {
-                None => return Err(format!("ratio component `{component}` is not a known metric")),
+                None => {
+                    return Err(format!(
+                        "ratio component `{component}` is not a known metric"
+                    ))
+                }
                 Some(m) if m.aggregation.is_ratio() => {
                     return Err(format!(
                         "ratio component `{component}` is itself a ratio; use its components"
@@ -322,10 +442,15 @@ mod tests {
     fn ratios_counts_and_signs_are_checked_on_record() {
         let catalogue = builtin_catalogue();
         let get = |k: &str| catalogue.iter().find(|m| m.key == k).unwrap().clone();
-        assert!(get("acos").check_value(Decimal::ONE).unwrap_err().contains("ad_spend"));
+        assert!(get("acos")
+            .check_value(Decimal::ONE)
+            .unwrap_err()
+            .contains("ad_spend"));
         assert!(get("orders").check_value(Decimal::new(15, 1)).is_err());
         assert!(get("gmv").check_value(Decimal::NEGATIVE_ONE).is_err());
-        assert!(get("gross_profit").check_value(Decimal::NEGATIVE_ONE).is_ok());
+        assert!(get("gross_profit")
+            .check_value(Decimal::NEGATIVE_ONE)
+            .is_ok());
         assert!(get("gmv").check_value(Decimal::new(123_456, 1)).is_ok());
     }
 }

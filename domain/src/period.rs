@@ -72,11 +72,18 @@ fn year(text: &str, whole: &str) -> Result<i32, PeriodError> {
     Ok(year)
 }
 
-fn number(text: &str, whole: &str, range: std::ops::RangeInclusive<u32>, what: &str) -> Result<u32, PeriodError> {
+fn number(
+    text: &str,
+    whole: &str,
+    range: std::ops::RangeInclusive<u32>,
+    what: &str,
+) -> Result<u32, PeriodError> {
     if text.len() != 2 && !(what == "quarter" && text.len() == 1) {
         return Err(err(whole, format!("the {what} must have two digits")));
     }
-    let n: u32 = text.parse().map_err(|_| err(whole, format!("bad {what}")))?;
+    let n: u32 = text
+        .parse()
+        .map_err(|_| err(whole, format!("bad {what}")))?;
     if !range.contains(&n) {
         return Err(err(whole, format!("there is no {what} {n}")));
     }
@@ -219,7 +226,8 @@ impl Period {
         match self {
             Period::Month { year, month } => month_range(*year, *month, 1),
             Period::IsoWeek { year, week } => {
-                let start = NaiveDate::from_isoywd_opt(*year, *week, Weekday::Mon).expect("checked");
+                let start =
+                    NaiveDate::from_isoywd_opt(*year, *week, Weekday::Mon).expect("checked");
                 DateRange {
                     start,
                     end: start + chrono::Duration::days(6),
@@ -273,8 +281,14 @@ mod tests {
         assert_eq!(days("2026-W01"), ("2025-12-29".into(), "2026-01-04".into()));
         assert_eq!(days("2026-Q2"), ("2026-04-01".into(), "2026-06-30".into()));
         assert_eq!(days("FY2026"), ("2026-04-01".into(), "2027-03-31".into()));
-        assert_eq!(days("FY2026-Q1"), ("2026-04-01".into(), "2026-06-30".into()));
-        assert_eq!(days("FY2026-Q4"), ("2027-01-01".into(), "2027-03-31".into()));
+        assert_eq!(
+            days("FY2026-Q1"),
+            ("2026-04-01".into(), "2026-06-30".into())
+        );
+        assert_eq!(
+            days("FY2026-Q4"),
+            ("2027-01-01".into(), "2027-03-31".into())
+        );
         // The Super SALE counts every JST day it touches.
         assert_eq!(
             days("2026-06-04T20:00+09:00/2026-06-11T01:59+09:00"),
@@ -291,12 +305,23 @@ mod tests {
     fn a_fiscal_year_follows_the_engagements_start_month() {
         let fy = "FY2026".parse::<Period>().unwrap();
         let r = fy.days(1, chrono_tz::Asia::Tokyo);
-        assert_eq!((r.start.to_string(), r.end.to_string()), ("2026-01-01".into(), "2026-12-31".into()));
+        assert_eq!(
+            (r.start.to_string(), r.end.to_string()),
+            ("2026-01-01".into(), "2026-12-31".into())
+        );
     }
 
     #[test]
     fn malformed_periods_are_refused_with_the_reason() {
-        for bad in ["2026-13", "2026-W54", "2026-Q5", "FY26", "June", "2026-06-11T00:00+09:00/2026-06-01T00:00+09:00", "2021-W53"] {
+        for bad in [
+            "2026-13",
+            "2026-W54",
+            "2026-Q5",
+            "FY26",
+            "June",
+            "2026-06-11T00:00+09:00/2026-06-01T00:00+09:00",
+            "2021-W53",
+        ] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");
         }
         assert!("2020-W53".parse::<Period>().is_ok());

@@ -162,9 +162,24 @@ mod tests {
     #[test]
     fn the_worked_example_scores_100_75_110_and_99() {
         let curve = Curve::default();
-        let acos = kpi_score(d("1200000") / d("4800000"), &levels("0.35", "0.25", Some("0.20")), &curve, Direction::Lower);
-        let ctr = kpi_score(d("9000") / d("2400000"), &levels("0.003", "0.0045", Some("0.006")), &curve, Direction::Higher);
-        let gmv = kpi_score(d("55000000"), &levels("40000000", "50000000", Some("60000000")), &curve, Direction::Higher);
+        let acos = kpi_score(
+            d("1200000") / d("4800000"),
+            &levels("0.35", "0.25", Some("0.20")),
+            &curve,
+            Direction::Lower,
+        );
+        let ctr = kpi_score(
+            d("9000") / d("2400000"),
+            &levels("0.003", "0.0045", Some("0.006")),
+            &curve,
+            Direction::Higher,
+        );
+        let gmv = kpi_score(
+            d("55000000"),
+            &levels("40000000", "50000000", Some("60000000")),
+            &curve,
+            Direction::Higher,
+        );
         assert_eq!(normalised(acos), "100");
         assert_eq!(normalised(ctr), "75");
         assert_eq!(normalised(gmv), "110");
@@ -174,7 +189,12 @@ mod tests {
 
     #[test]
     fn the_gate_example_scores_zero() {
-        let odr = kpi_score(d("0.012"), &levels("0.01", "0.005", None), &Curve::default(), Direction::Lower);
+        let odr = kpi_score(
+            d("0.012"),
+            &levels("0.01", "0.005", None),
+            &Curve::default(),
+            Direction::Lower,
+        );
         assert_eq!(odr, Decimal::ZERO);
     }
 
@@ -189,7 +209,10 @@ mod tests {
         assert_eq!(kpi_score(d("60"), &l, &c, Direction::Higher), d("120"));
         assert_eq!(kpi_score(d("1000"), &l, &c, Direction::Higher), d("120"));
         let no_stretch = levels("40", "50", None);
-        assert_eq!(kpi_score(d("70"), &no_stretch, &c, Direction::Higher), d("100"));
+        assert_eq!(
+            kpi_score(d("70"), &no_stretch, &c, Direction::Higher),
+            d("100")
+        );
     }
 
     #[test]
@@ -202,16 +225,27 @@ mod tests {
         assert_eq!(kpi_score(d("50"), &t1_t2, &c, Direction::Higher), d("120"));
         let t0_t1 = levels("50", "50", Some("60"));
         assert_eq!(kpi_score(d("50"), &t0_t1, &c, Direction::Higher), d("100"));
-        assert_eq!(kpi_score(d("0.2"), &levels("0.2", "0.2", None), &c, Direction::Lower), d("100"));
+        assert_eq!(
+            kpi_score(d("0.2"), &levels("0.2", "0.2", None), &c, Direction::Lower),
+            d("100")
+        );
     }
 
     #[test]
     fn levels_must_run_in_the_metrics_direction() {
-        assert!(levels("40", "50", Some("60")).check(Direction::Higher).is_ok());
+        assert!(levels("40", "50", Some("60"))
+            .check(Direction::Higher)
+            .is_ok());
         assert!(levels("60", "50", None).check(Direction::Higher).is_err());
-        assert!(levels("40", "50", Some("45")).check(Direction::Higher).is_err());
-        assert!(levels("0.35", "0.25", Some("0.20")).check(Direction::Lower).is_ok());
-        assert!(levels("0.25", "0.35", None).check(Direction::Lower).is_err());
+        assert!(levels("40", "50", Some("45"))
+            .check(Direction::Higher)
+            .is_err());
+        assert!(levels("0.35", "0.25", Some("0.20"))
+            .check(Direction::Lower)
+            .is_ok());
+        assert!(levels("0.25", "0.35", None)
+            .check(Direction::Lower)
+            .is_err());
     }
 
     #[test]

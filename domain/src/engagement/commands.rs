@@ -39,5 +39,7 @@ pub enum EngagementCommand {
         to: EngagementStatus,
     },
     /// Add a custom metric to this engagement's catalogue.
-    DefineMetric { metric: MetricDefinition },
+    DefineMetric {
+        metric: MetricDefinition,
+    },
 }

@@ -446,16 +446,25 @@ fn a_custom_metric_joins_the_engagements_catalogue() {
     };
     EngagementTest::with(())
         .given(opened())
-        .when(EngagementCommand::DefineMetric { metric: metric.clone() })
-        .then_expect_events(vec![EngagementEvent::MetricDefined { metric: metric.clone() }]);
+        .when(EngagementCommand::DefineMetric {
+            metric: metric.clone(),
+        })
+        .then_expect_events(vec![EngagementEvent::MetricDefined {
+            metric: metric.clone(),
+        }]);
     let mut clash = metric.clone();
     clash.key = "gmv".into();
     EngagementTest::with(())
         .given(opened())
         .when(EngagementCommand::DefineMetric { metric: clash })
-        .then_expect_error(EngagementError::Invalid("metric `gmv` already exists".into()));
+        .then_expect_error(EngagementError::Invalid(
+            "metric `gmv` already exists".into(),
+        ));
     let mut bad_ratio = metric;
-    bad_ratio.aggregation = Aggregation::Ratio { numerator: vec!["orders".into()], denominator: vec!["acos".into()] };
+    bad_ratio.aggregation = Aggregation::Ratio {
+        numerator: vec!["orders".into()],
+        denominator: vec!["acos".into()],
+    };
     let result = EngagementTest::with(())
         .given(opened())
         .when(EngagementCommand::DefineMetric { metric: bad_ratio })

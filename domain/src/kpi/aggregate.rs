@@ -207,7 +207,9 @@ impl Kpi {
                 if let Assignee::Position(position) = &assignee {
                     crate::engagement::validate_position(position).map_err(KpiError::Invalid)?;
                 }
-                let scope = scope.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+                let scope = scope
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty());
                 let name = name
                     .map(|n| n.trim().to_string())
                     .filter(|n| !n.is_empty())
@@ -255,7 +257,9 @@ impl Kpi {
                         "reason: every target change needs a reason".into(),
                     ));
                 }
-                levels.check(definition.direction).map_err(KpiError::Invalid)?;
+                levels
+                    .check(definition.direction)
+                    .map_err(KpiError::Invalid)?;
                 let key = period.to_string();
                 let previous = self.targets.get(&key).copied();
                 if previous == Some(levels) {

@@ -15,7 +15,10 @@ fn d(s: &str) -> Decimal {
 }
 
 fn metric(key: &str) -> MetricDefinition {
-    builtin_catalogue().into_iter().find(|m| m.key == key).unwrap()
+    builtin_catalogue()
+        .into_iter()
+        .find(|m| m.key == key)
+        .unwrap()
 }
 
 fn kpi_id() -> KpiId {
@@ -86,7 +89,10 @@ fn a_negative_weight_is_refused() {
     if let KpiCommand::Define { weight, .. } = &mut command {
         *weight = d("-1");
     }
-    let result = KpiTest::with(()).given_no_previous_events().when(command).inspect_result();
+    let result = KpiTest::with(())
+        .given_no_previous_events()
+        .when(command)
+        .inspect_result();
     assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("negative")));
 }
 
@@ -96,12 +102,19 @@ fn a_metric_without_direction_needs_one_stated() {
     if let KpiCommand::Define { metric: m, .. } = &mut command {
         *m = metric("units_on_hand");
     }
-    let result = KpiTest::with(()).given_no_previous_events().when(command.clone()).inspect_result();
+    let result = KpiTest::with(())
+        .given_no_previous_events()
+        .when(command.clone())
+        .inspect_result();
     assert!(matches!(result, Err(KpiError::Invalid(m)) if m.starts_with("direction")));
     if let KpiCommand::Define { direction, .. } = &mut command {
         *direction = Some(Direction::Higher);
     }
-    assert!(KpiTest::with(()).given_no_previous_events().when(command).inspect_result().is_ok());
+    assert!(KpiTest::with(())
+        .given_no_previous_events()
+        .when(command)
+        .inspect_result()
+        .is_ok());
 }
 
 #[test]
@@ -110,7 +123,10 @@ fn curve_settings_outside_0_100_stretch_are_refused() {
     if let KpiCommand::Define { curve, .. } = &mut command {
         curve.stretch_score = d("90");
     }
-    let result = KpiTest::with(()).given_no_previous_events().when(command).inspect_result();
+    let result = KpiTest::with(())
+        .given_no_previous_events()
+        .when(command)
+        .inspect_result();
     assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("stretchScore")));
 }
 
@@ -121,8 +137,14 @@ fn a_gate_defaults_to_the_threshold_score() {
         *gate = Some(None);
         *weight = Decimal::ZERO;
     }
-    let events = KpiTest::with(()).given_no_previous_events().when(command).inspect_result().unwrap();
-    let KpiEvent::KpiDefined { definition, .. } = &events[0] else { panic!() };
+    let events = KpiTest::with(())
+        .given_no_previous_events()
+        .when(command)
+        .inspect_result()
+        .unwrap();
+    let KpiEvent::KpiDefined { definition, .. } = &events[0] else {
+        panic!()
+    };
     assert_eq!(definition.gate, Some(Gate { min_score: d("50") }));
     assert_eq!(definition.weight, Decimal::ZERO);
 }
@@ -132,14 +154,21 @@ fn changing_the_weight_records_before_and_after() {
     KpiTest::with(())
         .given(vec![acos_defined()])
         .when(KpiCommand::ChangeWeight { weight: d("30") })
-        .then_expect_events(vec![KpiEvent::KpiWeightChanged { from: d("40"), to: d("30") }]);
+        .then_expect_events(vec![KpiEvent::KpiWeightChanged {
+            from: d("40"),
+            to: d("30"),
+        }]);
 }
 
 #[test]
 fn the_first_target_of_a_period_has_no_previous_levels() {
     KpiTest::with(())
         .given(vec![acos_defined()])
-        .when(KpiCommand::SetTarget { period: june(), levels: acos_levels(), reason: "baseline".into() })
+        .when(KpiCommand::SetTarget {
+            period: june(),
+            levels: acos_levels(),
+            reason: "baseline".into(),
+        })
         .then_expect_events(vec![KpiEvent::TargetSet {
             period: june(),
             levels: acos_levels(),
@@ -150,13 +179,25 @@ fn the_first_target_of_a_period_has_no_previous_levels() {
 
 #[test]
 fn a_revision_records_the_levels_it_replaces() {
-    let revised = Levels { target: d("0.24"), ..acos_levels() };
+    let revised = Levels {
+        target: d("0.24"),
+        ..acos_levels()
+    };
     KpiTest::with(())
         .given(vec![
             acos_defined(),
-            KpiEvent::TargetSet { period: june(), levels: acos_levels(), previous: None, reason: "baseline".into() },
+            KpiEvent::TargetSet {
+                period: june(),
+                levels: acos_levels(),
+                previous: None,
+                reason: "baseline".into(),
+            },
         ])
-        .when(KpiCommand::SetTarget { period: june(), levels: revised, reason: "Prime Day".into() })
+        .when(KpiCommand::SetTarget {
+            period: june(),
+            levels: revised,
+            reason: "Prime Day".into(),
+        })
         .then_expect_events(vec![KpiEvent::TargetSet {
             period: june(),
             levels: revised,
@@ -169,17 +210,29 @@ fn a_revision_records_the_levels_it_replaces() {
 fn a_target_change_without_a_reason_is_refused() {
     let result = KpiTest::with(())
         .given(vec![acos_defined()])
-        .when(KpiCommand::SetTarget { period: june(), levels: acos_levels(), reason: "  ".into() })
+        .when(KpiCommand::SetTarget {
+            period: june(),
+            levels: acos_levels(),
+            reason: "  ".into(),
+        })
         .inspect_result();
     assert!(matches!(result, Err(KpiError::Invalid(m)) if m.starts_with("reason")));
 }
 
 #[test]
 fn levels_against_the_metrics_direction_are_refused() {
-    let backwards = Levels { threshold: d("0.20"), target: d("0.25"), stretch: None };
+    let backwards = Levels {
+        threshold: d("0.20"),
+        target: d("0.25"),
+        stretch: None,
+    };
     let result = KpiTest::with(())
         .given(vec![acos_defined()])
-        .when(KpiCommand::SetTarget { period: june(), levels: backwards, reason: "x".into() })
+        .when(KpiCommand::SetTarget {
+            period: june(),
+            levels: backwards,
+            reason: "x".into(),
+        })
         .inspect_result();
     assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("lower-is-better")));
 }
@@ -189,22 +242,40 @@ fn setting_the_same_levels_again_is_refused() {
     KpiTest::with(())
         .given(vec![
             acos_defined(),
-            KpiEvent::TargetSet { period: june(), levels: acos_levels(), previous: None, reason: "baseline".into() },
+            KpiEvent::TargetSet {
+                period: june(),
+                levels: acos_levels(),
+                previous: None,
+                reason: "baseline".into(),
+            },
         ])
-        .when(KpiCommand::SetTarget { period: june(), levels: acos_levels(), reason: "again".into() })
+        .when(KpiCommand::SetTarget {
+            period: june(),
+            levels: acos_levels(),
+            reason: "again".into(),
+        })
         .then_expect_error(KpiError::SameLevels("2026-06".into()));
 }
 
 #[test]
 fn a_retired_kpi_takes_no_more_changes() {
-    let retired = vec![acos_defined(), KpiEvent::KpiRetired { from: "2026-07-01".parse().unwrap() }];
+    let retired = vec![
+        acos_defined(),
+        KpiEvent::KpiRetired {
+            from: "2026-07-01".parse().unwrap(),
+        },
+    ];
     KpiTest::with(())
         .given(retired.clone())
         .when(KpiCommand::ChangeWeight { weight: d("10") })
         .then_expect_error(KpiError::Retired("2026-07-01".parse().unwrap()));
     KpiTest::with(())
         .given(retired)
-        .when(KpiCommand::SetTarget { period: june(), levels: acos_levels(), reason: "x".into() })
+        .when(KpiCommand::SetTarget {
+            period: june(),
+            levels: acos_levels(),
+            reason: "x".into(),
+        })
         .then_expect_error(KpiError::Retired("2026-07-01".parse().unwrap()));
 }
 

@@ -19,7 +19,10 @@ fn key() -> SeriesKey {
 }
 
 fn gmv() -> MetricDefinition {
-    builtin_catalogue().into_iter().find(|m| m.key == "gmv").unwrap()
+    builtin_catalogue()
+        .into_iter()
+        .find(|m| m.key == "gmv")
+        .unwrap()
 }
 
 fn day(s: &str) -> DateRange {
@@ -31,11 +34,23 @@ fn june() -> DateRange {
 }
 
 fn record(range: DateRange, value: &str) -> SeriesCommand {
-    SeriesCommand::Record { key: key(), metric: gmv(), range, value: d(value), source: Source::Manual }
+    SeriesCommand::Record {
+        key: key(),
+        metric: gmv(),
+        range,
+        value: d(value),
+        source: Source::Manual,
+    }
 }
 
 fn recorded(range: DateRange, value: &str, restates: Option<&str>) -> SeriesEvent {
-    SeriesEvent::ObservationRecorded { key: key(), range, value: d(value), source: Source::Manual, restates: restates.map(d) }
+    SeriesEvent::ObservationRecorded {
+        key: key(),
+        range,
+        value: d(value),
+        source: Source::Manual,
+        restates: restates.map(d),
+    }
 }
 
 #[test]
@@ -51,7 +66,11 @@ fn the_same_bounds_again_restate_and_keep_the_earlier_value_in_the_event() {
     SeriesTest::with(())
         .given(vec![recorded(day("2026-06-01"), "1834000", None)])
         .when(record(day("2026-06-01"), "1835000"))
-        .then_expect_events(vec![recorded(day("2026-06-01"), "1835000", Some("1834000"))]);
+        .then_expect_events(vec![recorded(
+            day("2026-06-01"),
+            "1835000",
+            Some("1834000"),
+        )]);
 }
 
 #[test]
@@ -59,15 +78,27 @@ fn a_month_range_cannot_sit_on_top_of_daily_values() {
     SeriesTest::with(())
         .given(vec![recorded(day("2026-06-15"), "1834000", None)])
         .when(record(june(), "55000000"))
-        .then_expect_error(SeriesError::Overlap { new: june(), existing: day("2026-06-15") });
+        .then_expect_error(SeriesError::Overlap {
+            new: june(),
+            existing: day("2026-06-15"),
+        });
 }
 
 #[test]
 fn a_ratio_metric_is_refused_in_favour_of_its_components() {
-    let acos = builtin_catalogue().into_iter().find(|m| m.key == "acos").unwrap();
+    let acos = builtin_catalogue()
+        .into_iter()
+        .find(|m| m.key == "acos")
+        .unwrap();
     let result = SeriesTest::with(())
         .given_no_previous_events()
-        .when(SeriesCommand::Record { key: key(), metric: acos, range: june(), value: d("0.25"), source: Source::Manual })
+        .when(SeriesCommand::Record {
+            key: key(),
+            metric: acos,
+            range: june(),
+            value: d("0.25"),
+            source: Source::Manual,
+        })
         .inspect_result();
     assert!(matches!(result, Err(SeriesError::Invalid(m)) if m.contains("ad_spend")));
 }
@@ -76,7 +107,13 @@ fn a_ratio_metric_is_refused_in_favour_of_its_components() {
 fn a_correction_records_the_previous_value_and_reason() {
     SeriesTest::with(())
         .given(vec![recorded(june(), "55000000", None)])
-        .when(SeriesCommand::Correct { key: key(), metric: gmv(), range: june(), value: d("54000000"), reason: "refunds".into() })
+        .when(SeriesCommand::Correct {
+            key: key(),
+            metric: gmv(),
+            range: june(),
+            value: d("54000000"),
+            reason: "refunds".into(),
+        })
         .then_expect_events(vec![SeriesEvent::ObservationCorrected {
             key: key(),
             range: june(),
@@ -90,9 +127,16 @@ fn a_correction_records_the_previous_value_and_reason() {
 fn a_correction_needs_a_reason_an_existing_value_and_a_change() {
     let given = vec![recorded(june(), "55000000", None)];
     let correct = |range: DateRange, value: &str, reason: &str| SeriesCommand::Correct {
-        key: key(), metric: gmv(), range, value: d(value), reason: reason.into(),
+        key: key(),
+        metric: gmv(),
+        range,
+        value: d(value),
+        reason: reason.into(),
     };
-    let result = SeriesTest::with(()).given(given.clone()).when(correct(june(), "1", " ")).inspect_result();
+    let result = SeriesTest::with(())
+        .given(given.clone())
+        .when(correct(june(), "1", " "))
+        .inspect_result();
     assert!(matches!(result, Err(SeriesError::Invalid(m)) if m.starts_with("reason")));
     SeriesTest::with(())
         .given(given.clone())
