@@ -73,6 +73,16 @@ pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
             "UPDATE engagements SET status = $1 WHERE engagement_id = $2",
             vec![to.as_str().into(), engagement_id.clone().into()],
         )],
+        EngagementEvent::MetricDefined { metric } => vec![Statement::new(
+            "INSERT INTO engagement_metrics (engagement_id, metric_key, definition, defined_position)
+             VALUES ($1, $2, $3, $4)",
+            vec![
+                engagement_id.clone().into(),
+                metric.key.clone().into(),
+                super::json(&metric)?.into(),
+                event.position.into(),
+            ],
+        )],
     };
     statements.push(Statement::new(
         "UPDATE engagements SET last_position = $1, updated_at = $2 WHERE engagement_id = $3",

@@ -8,6 +8,8 @@
 //! checkpoint to 0 ([`Projector::rebuild`]).
 
 mod engagements;
+mod kpis;
+mod series;
 mod users;
 
 use crate::on_db;
@@ -20,7 +22,17 @@ const CHECKPOINT: &str = "read_models";
 const BATCH: i64 = 500;
 
 /// Tables the projector owns, emptied by a rebuild (children first).
-const TABLES: [&str; 3] = ["engagement_members", "engagements", "users"];
+const TABLES: [&str; 9] = [
+    "engagement_members",
+    "engagements",
+    "users",
+    "engagement_metrics",
+    "kpis",
+    "kpi_targets",
+    "target_history",
+    "observations",
+    "source_watermarks",
+];
 
 /// Keeps the read models current.
 pub struct Projector {
@@ -108,6 +120,8 @@ fn statements_for(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
     match event.aggregate_type.as_str() {
         "engagement" => engagements::statements(event),
         "user" => users::statements(event),
+        "kpi" => kpis::statements(event),
+        "series" => series::statements(event),
         _ => Ok(Vec::new()),
     }
 }
@@ -126,4 +140,8 @@ fn timestamp(event: &StoredEvent) -> String {
     event
         .recorded_at
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

@@ -71,9 +71,10 @@ pub enum KpiCommand {
     Retire {
         from: NaiveDate,
     },
-    /// Set or revise the levels for one period, with a mandatory reason.
+    /// Set or revise the levels for one or more periods (stored per period, all or none),
+    /// with a mandatory reason.
     SetTarget {
-        period: Period,
+        periods: Vec<Period>,
         levels: Levels,
         reason: String,
     },
@@ -167,7 +168,7 @@ impl Kpi {
         }
     }
 
-    fn decide(&self, command: KpiCommand) -> Result<KpiEvent, KpiError> {
+    fn decide(&self, command: KpiCommand) -> Result<Vec<KpiEvent>, KpiError> {
         match command {
             KpiCommand::Define {
                 kpi_id,
@@ -214,7 +215,7 @@ impl Kpi {
                     .map(|n| n.trim().to_string())
                     .filter(|n| !n.is_empty())
                     .unwrap_or_else(|| metric.label.clone());
-                Ok(KpiEvent::KpiDefined {
+                Ok(vec![KpiEvent::KpiDefined {
                     kpi_id,
                     definition: KpiDefinition {
                         engagement_id,
@@ -228,7 +229,7 @@ impl Kpi {
                         curve,
                         gate,
                     },
-                })
+                }])
             }
             KpiCommand::ChangeWeight { weight } => {
                 let definition = self.active()?;
@@ -236,17 +237,17 @@ impl Kpi {
                 if definition.weight == weight {
                     return Err(KpiError::SameWeight(weight));
                 }
-                Ok(KpiEvent::KpiWeightChanged {
+                Ok(vec![KpiEvent::KpiWeightChanged {
                     from: definition.weight,
                     to: weight,
-                })
+                }])
             }
             KpiCommand::Retire { from } => {
                 self.active()?;
-                Ok(KpiEvent::KpiRetired { from })
+                Ok(vec![KpiEvent::KpiRetired { from }])
             }
             KpiCommand::SetTarget {
-                period,
+                periods,
                 levels,
                 reason,
             } => {
@@ -257,20 +258,33 @@ impl Kpi {
                         "reason: every target change needs a reason".into(),
                     ));
                 }
+                if periods.is_empty() {
+                    return Err(KpiError::Invalid(
+                        "periods: name at least one period".into(),
+                    ));
+                }
                 levels
                     .check(definition.direction)
                     .map_err(KpiError::Invalid)?;
-                let key = period.to_string();
-                let previous = self.targets.get(&key).copied();
-                if previous == Some(levels) {
-                    return Err(KpiError::SameLevels(key));
+                let mut seen = std::collections::BTreeSet::new();
+                let mut events = Vec::new();
+                for period in periods {
+                    let key = period.to_string();
+                    if !seen.insert(key.clone()) {
+                        return Err(KpiError::Invalid(format!("periods: {key} is named twice")));
+                    }
+                    let previous = self.targets.get(&key).copied();
+                    if previous == Some(levels) {
+                        return Err(KpiError::SameLevels(key));
+                    }
+                    events.push(KpiEvent::TargetSet {
+                        period,
+                        levels,
+                        previous,
+                        reason: reason.clone(),
+                    });
                 }
-                Ok(KpiEvent::TargetSet {
-                    period,
-                    levels,
-                    previous,
-                    reason,
-                })
+                Ok(events)
             }
         }
     }
@@ -298,8 +312,9 @@ impl Aggregate for Kpi {
         _services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
-        let event = self.decide(command)?;
-        sink.write(event, self).await;
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
         Ok(())
     }
 

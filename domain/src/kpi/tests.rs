@@ -165,7 +165,7 @@ fn the_first_target_of_a_period_has_no_previous_levels() {
     KpiTest::with(())
         .given(vec![acos_defined()])
         .when(KpiCommand::SetTarget {
-            period: june(),
+            periods: vec![june()],
             levels: acos_levels(),
             reason: "baseline".into(),
         })
@@ -194,7 +194,7 @@ fn a_revision_records_the_levels_it_replaces() {
             },
         ])
         .when(KpiCommand::SetTarget {
-            period: june(),
+            periods: vec![june()],
             levels: revised,
             reason: "Prime Day".into(),
         })
@@ -211,7 +211,7 @@ fn a_target_change_without_a_reason_is_refused() {
     let result = KpiTest::with(())
         .given(vec![acos_defined()])
         .when(KpiCommand::SetTarget {
-            period: june(),
+            periods: vec![june()],
             levels: acos_levels(),
             reason: "  ".into(),
         })
@@ -229,7 +229,7 @@ fn levels_against_the_metrics_direction_are_refused() {
     let result = KpiTest::with(())
         .given(vec![acos_defined()])
         .when(KpiCommand::SetTarget {
-            period: june(),
+            periods: vec![june()],
             levels: backwards,
             reason: "x".into(),
         })
@@ -250,7 +250,7 @@ fn setting_the_same_levels_again_is_refused() {
             },
         ])
         .when(KpiCommand::SetTarget {
-            period: june(),
+            periods: vec![june()],
             levels: acos_levels(),
             reason: "again".into(),
         })
@@ -272,7 +272,7 @@ fn a_retired_kpi_takes_no_more_changes() {
     KpiTest::with(())
         .given(retired)
         .when(KpiCommand::SetTarget {
-            period: june(),
+            periods: vec![june()],
             levels: acos_levels(),
             reason: "x".into(),
         })
@@ -285,4 +285,43 @@ fn commands_on_an_undefined_kpi_are_not_found() {
         .given_no_previous_events()
         .when(KpiCommand::ChangeWeight { weight: d("10") })
         .then_expect_error(KpiError::NotFound);
+}
+
+#[test]
+fn one_change_can_set_several_periods_at_once() {
+    let july: Period = "2026-07".parse().unwrap();
+    KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::SetTarget {
+            periods: vec![june(), july.clone()],
+            levels: acos_levels(),
+            reason: "H2 plan".into(),
+        })
+        .then_expect_events(vec![
+            KpiEvent::TargetSet {
+                period: june(),
+                levels: acos_levels(),
+                previous: None,
+                reason: "H2 plan".into(),
+            },
+            KpiEvent::TargetSet {
+                period: july,
+                levels: acos_levels(),
+                previous: None,
+                reason: "H2 plan".into(),
+            },
+        ]);
+}
+
+#[test]
+fn a_period_named_twice_is_refused() {
+    let result = KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::SetTarget {
+            periods: vec![june(), june()],
+            levels: acos_levels(),
+            reason: "x".into(),
+        })
+        .inspect_result();
+    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("twice")));
 }

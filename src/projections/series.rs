@@ -1,0 +1,64 @@
+use super::{decode, timestamp};
+use crate::store::events::StoredEvent;
+use crate::store::params::Statement;
+use crate::store::StoreError;
+use kpi_ledger_domain::series::SeriesEvent;
+
+const UPSERT_OBSERVATION: &str = "
+INSERT INTO observations (series_id, engagement_id, metric, platform, scope, start_date,
+    end_date, value, source, recorded_position, recorded_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (series_id, start_date, end_date)
+DO UPDATE SET value = excluded.value, source = excluded.source,
+    recorded_position = excluded.recorded_position, recorded_at = excluded.recorded_at";
+
+/// Moves a source's watermark forward, never back.
+const ADVANCE_WATERMARK: &str = "
+INSERT INTO source_watermarks (engagement_id, platform, source, through)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (engagement_id, platform, source)
+DO UPDATE SET through = CASE WHEN excluded.through > source_watermarks.through
+                             THEN excluded.through ELSE source_watermarks.through END";
+
+pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
+    let (key, range, value, source) = match decode::<SeriesEvent>(event)? {
+        SeriesEvent::ObservationRecorded {
+            key,
+            range,
+            value,
+            source,
+            ..
+        } => (key, range, value, source.watermark_name()),
+        SeriesEvent::ObservationCorrected {
+            key, range, value, ..
+        } => (key, range, value, "correction".to_string()),
+    };
+    let mut statements = vec![Statement::new(
+        UPSERT_OBSERVATION,
+        vec![
+            event.aggregate_id.clone().into(),
+            key.engagement_id.to_string().into(),
+            key.metric.clone().into(),
+            key.platform.clone().into(),
+            key.scope.clone().unwrap_or_default().into(),
+            range.start.to_string().into(),
+            range.end.to_string().into(),
+            value.to_string().into(),
+            source.clone().into(),
+            event.position.into(),
+            timestamp(event).into(),
+        ],
+    )];
+    if source != "correction" {
+        statements.push(Statement::new(
+            ADVANCE_WATERMARK,
+            vec![
+                key.engagement_id.to_string().into(),
+                key.platform.into(),
+                source.into(),
+                range.end.to_string().into(),
+            ],
+        ));
+    }
+    Ok(statements)
+}
