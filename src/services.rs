@@ -10,15 +10,22 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::AggregateError;
 use kpi_ledger_domain::engagement::{Engagement, EngagementCommand};
-use kpi_ledger_domain::ids::{EngagementId, MemberId, UserId};
+use kpi_ledger_domain::ids::{EngagementId, KpiId, MemberId, UserId};
+use kpi_ledger_domain::kpi::{Kpi, KpiCommand, KpiDefinition};
 use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::metrics::{builtin_catalogue, MetricDefinition};
+use kpi_ledger_domain::period::DateRange;
+use kpi_ledger_domain::scoring::Levels;
+use kpi_ledger_domain::series::{Series, SeriesCommand, SeriesKey};
 use kpi_ledger_domain::user::Grants;
 use kpi_ledger_domain::DomainError;
 use kpi_ledger_graphql::access::{CommandPermit, EngagementScope};
 use kpi_ledger_graphql::ports::{
-    AccountView, EngagementView, EnsuredAccount, MemberView, MembershipView, PersonalData,
-    PersonalFields, PortError, Ports,
+    AccountView, EngagementView, EnsuredAccount, KpiView, MemberView, MembershipView,
+    ObservationView, PersonalData, PersonalFields, PortError, Ports, TargetChangeView, TargetView,
+    WatermarkView,
 };
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -26,6 +33,8 @@ use std::sync::Arc;
 pub struct Services {
     db: Db,
     engagements: Cqrs<Engagement>,
+    kpis: Cqrs<Kpi>,
+    series: Cqrs<Series>,
     accounts: Accounts,
     vault: Vault,
     projector: Arc<Projector>,
@@ -35,6 +44,8 @@ impl Services {
     pub fn new(db: Db, projector: Arc<Projector>) -> Self {
         Self {
             engagements: Cqrs::new(&db),
+            kpis: Cqrs::new(&db),
+            series: Cqrs::new(&db),
             accounts: Accounts::new(db.clone(), projector.clone()),
             vault: Vault::new(db.clone()),
             projector,
@@ -44,6 +55,14 @@ impl Services {
 
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// Brings the read models up to date after a recorded command. The command is
+    /// recorded either way; a projection failure is logged and retried in the background.
+    async fn project(&self) {
+        if let Err(error) = self.projector.catch_up().await {
+            tracing::error!(%error, "read models lag behind the event log");
+        }
     }
 }
 
@@ -119,6 +138,54 @@ struct MembershipRow {
     time_zone: String,
     active_until: Option<String>,
     opened_position: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct KpiRow {
+    kpi_id: String,
+    definition: String,
+    weight: String,
+    retired_from: Option<String>,
+    defined_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct TargetRow {
+    kpi_id: String,
+    period: String,
+    levels: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct TargetChangeRow {
+    kpi_id: String,
+    position: i64,
+    period: String,
+    before: Option<String>,
+    after: String,
+    reason: String,
+    actor: String,
+    recorded_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ObservationRow {
+    metric: String,
+    platform: String,
+    scope: String,
+    start_date: String,
+    end_date: String,
+    value: String,
+    source: String,
+    recorded_at: String,
+    recorded_position: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct WatermarkRow {
+    platform: String,
+    source: String,
+    through: String,
 }
 
 fn date(text: Option<String>) -> Result<Option<NaiveDate>, PortError> {
@@ -307,11 +374,248 @@ impl Ports for Services {
             .execute(&id.to_string(), command, metadata.to_map())
             .await
             .map_err(command_error)?;
-        // The command is recorded; a projection failure must not report it as failed.
-        // The background catch-up retries, and the error is logged for the operator.
-        if let Err(error) = self.projector.catch_up().await {
-            tracing::error!(%error, "read models lag behind the event log");
+        self.project().await;
+        Ok(())
+    }
+
+    async fn metric_catalogue(
+        &self,
+        scope: &EngagementScope,
+    ) -> Result<Vec<MetricDefinition>, PortError> {
+        let rows: Vec<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT definition FROM engagement_metrics WHERE engagement_id = $1
+                 ORDER BY defined_position",
+            )
+            .bind(scope.engagement_id().to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        let mut catalogue = builtin_catalogue();
+        for row in rows {
+            catalogue.push(serde_json::from_str(&row).map_err(internal)?);
         }
+        Ok(catalogue)
+    }
+
+    async fn kpis(&self, scope: &EngagementScope) -> Result<Vec<KpiView>, PortError> {
+        let rows: Vec<KpiRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT kpi_id, definition, weight, retired_from, defined_at FROM kpis
+                  WHERE engagement_id = $1 ORDER BY defined_position",
+            )
+            .bind(scope.engagement_id().to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        rows.into_iter()
+            .map(|row| {
+                let mut definition: KpiDefinition =
+                    serde_json::from_str(&row.definition).map_err(internal)?;
+                definition.weight = parse::<Decimal>("weight", &row.weight)?;
+                Ok(KpiView {
+                    kpi_id: parse("KPI id", &row.kpi_id)?,
+                    definition,
+                    retired_from: date(row.retired_from)?,
+                    defined_at: parse("instant", &row.defined_at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn targets(
+        &self,
+        scope: &EngagementScope,
+        kpis: &[KpiId],
+    ) -> Result<Vec<TargetView>, PortError> {
+        // Join through kpis so only this engagement's targets can come back.
+        let rows: Vec<TargetRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT t.kpi_id, t.period, t.levels FROM kpi_targets t
+                   JOIN kpis k ON k.kpi_id = t.kpi_id
+                  WHERE k.engagement_id = $1 ORDER BY t.kpi_id, t.period",
+            )
+            .bind(scope.engagement_id().to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        let wanted: Vec<String> = kpis.iter().map(|k| k.to_string()).collect();
+        rows.into_iter()
+            .filter(|row| wanted.contains(&row.kpi_id))
+            .map(|row| {
+                Ok(TargetView {
+                    kpi_id: parse("KPI id", &row.kpi_id)?,
+                    period: row.period,
+                    levels: serde_json::from_str::<Levels>(&row.levels).map_err(internal)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn target_history(
+        &self,
+        scope: &EngagementScope,
+        kpi: KpiId,
+    ) -> Result<Vec<TargetChangeView>, PortError> {
+        let rows: Vec<TargetChangeRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT h.kpi_id, h.position, h.period, h.before, h.after, h.reason, h.actor,
+                        h.recorded_at
+                   FROM target_history h JOIN kpis k ON k.kpi_id = h.kpi_id
+                  WHERE k.engagement_id = $1 AND h.kpi_id = $2 ORDER BY h.position",
+            )
+            .bind(scope.engagement_id().to_string())
+            .bind(kpi.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok(TargetChangeView {
+                    kpi_id: parse("KPI id", &row.kpi_id)?,
+                    position: row.position,
+                    period: row.period,
+                    before: row
+                        .before
+                        .map(|b| serde_json::from_str::<Levels>(&b))
+                        .transpose()
+                        .map_err(internal)?,
+                    after: serde_json::from_str(&row.after).map_err(internal)?,
+                    reason: row.reason,
+                    actor: row.actor,
+                    recorded_at: parse("instant", &row.recorded_at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn observations(
+        &self,
+        scope: &EngagementScope,
+        metrics: &[String],
+        range: DateRange,
+    ) -> Result<Vec<ObservationView>, PortError> {
+        let mut views = Vec::new();
+        for metric in metrics {
+            let rows: Vec<ObservationRow> = on_db!(&self.db, pool => {
+                sqlx::query_as(
+                    "SELECT metric, platform, scope, start_date, end_date, value, source,
+                            recorded_at, recorded_position
+                       FROM observations
+                      WHERE engagement_id = $1 AND metric = $2
+                        AND start_date <= $3 AND end_date >= $4
+                      ORDER BY platform, scope, start_date",
+                )
+                .bind(scope.engagement_id().to_string())
+                .bind(metric)
+                .bind(range.end.to_string())
+                .bind(range.start.to_string())
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::from)?
+            });
+            for row in rows {
+                views.push(ObservationView {
+                    metric: row.metric,
+                    platform: row.platform,
+                    scope: Some(row.scope).filter(|s| !s.is_empty()),
+                    range: DateRange::new(
+                        parse("date", &row.start_date)?,
+                        parse("date", &row.end_date)?,
+                    )
+                    .map_err(internal)?,
+                    value: parse("value", &row.value)?,
+                    source: row.source,
+                    recorded_at: parse("instant", &row.recorded_at)?,
+                    recorded_position: row.recorded_position,
+                });
+            }
+        }
+        Ok(views)
+    }
+
+    async fn watermarks(&self, scope: &EngagementScope) -> Result<Vec<WatermarkView>, PortError> {
+        let rows: Vec<WatermarkRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT platform, source, through FROM source_watermarks
+                  WHERE engagement_id = $1 ORDER BY platform, source",
+            )
+            .bind(scope.engagement_id().to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok(WatermarkView {
+                    platform: row.platform,
+                    source: row.source,
+                    through: parse("date", &row.through)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn execute_kpi(
+        &self,
+        permit: &CommandPermit,
+        kpi: KpiId,
+        command: KpiCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        // A KPI command may only address a KPI of the permit's engagement.
+        let belongs = match &command {
+            KpiCommand::Define { engagement_id, .. } => *engagement_id == permit.engagement_id(),
+            _ => {
+                let owner: Option<String> = on_db!(&self.db, pool => {
+                    sqlx::query_scalar("SELECT engagement_id FROM kpis WHERE kpi_id = $1")
+                        .bind(kpi.to_string())
+                        .fetch_optional(pool)
+                        .await
+                        .map_err(StoreError::from)?
+                });
+                owner == Some(permit.engagement_id().to_string())
+            }
+        };
+        if !belongs {
+            return Err(PortError::Domain {
+                kind: kpi_ledger_domain::ErrorKind::NotFound,
+                message: "KPI not found".into(),
+            });
+        }
+        self.kpis
+            .execute(&kpi.to_string(), command, metadata.to_map())
+            .await
+            .map_err(command_error)?;
+        self.project().await;
+        Ok(())
+    }
+
+    async fn execute_series(
+        &self,
+        permit: &CommandPermit,
+        key: &SeriesKey,
+        command: SeriesCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        let addressed = match &command {
+            SeriesCommand::Record { key, .. } | SeriesCommand::Correct { key, .. } => key,
+        };
+        if key.engagement_id != permit.engagement_id() || addressed != key {
+            return Err(PortError::Domain {
+                kind: kpi_ledger_domain::ErrorKind::NotFound,
+                message: "series not found".into(),
+            });
+        }
+        self.series
+            .execute(&key.series_id().to_string(), command, metadata.to_map())
+            .await
+            .map_err(command_error)?;
+        self.project().await;
         Ok(())
     }
 }

@@ -38,9 +38,14 @@ impl EngagementRole {
         use EngagementRole::*;
         match capability {
             ReadEngagement => true,
-            ManageEngagement | ManageMembers => self == Consultant,
+            ManageEngagement | ManageMembers | ManageKpis | RecordObservations => {
+                self == Consultant
+            }
+            ReadTeamScorecards => true,
             ReadMemberDirectory | ReadAuditLog => self != Member,
-            ReadPersonalData => matches!(self, Consultant | ClientOwner),
+            ReadPersonalData | ReadAllPersonalScorecards => {
+                matches!(self, Consultant | ClientOwner)
+            }
         }
     }
 
@@ -90,6 +95,14 @@ pub enum Capability {
     ReadPersonalData,
     /// Read the engagement's audit log.
     ReadAuditLog,
+    /// Define custom metrics and KPIs, change weights, retire KPIs, set targets.
+    ManageKpis,
+    /// Record and correct observations.
+    RecordObservations,
+    /// Read the team scorecards.
+    ReadTeamScorecards,
+    /// Read every member's personal scorecard (members read only their own).
+    ReadAllPersonalScorecards,
 }
 
 /// What a role sees of the other members of an engagement.

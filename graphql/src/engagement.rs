@@ -145,6 +145,66 @@ impl Engagement {
     async fn viewer_role(&self) -> RoleGql {
         self.scope.role().into()
     }
+    /// The metrics KPIs can use here: the built-in catalogue plus custom metrics.
+    async fn metrics(&self, ctx: &Context<'_>) -> Result<Vec<crate::metrics::Metric>> {
+        crate::metrics::engagement_metrics(ctx, &self.scope).await
+    }
+
+    /// The KPIs the caller may see (members: the team's and their own card's).
+    async fn kpis(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_retired: bool,
+    ) -> Result<Vec<crate::kpi::Kpi>> {
+        Ok(crate::kpi::visible_kpis(ctx, &self.scope)
+            .await?
+            .into_iter()
+            .filter(|k| include_retired || k.retired_from.is_none())
+            .map(|k| crate::kpi::Kpi::new(k, &self.scope))
+            .collect())
+    }
+
+    /// The team scorecard for a period, or with `memberId` that member's (their
+    /// position's KPIs plus their personal ones). Members may read only their own.
+    async fn scorecard(
+        &self,
+        ctx: &Context<'_>,
+        period: crate::scalars::PeriodScalar,
+        member_id: Option<Uuid>,
+    ) -> Result<crate::scorecard::Scorecard> {
+        crate::scorecard::load(
+            ctx,
+            &self.scope,
+            &self.view,
+            period.0,
+            member_id.map(MemberId),
+        )
+        .await
+    }
+
+    /// Every version of a KPI's targets: who, when, for which period, before → after, why.
+    async fn target_history(
+        &self,
+        ctx: &Context<'_>,
+        kpi_id: Uuid,
+    ) -> Result<Vec<crate::kpi::TargetChange>> {
+        crate::kpi::target_history(ctx, &self.scope, kpi_id.into()).await
+    }
+
+    /// Current observations of one metric whose dates touch `from`..`to` (not for members).
+    async fn observations(
+        &self,
+        ctx: &Context<'_>,
+        metric: String,
+        from: Date,
+        to: Date,
+        platform: Option<String>,
+    ) -> Result<Vec<crate::observation::Observation>> {
+        let range = kpi_ledger_domain::period::DateRange::new(from.0, to.0)
+            .map_err(|e| validation(format!("from/to: {e}")))?;
+        crate::observation::list(ctx, &self.scope, metric, range, platform).await
+    }
+
     /// The members the caller may see: everyone for consultants and client owners (with
     /// names and emails), everyone pseudonymised for client viewers, only themselves for
     /// members. Former members are included when `includeFormer` is true.

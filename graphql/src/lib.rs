@@ -7,8 +7,12 @@
 pub mod access;
 mod engagement;
 pub mod error;
+mod kpi;
+mod metrics;
+mod observation;
 pub mod ports;
 pub mod scalars;
+mod scorecard;
 mod viewer;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -16,10 +20,19 @@ use ports::Ports;
 use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(viewer::ViewerQuery, engagement::EngagementQuery);
+pub struct QueryRoot(
+    viewer::ViewerQuery,
+    engagement::EngagementQuery,
+    metrics::MetricQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(engagement::EngagementMutation);
+pub struct MutationRoot(
+    engagement::EngagementMutation,
+    metrics::MetricMutation,
+    kpi::KpiMutation,
+    observation::ObservationMutation,
+);
 
 pub type KpiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

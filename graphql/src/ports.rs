@@ -10,10 +10,16 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use kpi_ledger_domain::access::EngagementRole;
 use kpi_ledger_domain::engagement::{EngagementCommand, EngagementStatus};
-use kpi_ledger_domain::ids::{EngagementId, MemberId, UserId};
+use kpi_ledger_domain::ids::{EngagementId, KpiId, MemberId, UserId};
+use kpi_ledger_domain::kpi::{KpiCommand, KpiDefinition};
 use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::metrics::MetricDefinition;
+use kpi_ledger_domain::period::DateRange;
+use kpi_ledger_domain::scoring::Levels;
+use kpi_ledger_domain::series::{SeriesCommand, SeriesKey};
 use kpi_ledger_domain::user::Grants;
 use kpi_ledger_domain::ErrorKind;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 
 /// An engagement as the read model holds it.
@@ -83,6 +89,59 @@ pub struct AccountView {
 pub struct EnsuredAccount {
     pub user_id: UserId,
     pub created: bool,
+}
+
+/// A KPI as the read model holds it (the definition carries the current weight).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KpiView {
+    pub kpi_id: KpiId,
+    pub definition: KpiDefinition,
+    pub retired_from: Option<NaiveDate>,
+    pub defined_at: DateTime<Utc>,
+}
+
+/// The current levels of one KPI for one period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetView {
+    pub kpi_id: KpiId,
+    /// The period as written (`2026-06`).
+    pub period: String,
+    pub levels: Levels,
+}
+
+/// One version in a KPI's target history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetChangeView {
+    pub kpi_id: KpiId,
+    pub position: i64,
+    pub period: String,
+    pub before: Option<Levels>,
+    pub after: Levels,
+    pub reason: String,
+    /// The user id of whoever changed it, or `system`.
+    pub actor: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The current value of one observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservationView {
+    pub metric: String,
+    pub platform: String,
+    pub scope: Option<String>,
+    pub range: DateRange,
+    pub value: Decimal,
+    pub source: String,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_position: i64,
+}
+
+/// How far one source has delivered data for one platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatermarkView {
+    pub platform: String,
+    pub source: String,
+    pub through: NaiveDate,
 }
 
 /// Why a port call failed.
@@ -156,6 +215,58 @@ pub trait Ports: Send + Sync + 'static {
         &self,
         permit: &CommandPermit,
         member_id: MemberId,
+    ) -> Result<(), PortError>;
+
+    /// The built-in catalogue plus the engagement's custom metrics.
+    async fn metric_catalogue(
+        &self,
+        scope: &EngagementScope,
+    ) -> Result<Vec<MetricDefinition>, PortError>;
+
+    /// Every KPI of the engagement, retired ones included, in definition order.
+    async fn kpis(&self, scope: &EngagementScope) -> Result<Vec<KpiView>, PortError>;
+
+    /// The current targets of the given KPIs, every period.
+    async fn targets(
+        &self,
+        scope: &EngagementScope,
+        kpis: &[KpiId],
+    ) -> Result<Vec<TargetView>, PortError>;
+
+    /// Every target change of one KPI, oldest first.
+    async fn target_history(
+        &self,
+        scope: &EngagementScope,
+        kpi: KpiId,
+    ) -> Result<Vec<TargetChangeView>, PortError>;
+
+    /// Current observations of the given metrics whose dates touch `range`.
+    async fn observations(
+        &self,
+        scope: &EngagementScope,
+        metrics: &[String],
+        range: DateRange,
+    ) -> Result<Vec<ObservationView>, PortError>;
+
+    async fn watermarks(&self, scope: &EngagementScope) -> Result<Vec<WatermarkView>, PortError>;
+
+    /// Decides and records a KPI command. The KPI must belong to the permit's engagement.
+    async fn execute_kpi(
+        &self,
+        permit: &CommandPermit,
+        kpi: KpiId,
+        command: KpiCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError>;
+
+    /// Decides and records an observation command on the series of `key`, which must
+    /// belong to the permit's engagement.
+    async fn execute_series(
+        &self,
+        permit: &CommandPermit,
+        key: &SeriesKey,
+        command: SeriesCommand,
+        metadata: &CommandMetadata,
     ) -> Result<(), PortError>;
 
     /// Decides and records an engagement command, then brings the read models up to date.

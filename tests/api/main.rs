@@ -7,3 +7,4 @@ mod cli;
 mod concurrency;
 mod engagements;
 mod event_log;
+mod scoring;

@@ -45,6 +45,8 @@ pub struct KpiDefinition {
     pub gate: Option<Gate>,
 }
 
+// Commands live for one request; boxing the large variant would only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KpiCommand {
     /// Define a KPI. `metric` is the catalogue entry the edge resolved for

@@ -1,0 +1,374 @@
+//! Scorecards (SPEC §7): assembled from the read models and computed exactly by the
+//! domain on every read, so a new observation costs one row and recomputes nothing.
+
+use crate::access::{ports, EngagementScope};
+use crate::error::{coded, not_found, validation, PortResultExt, FORBIDDEN};
+use crate::kpi::{on_member_card, Kpi, Target};
+use crate::observation::Observation;
+use crate::ports::{EngagementView, KpiView, ObservationView, WatermarkView};
+use crate::scalars::{Date, Dec};
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
+use chrono_tz::Tz;
+use kpi_ledger_domain::access::{Capability, EngagementRole};
+use kpi_ledger_domain::ids::MemberId;
+use kpi_ledger_domain::kpi::Assignee;
+use kpi_ledger_domain::period::{DateRange, Period};
+use kpi_ledger_domain::scorecard::{self, KpiInput, KpiResult, KpiStatus, Point};
+use kpi_ledger_domain::scoring::display;
+use std::collections::{BTreeSet, HashMap};
+use uuid::Uuid;
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(name = "KpiScoreStatus")]
+pub enum StatusGql {
+    Scored,
+    /// Some component has no observation inside the period.
+    NoData,
+    /// A ratio whose denominator is zero: no value (not 0, not infinity).
+    ZeroDenominator,
+    /// No target was set for this period.
+    NoTarget,
+}
+
+impl From<KpiStatus> for StatusGql {
+    fn from(value: KpiStatus) -> Self {
+        match value {
+            KpiStatus::Scored => StatusGql::Scored,
+            KpiStatus::NoData => StatusGql::NoData,
+            KpiStatus::ZeroDenominator => StatusGql::ZeroDenominator,
+            KpiStatus::NoTarget => StatusGql::NoTarget,
+        }
+    }
+}
+
+/// How fresh one source's data is.
+#[derive(SimpleObject, Clone)]
+pub struct Freshness {
+    pub platform: String,
+    /// `manual` or an import format.
+    pub source: String,
+    /// The source is complete through this day.
+    pub complete_through: Date,
+    /// Whether it covers the whole period.
+    pub covers_period: bool,
+}
+
+/// One KPI's line on a scorecard.
+pub struct KpiScore {
+    kpi: KpiView,
+    result: KpiResult,
+    scope: EngagementScope,
+    period: String,
+    straddling: Vec<Observation>,
+}
+
+#[Object]
+impl KpiScore {
+    async fn kpi(&self) -> Kpi {
+        Kpi::new(self.kpi.clone(), &self.scope)
+    }
+    async fn status(&self) -> StatusGql {
+        self.result.status.into()
+    }
+    /// The period's value: a sum, latest, mean, or ratio of sums.
+    async fn actual(&self) -> Option<Dec> {
+        self.result.actual.map(Dec)
+    }
+    /// For ratios: the period's aggregated numerator.
+    async fn numerator(&self) -> Option<Dec> {
+        self.result.numerator.map(Dec)
+    }
+    /// For ratios: the period's aggregated denominator.
+    async fn denominator(&self) -> Option<Dec> {
+        self.result.denominator.map(Dec)
+    }
+    /// Exact score (percent).
+    async fn score(&self) -> Option<Dec> {
+        self.result.score.map(Dec)
+    }
+    /// The score rounded for display: two decimals, half away from zero.
+    async fn score_display(&self) -> Option<Dec> {
+        self.result.score.map(|s| Dec(display(s)))
+    }
+    async fn weight(&self) -> Dec {
+        self.result.weight.into()
+    }
+    /// weight × score.
+    async fn weighted_score(&self) -> Option<Dec> {
+        self.result.weighted.map(Dec)
+    }
+    async fn target(&self) -> Option<Target> {
+        self.result.levels.map(|levels| Target {
+            period: self.period.clone(),
+            threshold: levels.threshold.into(),
+            target: levels.target.into(),
+            stretch: levels.stretch.map(Dec),
+        })
+    }
+    /// How many observations were counted.
+    async fn observation_count(&self) -> i32 {
+        i32::try_from(self.result.observations).unwrap_or(i32::MAX)
+    }
+    /// Observations that straddle the period's edge: reported, not counted.
+    async fn straddling(&self) -> &[Observation] {
+        &self.straddling
+    }
+    /// For gate KPIs: whether the score reaches the gate; null while unscored.
+    async fn gate_passed(&self) -> Option<bool> {
+        self.result.gate_passed
+    }
+}
+
+/// A team's or a member's scorecard for one period.
+pub struct Scorecard {
+    period: Period,
+    member_id: Option<MemberId>,
+    card: scorecard::Scorecard,
+    kpis: Vec<KpiScore>,
+    freshness: Vec<Freshness>,
+}
+
+#[Object]
+impl Scorecard {
+    async fn period(&self) -> String {
+        self.period.to_string()
+    }
+    /// First day of the period in the engagement's time zone.
+    async fn start_date(&self) -> Date {
+        self.card.days.start.into()
+    }
+    /// Last day of the period (inclusive).
+    async fn end_date(&self) -> Date {
+        self.card.days.end.into()
+    }
+    /// The member whose card this is; null for the team scorecard.
+    async fn member_id(&self) -> Option<Uuid> {
+        self.member_id.map(|m| m.as_uuid())
+    }
+    /// Σ(weight × score) / Σ weight, exact; null while incomplete.
+    async fn score(&self) -> Option<Dec> {
+        self.card.score.map(Dec)
+    }
+    /// The score rounded for display: two decimals, half away from zero.
+    async fn score_display(&self) -> Option<Dec> {
+        self.card.score.map(|s| Dec(display(s)))
+    }
+    /// Every KPI has a score.
+    async fn complete(&self) -> bool {
+        self.card.complete
+    }
+    /// The KPIs that keep the card incomplete (no data, zero denominator, no target).
+    async fn missing(&self) -> Vec<Uuid> {
+        self.card
+            .kpis
+            .iter()
+            .filter(|k| k.score.is_none())
+            .map(|k| k.kpi_id.as_uuid())
+            .collect()
+    }
+    /// More than five weighted KPIs: allowed, but flagged (SPEC §6).
+    async fn too_many_kpis(&self) -> bool {
+        self.card.too_many_kpis
+    }
+    /// Every gate KPI passed; null while a gate has no score.
+    async fn gates_passed(&self) -> Option<bool> {
+        self.card.gates_passed
+    }
+    async fn kpis(&self) -> &[KpiScore] {
+        &self.kpis
+    }
+    /// How fresh each source feeding this card is.
+    async fn freshness(&self) -> &[Freshness] {
+        &self.freshness
+    }
+    /// The earliest "complete through" day across the sources feeding this card.
+    async fn data_complete_through(&self) -> Option<Date> {
+        self.freshness.iter().map(|f| f.complete_through).min()
+    }
+}
+
+/// Decides whether the caller may read this card: the team's for everyone; a member's
+/// for consultants and client owners, and for that member. Members asking for another
+/// member's card are told it does not exist.
+fn check_access(scope: &EngagementScope, member_id: Option<MemberId>) -> Result<()> {
+    match member_id {
+        None => scope.require(Capability::ReadTeamScorecards),
+        Some(m) if m == scope.member_id() => Ok(()),
+        Some(_) if scope.allows(Capability::ReadAllPersonalScorecards) => Ok(()),
+        Some(_) if scope.role() == EngagementRole::Member => Err(not_found("member")),
+        Some(_) => Err(coded(
+            FORBIDDEN,
+            "your role may read team scorecards only, not members' personal ones",
+        )),
+    }
+}
+
+/// Computes a scorecard for `period` (team, or one member).
+pub async fn load(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    engagement: &EngagementView,
+    period: Period,
+    member_id: Option<MemberId>,
+) -> Result<Scorecard> {
+    check_access(scope, member_id)?;
+    let ports = ports(ctx);
+    let time_zone: Tz = engagement
+        .time_zone
+        .parse()
+        .map_err(|_| validation(format!("unknown time zone {}", engagement.time_zone)))?;
+    let days = period.days(engagement.fiscal_year_start_month, time_zone);
+
+    let member = match member_id {
+        None => None,
+        Some(id) => Some(
+            ports
+                .members(scope)
+                .await
+                .gql()?
+                .into_iter()
+                .find(|m| m.member_id == id)
+                .ok_or_else(|| not_found("member"))?,
+        ),
+    };
+    let kpis: Vec<KpiView> = ports
+        .kpis(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .filter(|k| k.retired_from.is_none_or(|from| from > days.start))
+        .filter(|k| match &member {
+            None => matches!(k.definition.assignee, Assignee::Team),
+            Some(member) => on_member_card(k, member),
+        })
+        .collect();
+
+    let catalogue = ports.metric_catalogue(scope).await.gql()?;
+    let by_key: HashMap<&str, _> = catalogue.iter().map(|m| (m.key.as_str(), m)).collect();
+    let period_key = period.to_string();
+    let ids: Vec<_> = kpis.iter().map(|k| k.kpi_id).collect();
+    let targets: HashMap<_, _> = ports
+        .targets(scope, &ids)
+        .await
+        .gql()?
+        .into_iter()
+        .filter(|t| t.period == period_key)
+        .map(|t| (t.kpi_id, t.levels))
+        .collect();
+
+    let mut components: BTreeSet<String> = BTreeSet::new();
+    for kpi in &kpis {
+        if let Some(metric) = by_key.get(kpi.definition.metric.as_str()) {
+            components.extend(metric.components());
+        }
+    }
+    let components: Vec<String> = components.into_iter().collect();
+    let observations = if components.is_empty() {
+        Vec::new()
+    } else {
+        ports.observations(scope, &components, days).await.gql()?
+    };
+
+    let mut inputs = Vec::new();
+    let mut straddling = Vec::new();
+    for kpi in &kpis {
+        let metric = by_key
+            .get(kpi.definition.metric.as_str())
+            .copied()
+            .cloned()
+            .ok_or_else(|| validation(format!("metric {} is unknown", kpi.definition.metric)))?;
+        let wanted = metric.components();
+        let matching: Vec<&ObservationView> = observations
+            .iter()
+            .filter(|o| wanted.contains(&o.metric))
+            .filter(|o| {
+                kpi.definition
+                    .platform
+                    .as_ref()
+                    .is_none_or(|p| &o.platform == p)
+            })
+            .filter(|o| o.scope == kpi.definition.scope)
+            .collect();
+        straddling.push(
+            matching
+                .iter()
+                .filter(|o| !days.contains_range(&o.range))
+                .map(|o| Observation::from(*o))
+                .collect::<Vec<_>>(),
+        );
+        inputs.push(KpiInput {
+            kpi_id: kpi.kpi_id,
+            component_aggregations: wanted
+                .iter()
+                .filter_map(|c| {
+                    by_key
+                        .get(c.as_str())
+                        .map(|m| (c.clone(), m.aggregation.clone()))
+                })
+                .collect(),
+            definition: kpi.definition.clone(),
+            metric,
+            levels: targets.get(&kpi.kpi_id).copied(),
+            points: matching
+                .into_iter()
+                .map(|o| Point {
+                    metric: o.metric.clone(),
+                    platform: o.platform.clone(),
+                    range: o.range,
+                    value: o.value,
+                })
+                .collect(),
+        });
+    }
+    let card = scorecard::compute(days, &inputs);
+    let freshness = freshness(ctx, scope, engagement, &kpis, days).await?;
+    let kpi_scores = kpis
+        .into_iter()
+        .zip(card.kpis.iter().cloned())
+        .zip(straddling)
+        .map(|((kpi, result), straddling)| KpiScore {
+            kpi,
+            result,
+            scope: scope.clone(),
+            period: period_key.clone(),
+            straddling,
+        })
+        .collect();
+    Ok(Scorecard {
+        period,
+        member_id,
+        card,
+        kpis: kpi_scores,
+        freshness,
+    })
+}
+
+/// The watermarks of the sources that feed the card's platforms.
+async fn freshness(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    engagement: &EngagementView,
+    kpis: &[KpiView],
+    days: DateRange,
+) -> Result<Vec<Freshness>> {
+    let mut platforms: BTreeSet<&str> = BTreeSet::new();
+    for kpi in kpis {
+        match &kpi.definition.platform {
+            Some(p) => {
+                platforms.insert(p);
+            }
+            None => platforms.extend(engagement.platforms.iter().map(String::as_str)),
+        }
+    }
+    let watermarks: Vec<WatermarkView> = ports(ctx).watermarks(scope).await.gql()?;
+    Ok(watermarks
+        .into_iter()
+        .filter(|w| platforms.contains(w.platform.as_str()))
+        .map(|w| Freshness {
+            covers_period: w.through >= days.end,
+            platform: w.platform,
+            source: w.source,
+            complete_through: w.through.into(),
+        })
+        .collect())
+}

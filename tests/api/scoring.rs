@@ -1,0 +1,731 @@
+//! The scoring core end to end: SPEC §7's worked example through GraphQL.
+
+use crate::engagements::{add, open};
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use serde_json::{json, Value};
+
+const DEFINE: &str = "mutation($input: DefineKpiInput!) { defineKpi(input: $input) { id name metric weight direction assignee { kind position } } }";
+const SET: &str = "mutation($input: SetTargetInput!) { setTarget(input: $input) { id targets { period threshold target stretch } } }";
+const RECORD: &str = "mutation($input: RecordObservationInput!) { recordObservation(input: $input) { metric platform from to value source } }";
+const CORRECT: &str = "mutation($input: CorrectObservationInput!) { correctObservation(input: $input) { value source } }";
+const CARD: &str = "query($id: UUID!, $period: Period!, $member: UUID) {
+  engagement(id: $id) { scorecard(period: $period, memberId: $member) {
+    period startDate endDate score scoreDisplay complete tooManyKpis gatesPassed missing dataCompleteThrough
+    freshness { platform source completeThrough coversPeriod }
+    kpis { kpi { name metric } status actual numerator denominator score weight weightedScore gatePassed
+           target { threshold target stretch } observationCount straddling { from to value } } } } }";
+
+async fn define(
+    app: &TestApp,
+    token: &str,
+    engagement: &str,
+    metric: &str,
+    weight: &str,
+    assignee: Value,
+) -> String {
+    let data = app
+        .ok(
+            token,
+            DEFINE,
+            json!({ "input": { "engagementId": engagement, "metric": metric,
+            "weight": weight, "assignee": assignee } }),
+        )
+        .await;
+    data["defineKpi"]["id"].as_str().unwrap().to_string()
+}
+
+/// Sets June 2026's levels `(threshold, target, stretch)` of a KPI.
+async fn target(
+    app: &TestApp,
+    token: &str,
+    engagement: &str,
+    kpi: &str,
+    (t0, t1, t2): (&str, &str, Option<&str>),
+    reason: &str,
+) {
+    app.ok(
+        token,
+        SET,
+        json!({ "input": { "engagementId": engagement, "kpiId": kpi, "periods": ["2026-06"],
+        "threshold": t0, "target": t1, "stretch": t2, "reason": reason } }),
+    )
+    .await;
+}
+
+async fn record(
+    app: &TestApp,
+    token: &str,
+    engagement: &str,
+    metric: &str,
+    from: &str,
+    to: &str,
+    value: &str,
+) {
+    app.ok(
+        token,
+        RECORD,
+        json!({ "input": { "engagementId": engagement, "metric": metric,
+        "platform": "amazon_jp", "from": from, "to": to, "value": value } }),
+    )
+    .await;
+}
+
+/// Sets up "Acme Home JP" as SPEC §7 describes; returns (engagement, Li Wei's member id,
+/// the gmv KPI id, the consultant's token).
+async fn worked_example(app: &TestApp) -> (String, String, String, String) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = open(app, &consultant, "Acme Home JP").await;
+    let li = add(
+        app,
+        &consultant,
+        &engagement,
+        "Li Wei",
+        "li.wei@acme.example",
+        "MEMBER",
+    )
+    .await;
+    let advertising = json!({ "position": "advertising" });
+
+    let acos = define(
+        app,
+        &consultant,
+        &engagement,
+        "acos",
+        "40",
+        advertising.clone(),
+    )
+    .await;
+    let ctr = define(
+        app,
+        &consultant,
+        &engagement,
+        "ctr",
+        "20",
+        advertising.clone(),
+    )
+    .await;
+    let gmv = define(app, &consultant, &engagement, "gmv", "40", advertising).await;
+    target(
+        app,
+        &consultant,
+        &engagement,
+        &acos,
+        ("0.35", "0.25", Some("0.20")),
+        "baseline",
+    )
+    .await;
+    target(
+        app,
+        &consultant,
+        &engagement,
+        &ctr,
+        ("0.003", "0.0045", Some("0.006")),
+        "baseline",
+    )
+    .await;
+    target(
+        app,
+        &consultant,
+        &engagement,
+        &gmv,
+        ("40000000", "48000000", Some("60000000")),
+        "baseline",
+    )
+    .await;
+    target(
+        app,
+        &consultant,
+        &engagement,
+        &gmv,
+        ("40000000", "50000000", Some("60000000")),
+        "summer campaign budget approved",
+    )
+    .await;
+
+    record(
+        app,
+        &consultant,
+        &engagement,
+        "ad_spend",
+        "2026-06-01",
+        "2026-06-30",
+        "1200000",
+    )
+    .await;
+    record(
+        app,
+        &consultant,
+        &engagement,
+        "ad_sales",
+        "2026-06-01",
+        "2026-06-30",
+        "4800000",
+    )
+    .await;
+    record(
+        app,
+        &consultant,
+        &engagement,
+        "clicks",
+        "2026-06-01",
+        "2026-06-30",
+        "9000",
+    )
+    .await;
+    record(
+        app,
+        &consultant,
+        &engagement,
+        "impressions",
+        "2026-06-01",
+        "2026-06-30",
+        "2400000",
+    )
+    .await;
+    record(
+        app,
+        &consultant,
+        &engagement,
+        "gmv",
+        "2026-06-01",
+        "2026-06-15",
+        "30000000",
+    )
+    .await;
+    record(
+        app,
+        &consultant,
+        &engagement,
+        "gmv",
+        "2026-06-16",
+        "2026-06-30",
+        "25000000",
+    )
+    .await;
+    (
+        engagement,
+        li["id"].as_str().unwrap().to_string(),
+        gmv,
+        consultant,
+    )
+}
+
+async fn the_worked_example_scores_99_for_li_wei(app: TestApp) {
+    let (engagement, li, gmv, consultant) = worked_example(&app).await;
+    let data = app
+        .ok(
+            &consultant,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": li }),
+        )
+        .await;
+    let card = &data["engagement"]["scorecard"];
+    assert_eq!(card["score"], "99", "{card}");
+    assert_eq!(card["scoreDisplay"], "99");
+    assert_eq!(card["complete"], true);
+    assert_eq!(card["startDate"], "2026-06-01");
+    assert_eq!(card["endDate"], "2026-06-30");
+    let kpis = card["kpis"].as_array().unwrap();
+    let scores: Vec<&str> = kpis.iter().map(|k| k["score"].as_str().unwrap()).collect();
+    assert_eq!(scores, ["100", "75", "110"]);
+    assert_eq!(kpis[0]["actual"], "0.25");
+    assert_eq!(kpis[0]["numerator"], "1200000");
+    assert_eq!(kpis[0]["denominator"], "4800000");
+    assert_eq!(kpis[1]["actual"], "0.00375");
+    assert_eq!(kpis[2]["actual"], "55000000");
+    assert_eq!(kpis[2]["observationCount"], 2);
+    assert_eq!(kpis[2]["weightedScore"], "4400");
+    assert_eq!(kpis[2]["target"]["target"], "50000000");
+    assert_eq!(
+        card["freshness"],
+        json!([{ "platform": "amazon_jp", "source": "manual", "completeThrough": "2026-06-30", "coversPeriod": true }])
+    );
+    assert_eq!(card["dataCompleteThrough"], "2026-06-30");
+
+    // The target history shows every revision with its reason.
+    let history = app
+        .ok(
+            &consultant,
+            "query($id: UUID!, $kpi: UUID!) { engagement(id: $id) { targetHistory(kpiId: $kpi) {
+                period before { target } after { target } reason changedBy recordedAt } } }",
+            json!({ "id": engagement, "kpi": gmv }),
+        )
+        .await;
+    let versions = history["engagement"]["targetHistory"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["before"], Value::Null);
+    assert_eq!(versions[0]["after"]["target"], "48000000");
+    assert_eq!(versions[0]["reason"], "baseline");
+    assert_eq!(versions[1]["before"]["target"], "48000000");
+    assert_eq!(versions[1]["after"]["target"], "50000000");
+    assert_eq!(versions[1]["reason"], "summer campaign budget approved");
+    assert!(versions[1]["changedBy"].is_string());
+
+    // Li Wei reads that scorecard, and no other member's.
+    add(
+        &app,
+        &consultant,
+        &engagement,
+        "Sora Kato",
+        "sora@acme.example",
+        "MEMBER",
+    )
+    .await;
+    let sora = app
+        .ok(
+            &consultant,
+            "query($id: UUID!) { engagement(id: $id) { members { id displayName } } }",
+            json!({ "id": engagement }),
+        )
+        .await["engagement"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["displayName"] == "Sora Kato")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let li_token = app.token_for_email("li.wei@acme.example").await;
+    let own = app
+        .ok(
+            &li_token,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": li }),
+        )
+        .await;
+    assert_eq!(own["engagement"]["scorecard"]["score"], "99");
+    assert_eq!(
+        app.error_code(
+            &li_token,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": sora })
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    let team = app
+        .ok(
+            &li_token,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06" }),
+        )
+        .await;
+    assert_eq!(team["engagement"]["scorecard"]["kpis"], json!([]));
+    // A member sees their own card's KPIs only.
+    let kpis = app
+        .ok(
+            &li_token,
+            "query($id: UUID!) { engagement(id: $id) { kpis { metric } } }",
+            json!({ "id": engagement }),
+        )
+        .await;
+    assert_eq!(kpis["engagement"]["kpis"].as_array().unwrap().len(), 3);
+
+    // A client viewer reads team cards but no member's.
+    add(
+        &app,
+        &consultant,
+        &engagement,
+        "Mika Ito",
+        "mika@acme.example",
+        "CLIENT_VIEWER",
+    )
+    .await;
+    let viewer = app.token_for_email("mika@acme.example").await;
+    assert_eq!(
+        app.error_code(
+            &viewer,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": li })
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    // Consultants only change targets.
+    let body = app
+        .gql(
+            &li_token,
+            SET,
+            json!({ "input": { "engagementId": engagement, "kpiId": gmv, "periods": ["2026-06"],
+            "threshold": "1", "target": "2", "reason": "mine" } }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+on_both_backends!(the_worked_example_scores_99_for_li_wei);
+
+async fn a_failed_gate_shows_on_the_scorecard(app: TestApp) {
+    let (engagement, li, _, consultant) = worked_example(&app).await;
+    let data = app
+        .ok(
+            &consultant,
+            DEFINE,
+            json!({ "input": { "engagementId": engagement, "metric": "order_defect_rate",
+            "weight": "0", "gate": true, "assignee": { "position": "advertising" } } }),
+        )
+        .await;
+    let odr = data["defineKpi"]["id"].as_str().unwrap().to_string();
+    target(
+        &app,
+        &consultant,
+        &engagement,
+        &odr,
+        ("0.01", "0.005", None),
+        "defect ceiling",
+    )
+    .await;
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "defective_orders",
+        "2026-06-01",
+        "2026-06-30",
+        "12",
+    )
+    .await;
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "orders",
+        "2026-06-01",
+        "2026-06-30",
+        "1000",
+    )
+    .await;
+    let card = app
+        .ok(
+            &consultant,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": li }),
+        )
+        .await["engagement"]["scorecard"]
+        .clone();
+    assert_eq!(
+        card["score"], "99",
+        "a weight-0 gate does not move the score"
+    );
+    assert_eq!(card["gatesPassed"], false);
+    let gate = &card["kpis"][3];
+    assert_eq!(gate["actual"], "0.012");
+    assert_eq!(gate["score"], "0");
+    assert_eq!(gate["gatePassed"], false);
+}
+on_both_backends!(a_failed_gate_shows_on_the_scorecard);
+
+async fn ratios_are_ratios_of_sums_and_observations_follow_the_rules(app: TestApp) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = open(&app, &consultant, "Acme Home JP").await;
+    let ctr = define(
+        &app,
+        &consultant,
+        &engagement,
+        "ctr",
+        "1",
+        json!({ "team": true }),
+    )
+    .await;
+    target(
+        &app,
+        &consultant,
+        &engagement,
+        &ctr,
+        ("0.001", "0.002", None),
+        "baseline",
+    )
+    .await;
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "clicks",
+        "2026-06-01",
+        "2026-06-01",
+        "10",
+    )
+    .await;
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "impressions",
+        "2026-06-01",
+        "2026-06-01",
+        "1000",
+    )
+    .await;
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "clicks",
+        "2026-06-02",
+        "2026-06-02",
+        "1000",
+    )
+    .await;
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "impressions",
+        "2026-06-02",
+        "2026-06-02",
+        "1000000",
+    )
+    .await;
+    let card = app
+        .ok(
+            &consultant,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06" }),
+        )
+        .await["engagement"]["scorecard"]
+        .clone();
+    let line = &card["kpis"][0];
+    // 1,010 ÷ 1,001,000, not the mean of 1 % and 0.1 %.
+    let expected = (rust_decimal::Decimal::from(1010) / rust_decimal::Decimal::from(1_001_000))
+        .normalize()
+        .to_string();
+    assert_eq!(line["actual"], expected.as_str());
+    assert_eq!(line["numerator"], "1010");
+    assert_eq!(line["denominator"], "1001000");
+    assert!(line["score"].as_str().unwrap().starts_with("50."), "{line}");
+
+    // Restating the same day replaces the value; overlapping other bounds is refused.
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "clicks",
+        "2026-06-02",
+        "2026-06-02",
+        "2000",
+    )
+    .await;
+    let body = app
+        .gql(
+            &consultant,
+            RECORD,
+            json!({ "input": { "engagementId": engagement, "metric": "clicks",
+            "platform": "amazon_jp", "from": "2026-06-01", "to": "2026-06-30", "value": "5" } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{body}"
+    );
+    // Ratios are recorded through their components; platforms must be the engagement's.
+    for (metric, platform, needle) in [
+        ("ctr", "amazon_jp", "components"),
+        ("clicks", "qoo10", "platform"),
+    ] {
+        let body = app
+            .gql(
+                &consultant,
+                RECORD,
+                json!({ "input": { "engagementId": engagement, "metric": metric,
+                "platform": platform, "date": "2026-06-03", "value": "5" } }),
+            )
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "VALIDATION",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(needle),
+            "{body}"
+        );
+    }
+    // A correction needs a reason and shows as such.
+    let corrected = app
+        .ok(&consultant, CORRECT, json!({ "input": { "engagementId": engagement, "metric": "clicks",
+            "platform": "amazon_jp", "date": "2026-06-02", "value": "1000", "reason": "double-counted export" } }))
+        .await;
+    assert_eq!(
+        corrected["correctObservation"],
+        json!({ "value": "1000", "source": "correction" })
+    );
+    let card = app
+        .ok(
+            &consultant,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06" }),
+        )
+        .await["engagement"]["scorecard"]
+        .clone();
+    assert_eq!(card["kpis"][0]["numerator"], "1010");
+
+    // A zero denominator has no value and leaves the card incomplete.
+    let week = "2026-W25";
+    app.ok(
+        &consultant,
+        SET,
+        json!({ "input": { "engagementId": engagement, "kpiId": ctr, "periods": [week],
+        "threshold": "0.001", "target": "0.002", "reason": "weekly" } }),
+    )
+    .await;
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "clicks",
+        "2026-06-15",
+        "2026-06-15",
+        "0",
+    )
+    .await;
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "impressions",
+        "2026-06-15",
+        "2026-06-15",
+        "0",
+    )
+    .await;
+    let card = app
+        .ok(
+            &consultant,
+            CARD,
+            json!({ "id": engagement, "period": week }),
+        )
+        .await["engagement"]["scorecard"]
+        .clone();
+    assert_eq!(card["kpis"][0]["status"], "ZERO_DENOMINATOR");
+    assert_eq!(card["kpis"][0]["actual"], Value::Null);
+    assert_eq!(card["score"], Value::Null);
+    assert_eq!(card["complete"], false);
+    assert_eq!(card["missing"], json!([ctr]));
+}
+on_both_backends!(ratios_are_ratios_of_sums_and_observations_follow_the_rules);
+
+async fn invalid_kpis_and_targets_are_refused(app: TestApp) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = open(&app, &consultant, "Acme Home JP").await;
+    let other = open(&app, &consultant, "Other Client").await;
+    let outsider = add(
+        &app,
+        &consultant,
+        &other,
+        "Ken Mori",
+        "ken@other.example",
+        "MEMBER",
+    )
+    .await;
+    let events = app.count("events").await;
+    for (input, needle) in [
+        (
+            json!({ "metric": "gmv", "weight": "-1", "assignee": { "team": true } }),
+            "negative",
+        ),
+        (
+            json!({ "metric": "happiness", "weight": "1", "assignee": { "team": true } }),
+            "metric",
+        ),
+        (
+            json!({ "metric": "gmv", "weight": "1", "assignee": { "memberId": outsider["id"] } }),
+            "assignee",
+        ),
+        (
+            json!({ "metric": "gmv", "weight": "1", "platform": "qoo10", "assignee": { "team": true } }),
+            "platform",
+        ),
+        (
+            json!({ "metric": "units_on_hand", "weight": "1", "assignee": { "team": true } }),
+            "direction",
+        ),
+    ] {
+        let mut input = input;
+        input["engagementId"] = json!(engagement);
+        let body = app
+            .gql(&consultant, DEFINE, json!({ "input": input }))
+            .await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "VALIDATION",
+            "{body}"
+        );
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(needle),
+            "{needle}: {body}"
+        );
+    }
+    assert_eq!(
+        app.count("events").await,
+        events,
+        "refused definitions record nothing"
+    );
+
+    let gmv = define(
+        &app,
+        &consultant,
+        &engagement,
+        "gmv",
+        "1",
+        json!({ "team": true }),
+    )
+    .await;
+    let body = app
+        .gql(
+            &consultant,
+            SET,
+            json!({ "input": { "engagementId": engagement, "kpiId": gmv, "periods": ["2026-06"],
+            "threshold": "50", "target": "40", "reason": "x" } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{body}"
+    );
+    let body = app
+        .gql(
+            &consultant,
+            SET,
+            json!({ "input": { "engagementId": engagement, "kpiId": gmv, "periods": ["2026-13"],
+            "threshold": "1", "target": "2", "reason": "x" } }),
+        )
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2026-13"),
+        "{body}"
+    );
+    // Targets for several periods at once, each stored per period.
+    let data = app
+        .ok(&consultant, SET, json!({ "input": { "engagementId": engagement, "kpiId": gmv,
+            "periods": ["2026-07", "2026-08", "FY2026-Q2"], "threshold": "1", "target": "2", "reason": "H2 plan" } }))
+        .await;
+    assert_eq!(data["setTarget"]["targets"].as_array().unwrap().len(), 3);
+    // A KPI of another engagement is not found through this one.
+    let body = app
+        .gql(
+            &consultant,
+            SET,
+            json!({ "input": { "engagementId": other, "kpiId": gmv, "periods": ["2026-07"],
+            "threshold": "1", "target": "3", "reason": "x" } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{body}"
+    );
+}
+on_both_backends!(invalid_kpis_and_targets_are_refused);
