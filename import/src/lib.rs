@@ -1,0 +1,225 @@
+//! Readers for marketplace exports (SPEC §5): each turns one file into rows of
+//! observations, streaming, in bounded memory. Pure: bytes in, rows out; recording them is
+//! the server's job (all-or-nothing, idempotent, duplicate keys found there).
+//!
+//! Usage: [`open`] a reader with [`ImportOptions`], then iterate. Each item is a parsed
+//! row, a row-level error (the caller collects every one and records nothing), or a
+//! fatal file error that ends the iteration.
+
+use chrono::NaiveDate;
+use kpi_ledger_domain::period::DateRange;
+use rust_decimal::Decimal;
+use std::fmt;
+use std::io::Read;
+use std::str::FromStr;
+
+/// The file formats of SPEC §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    GenericCsv,
+    AmazonBusinessReport,
+    AmazonSalesTrafficJson,
+    AmazonAdsSp,
+    AmazonFbaInventory,
+    RakutenRms,
+    YahooShopping,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::GenericCsv,
+        Format::AmazonBusinessReport,
+        Format::AmazonSalesTrafficJson,
+        Format::AmazonAdsSp,
+        Format::AmazonFbaInventory,
+        Format::RakutenRms,
+        Format::YahooShopping,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::GenericCsv => "generic_csv",
+            Format::AmazonBusinessReport => "amazon_business_report",
+            Format::AmazonSalesTrafficJson => "amazon_sales_traffic_json",
+            Format::AmazonAdsSp => "amazon_ads_sp",
+            Format::AmazonFbaInventory => "amazon_fba_inventory",
+            Format::RakutenRms => "rakuten_rms",
+            Format::YahooShopping => "yahoo_shopping",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s.trim())
+            .ok_or_else(|| {
+                format!(
+                    "unknown format `{s}`; expected one of {}",
+                    Format::ALL.map(|f| f.as_str()).join(", ")
+                )
+            })
+    }
+}
+
+/// How the file's bytes are decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EncodingChoice {
+    /// UTF-8 (with or without BOM) or CP932, detected from the content.
+    #[default]
+    Auto,
+    Utf8,
+    Cp932,
+}
+
+/// What the caller knows about the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    pub format: Format,
+    pub encoding: EncodingChoice,
+    /// The platform the observations are for (every format but `generic_csv`, whose rows
+    /// name their platform, needs it).
+    pub platform: Option<String>,
+    /// The range the file covers, for reports without a date column (child-ASIN business
+    /// reports, FBA inventory: a single day).
+    pub range: Option<DateRange>,
+    /// The engagement's reporting currency (ISO 4217, `JPY`); money in another currency
+    /// is refused.
+    pub currency: String,
+}
+
+/// One observation read from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedObservation {
+    pub metric: String,
+    pub platform: String,
+    /// ASIN, SKU or campaign; `None` for the store level.
+    pub scope: Option<String>,
+    pub range: DateRange,
+    pub value: Decimal,
+}
+
+/// One row of a file and the observations it yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRow {
+    /// 1-based line number in the file (0 for totals the reader forms at the end, such
+    /// as the store-level sum of a per-SKU report).
+    pub line: u64,
+    /// The row's key for duplicate detection (HEADERS.md says which columns per format),
+    /// normalised so that the same day written in two date formats gives the same key.
+    pub key: String,
+    pub observations: Vec<ParsedObservation>,
+}
+
+/// A row that cannot be read; the file is then refused as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub line: u64,
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if let Some(column) = &self.column {
+            write!(f, ", column `{column}`")?;
+        }
+        if let Some(value) = &self.value {
+            write!(f, ", value `{value}`")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// A problem with the file as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is not text (binary data near byte {offset})")]
+    Binary { offset: u64 },
+    #[error("the file is neither UTF-8 nor CP932 (Shift_JIS): {detail}")]
+    Encoding { detail: String },
+    #[error("the text looks garbled (mojibake) on line {line}: `{sample}`; was it saved in another encoding?")]
+    Mojibake { line: u64, sample: String },
+    #[error("line {line} is longer than {limit} bytes; is this really a {format} file?")]
+    LineTooLong { line: u64, limit: u64, format: Format },
+    #[error("missing column(s) {missing:?} for {format}; the header has {found:?}")]
+    MissingColumns {
+        format: Format,
+        missing: Vec<String>,
+        found: Vec<String>,
+    },
+    #[error("{format} needs {what}")]
+    MissingOption { format: Format, what: String },
+    #[error("the file is not a valid {format} file: {detail}")]
+    Malformed { format: Format, detail: String },
+    #[error("reading the file failed: {0}")]
+    Io(String),
+}
+
+/// One step of reading a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    Row(ParsedRow),
+    Invalid(RowError),
+}
+
+/// Parses the money, number, percent and date spellings of SPEC §5.
+pub mod values {
+    use super::*;
+
+    /// `￥1,234`, `¥1,234`, `1234円`, `JPY 1,234`, full-width digits and commas, `-5`.
+    /// Refuses another currency's symbol or code than `currency`.
+    pub fn money(_text: &str, _currency: &str) -> Result<Decimal, String> {
+        Err("not yet implemented".into())
+    }
+
+    /// A plain or thousands-separated number, full-width digits allowed.
+    pub fn number(_text: &str) -> Result<Decimal, String> {
+        Err("not yet implemented".into())
+    }
+
+    /// `2026/05/03`, `2026-05-03`, `2026年05月03日` (full-width digits allowed).
+    pub fn date(_text: &str) -> Result<NaiveDate, String> {
+        Err("not yet implemented".into())
+    }
+}
+
+/// Opens a reader over `reader` for the given options.
+pub fn open<'a, R: Read + 'a>(
+    _reader: R,
+    _options: &ImportOptions,
+) -> Result<Rows<'a>, FileError> {
+    Err(FileError::Io("not yet implemented".into()))
+}
+
+/// The rows of one file, read lazily.
+pub struct Rows<'a> {
+    inner: Box<dyn Iterator<Item = Result<Item, FileError>> + 'a>,
+    bytes_read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl Rows<'_> {
+    /// Bytes of the file consumed so far (for progress).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read.get()
+    }
+}
+
+impl Iterator for Rows<'_> {
+    type Item = Result<Item, FileError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+}
