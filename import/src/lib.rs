@@ -197,23 +197,28 @@ pub mod values {
 }
 
 /// Opens a reader over `reader` for the given options.
-pub fn open<'a, R: Read + 'a>(
+pub fn open<'a, R: Read + Send + 'a>(
     _reader: R,
     _options: &ImportOptions,
 ) -> Result<Rows<'a>, FileError> {
     Err(FileError::Io("not yet implemented".into()))
 }
 
-/// The rows of one file, read lazily.
+/// The rows of one file, read lazily. `Send`, so a server can read on a blocking thread.
 pub struct Rows<'a> {
-    inner: Box<dyn Iterator<Item = Result<Item, FileError>> + 'a>,
-    bytes_read: std::rc::Rc<std::cell::Cell<u64>>,
+    inner: Box<dyn Iterator<Item = Result<Item, FileError>> + Send + 'a>,
+    bytes_read: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Rows<'_> {
     /// Bytes of the file consumed so far (for progress).
     pub fn bytes_read(&self) -> u64 {
-        self.bytes_read.get()
+        self.bytes_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A handle other threads can poll for the bytes consumed so far.
+    pub fn progress(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.bytes_read.clone()
     }
 }
 
