@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod http;
+pub mod imports;
 pub mod projections;
 pub mod services;
 pub mod store;

@@ -9,6 +9,7 @@ pub mod access;
 pub mod engagement;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod kpi;
 pub mod metadata;
 pub mod metrics;

@@ -8,6 +8,7 @@
 //! checkpoint to 0 ([`Projector::rebuild`]).
 
 mod engagements;
+mod imports;
 mod kpis;
 mod series;
 mod users;
@@ -22,7 +23,8 @@ const CHECKPOINT: &str = "read_models";
 const BATCH: i64 = 500;
 
 /// Tables the projector owns, emptied by a rebuild (children first).
-const TABLES: [&str; 9] = [
+const TABLES: [&str; 10] = [
+    "imports",
     "engagement_members",
     "engagements",
     "users",
@@ -122,6 +124,7 @@ fn statements_for(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
         "user" => users::statements(event),
         "kpi" => kpis::statements(event),
         "series" => series::statements(event),
+        kpi_ledger_domain::import::IMPORT_AGGREGATE => imports::statements(event),
         _ => Ok(Vec::new()),
     }
 }

@@ -13,15 +13,52 @@ DO UPDATE SET value = excluded.value, source = excluded.source,
     recorded_position = excluded.recorded_position, recorded_at = excluded.recorded_at";
 
 /// Moves a source's watermark forward, never back.
-const ADVANCE_WATERMARK: &str = "
+pub const ADVANCE_WATERMARK: &str = "
 INSERT INTO source_watermarks (engagement_id, platform, source, through)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT (engagement_id, platform, source)
 DO UPDATE SET through = CASE WHEN excluded.through > source_watermarks.through
                              THEN excluded.through ELSE source_watermarks.through END";
 
+fn upsert(
+    event: &StoredEvent,
+    key: &kpi_ledger_domain::series::SeriesKey,
+    range: kpi_ledger_domain::period::DateRange,
+    value: rust_decimal::Decimal,
+    source: &str,
+) -> Statement {
+    Statement::new(
+        UPSERT_OBSERVATION,
+        vec![
+            event.aggregate_id.clone().into(),
+            key.engagement_id.to_string().into(),
+            key.metric.clone().into(),
+            key.platform.clone().into(),
+            key.scope.clone().unwrap_or_default().into(),
+            range.start.to_string().into(),
+            range.end.to_string().into(),
+            value.to_string().into(),
+            source.into(),
+            event.position.into(),
+            timestamp(event).into(),
+        ],
+    )
+}
+
 pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
     let (key, range, value, source) = match decode::<SeriesEvent>(event)? {
+        // An import's watermark moves with its ImportCompleted event.
+        SeriesEvent::ObservationsImported {
+            key,
+            format,
+            observations,
+            ..
+        } => {
+            return Ok(observations
+                .into_iter()
+                .map(|o| upsert(event, &key, o.range, o.value, &format))
+                .collect())
+        }
         SeriesEvent::ObservationRecorded {
             key,
             range,
@@ -33,22 +70,7 @@ pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
             key, range, value, ..
         } => (key, range, value, "correction".to_string()),
     };
-    let mut statements = vec![Statement::new(
-        UPSERT_OBSERVATION,
-        vec![
-            event.aggregate_id.clone().into(),
-            key.engagement_id.to_string().into(),
-            key.metric.clone().into(),
-            key.platform.clone().into(),
-            key.scope.clone().unwrap_or_default().into(),
-            range.start.to_string().into(),
-            range.end.to_string().into(),
-            value.to_string().into(),
-            source.clone().into(),
-            event.position.into(),
-            timestamp(event).into(),
-        ],
-    )];
+    let mut statements = vec![upsert(event, &key, range, value, &source)];
     if source != "correction" {
         statements.push(Statement::new(
             ADVANCE_WATERMARK,

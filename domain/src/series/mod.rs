@@ -98,6 +98,27 @@ pub enum SeriesEvent {
         previous: Decimal,
         reason: String,
     },
+    /// A batch of observations of this series from one import (at most
+    /// [`IMPORT_BATCH`] per event). Written by the import pipeline, which has checked the
+    /// no-overlap rule against the whole series.
+    ObservationsImported {
+        key: SeriesKey,
+        import_id: Uuid,
+        format: String,
+        observations: Vec<ImportedObservation>,
+    },
+}
+
+/// Observations per import event: bounds the size of one event.
+pub const IMPORT_BATCH: usize = 1_000;
+
+/// One observation of an import batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedObservation {
+    pub range: DateRange,
+    pub value: Decimal,
+    /// The value it restates, if the same bounds were recorded before.
+    pub restates: Option<Decimal>,
 }
 
 impl DomainEvent for SeriesEvent {
@@ -105,6 +126,7 @@ impl DomainEvent for SeriesEvent {
         match self {
             SeriesEvent::ObservationRecorded { .. } => "ObservationRecorded",
             SeriesEvent::ObservationCorrected { .. } => "ObservationCorrected",
+            SeriesEvent::ObservationsImported { .. } => "ObservationsImported",
         }
         .to_string()
     }
@@ -244,6 +266,14 @@ impl Aggregate for Series {
             } => {
                 self.key = Some(key);
                 self.values.insert(range, value);
+            }
+            SeriesEvent::ObservationsImported {
+                key, observations, ..
+            } => {
+                self.key = Some(key);
+                for observation in observations {
+                    self.values.insert(observation.range, observation.value);
+                }
             }
         }
     }

@@ -1,0 +1,268 @@
+//! Reading a file into the staging tables, in batches, on a blocking thread.
+
+use super::{ImportError, ImportSpec, Importer, Phase, Problem, Progress, MAX_LISTED};
+use crate::on_db;
+use kpi_ledger_domain::series::SeriesKey;
+use kpi_ledger_import::{FileError, ImportOptions, Item, ParsedRow, RowError};
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use uuid::Uuid;
+
+/// Rows sent from the reader thread at a time.
+const READ_BATCH: usize = 500;
+/// Staging rows per INSERT (10 parameters each; well under both databases' limits).
+const INSERT_ROWS: usize = 250;
+
+enum Message {
+    Rows(Vec<ParsedRow>, u64),
+    Invalid(RowError),
+    Fatal(FileError),
+}
+
+pub struct Staged {
+    pub rows_read: u64,
+}
+
+fn problem(error: RowError) -> Problem {
+    Problem {
+        line: error.line,
+        column: error.column,
+        value: error.value,
+        reason: error.reason,
+    }
+}
+
+/// Reads the file and stages its rows; refuses the file if any row is bad.
+pub async fn stage(
+    importer: &Importer,
+    job_id: Uuid,
+    spec: &ImportSpec,
+    path: &Path,
+    report: &mut Progress,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Staged, ImportError> {
+    let options = ImportOptions {
+        format: spec.format,
+        encoding: spec.encoding,
+        platform: spec.platform.clone(),
+        range: spec.range,
+        currency: spec.currency.clone(),
+    };
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Message>(4);
+    let file = std::fs::File::open(path)?;
+    let reader = tokio::task::spawn_blocking(move || {
+        let rows = match kpi_ledger_import::open(BufReader::with_capacity(256 * 1024, file), &options) {
+            Ok(rows) => rows,
+            Err(error) => {
+                let _ = sender.blocking_send(Message::Fatal(error));
+                return;
+            }
+        };
+        let counter = rows.progress();
+        let mut batch = Vec::with_capacity(READ_BATCH);
+        for item in rows {
+            let message = match item {
+                Ok(Item::Row(row)) => {
+                    batch.push(row);
+                    if batch.len() < READ_BATCH {
+                        continue;
+                    }
+                    Message::Rows(std::mem::take(&mut batch), counter.load(Ordering::Relaxed))
+                }
+                Ok(Item::Invalid(error)) => Message::Invalid(error),
+                Err(error) => Message::Fatal(error),
+            };
+            let fatal = matches!(message, Message::Fatal(_));
+            if sender.blocking_send(message).is_err() || fatal {
+                return;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = sender.blocking_send(Message::Rows(batch, counter.load(Ordering::Relaxed)));
+        }
+    });
+
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut invalid = 0u64;
+    let mut seq = 0i64;
+    let mut fatal = None;
+    while let Some(message) = receiver.recv().await {
+        match message {
+            Message::Rows(rows, bytes_read) => {
+                report.rows_read += rows.iter().filter(|r| r.line > 0).count() as u64;
+                report.bytes_read = bytes_read;
+                // Once a row is bad nothing will be recorded: keep reading only to find
+                // every bad row.
+                if invalid == 0 {
+                    insert(importer, job_id, spec, &rows, &mut seq).await?;
+                }
+                progress(*report);
+            }
+            Message::Invalid(error) => {
+                invalid += 1;
+                report.rows_read += 1;
+                report.rows_invalid = invalid;
+                if problems.len() < MAX_LISTED {
+                    problems.push(problem(error));
+                }
+            }
+            Message::Fatal(error) => {
+                fatal = Some(error);
+                break;
+            }
+        }
+    }
+    drop(receiver);
+    reader
+        .await
+        .map_err(|e| crate::store::StoreError::Corrupt(format!("reader task failed: {e}")))?;
+    report.bytes_read = report.bytes_total;
+    if let Some(error) = fatal {
+        return Err(ImportError::refused(
+            format!("the file was refused: {error}"),
+            vec![Problem {
+                line: 0,
+                column: None,
+                value: None,
+                reason: error.to_string(),
+            }],
+            1,
+        ));
+    }
+    if invalid > 0 {
+        return Err(ImportError::refused(
+            format!("{invalid} row(s) are invalid; nothing was recorded"),
+            problems,
+            invalid,
+        ));
+    }
+    if seq == 0 {
+        return Err(ImportError::refused(
+            "the file holds no data rows; nothing was recorded",
+            Vec::new(),
+            0,
+        ));
+    }
+    report.phase = Phase::Checking;
+    Ok(Staged {
+        rows_read: report.rows_read,
+    })
+}
+
+/// Writes one batch of rows (keys and observations) to the staging tables.
+async fn insert(
+    importer: &Importer,
+    job_id: Uuid,
+    spec: &ImportSpec,
+    rows: &[ParsedRow],
+    seq: &mut i64,
+) -> Result<(), ImportError> {
+    let job = job_id.to_string();
+    let keys: Vec<(&str, i64)> = rows
+        .iter()
+        .map(|r| (r.key.as_str(), i64::try_from(r.line).unwrap_or(i64::MAX)))
+        .collect();
+    let mut observations = Vec::new();
+    for row in rows {
+        for o in &row.observations {
+            *seq += 1;
+            let key = SeriesKey {
+                engagement_id: spec.engagement_id,
+                metric: o.metric.clone(),
+                platform: o.platform.clone(),
+                scope: o.scope.clone(),
+            };
+            observations.push((
+                *seq,
+                i64::try_from(row.line).unwrap_or(i64::MAX),
+                key.series_id().to_string(),
+                o,
+            ));
+        }
+    }
+    on_db!(importer.db(), pool => {
+        let mut tx = pool.begin().await?;
+        for chunk in keys.chunks(INSERT_ROWS) {
+            let sql = values_sql(
+                "INSERT INTO import_staging_keys (job_id, row_key, line) VALUES ",
+                3,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for (key, line) in chunk {
+                query = query.bind(&job).bind(*key).bind(*line);
+            }
+            query.execute(&mut *tx).await?;
+        }
+        for chunk in observations.chunks(INSERT_ROWS) {
+            let sql = values_sql(
+                "INSERT INTO import_staging (job_id, seq, line, series_id, metric, platform,
+                     scope, start_date, end_date, value) VALUES ",
+                10,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for (seq, line, series, o) in chunk {
+                query = query
+                    .bind(&job)
+                    .bind(*seq)
+                    .bind(*line)
+                    .bind(series.as_str())
+                    .bind(o.metric.as_str())
+                    .bind(o.platform.as_str())
+                    .bind(o.scope.as_deref().unwrap_or(""))
+                    .bind(o.range.start.to_string())
+                    .bind(o.range.end.to_string())
+                    .bind(o.value.to_string());
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}
+
+/// `prefix ($1, $2, …), (…)` for `rows` rows of `columns` parameters.
+fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
+    sql.push_str(prefix);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Empties the staging tables of one job.
+pub async fn clear(importer: &Importer, job_id: Uuid) -> Result<(), ImportError> {
+    on_db!(importer.db(), pool => {
+        for table in ["import_staging", "import_staging_keys"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE job_id = $1"))
+                .bind(job_id.to_string())
+                .execute(pool)
+                .await?;
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_sql;
+
+    #[test]
+    fn values_placeholders_number_every_parameter() {
+        assert_eq!(values_sql("V ", 2, 2), "V ($1,$2),($3,$4)");
+    }
+}

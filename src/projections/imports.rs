@@ -1,0 +1,76 @@
+use super::series::ADVANCE_WATERMARK;
+use super::{decode, json, timestamp};
+use crate::store::events::StoredEvent;
+use crate::store::params::Statement;
+use crate::store::StoreError;
+use kpi_ledger_domain::import::ImportEvent;
+
+pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
+    let import_id = event.aggregate_id.clone();
+    Ok(match decode::<ImportEvent>(event)? {
+        ImportEvent::ImportStarted {
+            engagement_id,
+            format,
+            platform,
+            range,
+            file_name,
+            sha256,
+            bytes,
+        } => vec![Statement::new(
+            "INSERT INTO imports (import_id, engagement_id, format, platform, range_start,
+                 range_end, file_name, sha256, bytes, status, actor, started_position, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'started', $10, $11, $12)",
+            vec![
+                import_id.into(),
+                engagement_id.to_string().into(),
+                format.into(),
+                platform.into(),
+                range.map(|r| r.start.to_string()).into(),
+                range.map(|r| r.end.to_string()).into(),
+                file_name.into(),
+                sha256.into(),
+                i64::try_from(bytes).unwrap_or(i64::MAX).into(),
+                event.actor().into(),
+                event.position.into(),
+                timestamp(event).into(),
+            ],
+        )],
+        ImportEvent::ImportCompleted {
+            engagement_id,
+            format,
+            rows_read,
+            observations_recorded,
+            observations_restated,
+            series,
+            watermarks,
+        } => {
+            let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+            let mut statements = vec![Statement::new(
+                "UPDATE imports SET status = 'completed', rows_read = $1,
+                     observations_recorded = $2, observations_restated = $3, series = $4,
+                     watermarks = $5
+                 WHERE import_id = $6",
+                vec![
+                    count(rows_read).into(),
+                    count(observations_recorded).into(),
+                    count(observations_restated).into(),
+                    count(series).into(),
+                    json(&watermarks)?.into(),
+                    import_id.into(),
+                ],
+            )];
+            for watermark in watermarks {
+                statements.push(Statement::new(
+                    ADVANCE_WATERMARK,
+                    vec![
+                        engagement_id.to_string().into(),
+                        watermark.platform.into(),
+                        format.clone().into(),
+                        watermark.through.to_string().into(),
+                    ],
+                ));
+            }
+            statements
+        }
+    })
+}
