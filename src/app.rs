@@ -1,7 +1,7 @@
 //! Building and running the server.
 
 use crate::auth::{AuthSettings, TokenService};
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, DEFAULT_MAX_UPLOAD_BYTES};
 use crate::projections::Projector;
 use crate::services::Services;
 use crate::store::Db;
@@ -62,6 +62,16 @@ impl Application {
         listen: &str,
         auth: &AuthSettings,
     ) -> anyhow::Result<Self> {
+        Self::build_with_limits(database_url, listen, auth, DEFAULT_MAX_UPLOAD_BYTES).await
+    }
+
+    /// [`Application::build`] with an upload size limit.
+    pub async fn build_with_limits(
+        database_url: &str,
+        listen: &str,
+        auth: &AuthSettings,
+        max_upload_bytes: usize,
+    ) -> anyhow::Result<Self> {
         let context = Context::connect(database_url).await?;
         let tokens = TokenService::from_settings(auth, &context.db)
             .await
@@ -72,6 +82,7 @@ impl Application {
             tokens: Arc::new(tokens),
             accounts: context.services.accounts().clone(),
             db: context.db.clone(),
+            max_upload_bytes,
         };
         let listener = TcpListener::bind(listen)
             .await

@@ -33,6 +33,9 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "KPI_LEDGER_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Largest file an import upload may carry, in bytes.
+        #[arg(long, env = "KPI_LEDGER_MAX_UPLOAD_BYTES", default_value_t = crate::http::DEFAULT_MAX_UPLOAD_BYTES)]
+        max_upload_bytes: usize,
         #[command(flatten)]
         auth: AuthSettings,
     },
@@ -48,6 +51,8 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Import a marketplace export (through a running server, or into the database).
+    Import(crate::cli_import::ImportArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
 }
@@ -87,8 +92,14 @@ pub enum TokenCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen, auth } => {
-            let app = Application::build(&cli.database_url, &listen, &auth).await?;
+        Command::Serve {
+            listen,
+            max_upload_bytes,
+            auth,
+        } => {
+            let app =
+                Application::build_with_limits(&cli.database_url, &listen, &auth, max_upload_bytes)
+                    .await?;
             tracing::info!(
                 address = %app.local_addr()?,
                 database = %crate::store::redact(&cli.database_url),
@@ -140,6 +151,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Import(args) => crate::cli_import::run(&cli.database_url, args).await,
         Command::Schema => {
             print!("{}", kpi_ledger_graphql::sdl());
             Ok(())

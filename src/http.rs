@@ -3,7 +3,8 @@
 use crate::accounts::Accounts;
 use crate::auth::TokenService;
 use crate::store::Db;
-use async_graphql::http::GraphiQLSource;
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::ParseRequestError;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
@@ -12,16 +13,20 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
+use futures::TryStreamExt;
 use kpi_ledger_graphql::access::{RequestContext, Viewer};
 use kpi_ledger_graphql::KpiSchema;
 use serde_json::json;
 use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use uuid::Uuid;
 
 pub const CORRELATION_HEADER: &str = "x-correlation-id";
-/// Largest GraphQL request body accepted.
+/// Largest JSON GraphQL request body accepted.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest uploaded file accepted by default (`--max-upload-bytes`).
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,14 +34,19 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     pub accounts: Accounts,
     pub db: Db,
+    /// Largest file an upload may carry.
+    pub max_upload_bytes: usize,
 }
 
 pub fn router(state: AppState) -> Router {
+    // A multipart upload may carry one file of up to `max_upload_bytes` plus the operation.
+    let body_limit = state.max_upload_bytes.saturating_add(MAX_BODY_BYTES);
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
                 tracing::info_span!(
@@ -151,20 +161,74 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, &
     })
 }
 
-async fn graphql(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    request: Json<async_graphql::Request>,
-) -> Response {
+fn bad_request(status: StatusCode, message: String) -> Response {
+    let body = json!({
+        "errors": [{ "message": message, "extensions": { "code": "VALIDATION" } }]
+    });
+    (status, Json(body)).into_response()
+}
+
+/// Reads one GraphQL request: JSON, or a GraphQL multipart request (one file, at most
+/// `max_upload_bytes`; the file is spooled to a temporary file, not held in memory).
+async fn read_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<async_graphql::Request, Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if content_type.starts_with("multipart/form-data") {
+        let reader = body
+            .into_data_stream()
+            .map_err(std::io::Error::other)
+            .into_async_read();
+        let options = MultipartOptions::default()
+            .max_file_size(state.max_upload_bytes)
+            .max_num_files(1);
+        return async_graphql::http::receive_body(Some(content_type), reader, options)
+            .await
+            .map_err(|e| {
+                let status = match e {
+                    ParseRequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                bad_request(status, format!("cannot read the upload: {e}"))
+            });
+    }
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| {
+            bad_request(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request is larger than {MAX_BODY_BYTES} bytes"),
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        bad_request(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not a GraphQL request (JSON with `query`): {e}"),
+        )
+    })
+}
+
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let correlation = correlation_id(&headers);
+    // Authenticate before reading the body, so unauthenticated uploads are not spooled.
     let viewer = match authenticate(&state, &headers).await {
         Ok(viewer) => viewer,
         Err(message) => return unauthenticated(message),
+    };
+    let request = match read_request(&state, &headers, body).await {
+        Ok(request) => request,
+        Err(response) => return response,
     };
     let context = RequestContext {
         correlation_id: correlation,
         received_at: Utc::now(),
     };
-    let request = request.0.data(viewer).data(context);
+    let request = request.data(viewer).data(context);
     Json(state.schema.execute(request).await).into_response()
 }

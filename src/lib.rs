@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod cli_import;
 pub mod http;
 pub mod imports;
 pub mod projections;

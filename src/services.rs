@@ -1,6 +1,8 @@
 //! The server's implementation of the GraphQL ports over the database.
 
 use crate::accounts::Accounts;
+use crate::imports::jobs::{Job, Jobs};
+use crate::imports::{spool_dir, ImportSpec, Importer};
 use crate::on_db;
 use crate::projections::Projector;
 use crate::store::events::Cqrs;
@@ -21,9 +23,9 @@ use kpi_ledger_domain::user::Grants;
 use kpi_ledger_domain::DomainError;
 use kpi_ledger_graphql::access::{CommandPermit, EngagementScope};
 use kpi_ledger_graphql::ports::{
-    AccountView, EngagementView, EnsuredAccount, KpiView, MemberView, MembershipView,
-    ObservationView, PersonalData, PersonalFields, PortError, Ports, TargetChangeView, TargetView,
-    WatermarkView,
+    AccountView, EngagementView, EnsuredAccount, ImportJobView, ImportProblemView, ImportRequest,
+    KpiView, MemberView, MembershipView, ObservationView, PersonalData, PersonalFields, PortError,
+    Ports, TargetChangeView, TargetView, WatermarkView,
 };
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -37,6 +39,7 @@ pub struct Services {
     series: Cqrs<Series>,
     accounts: Accounts,
     vault: Vault,
+    jobs: Jobs,
     projector: Arc<Projector>,
 }
 
@@ -48,6 +51,7 @@ impl Services {
             series: Cqrs::new(&db),
             accounts: Accounts::new(db.clone(), projector.clone()),
             vault: Vault::new(db.clone()),
+            jobs: Jobs::new(Importer::new(db.clone(), projector.clone())),
             projector,
             db,
         }
@@ -55,6 +59,10 @@ impl Services {
 
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
     }
 
     /// Brings the read models up to date after a recorded command. The command is
@@ -186,6 +194,56 @@ struct WatermarkRow {
     platform: String,
     source: String,
     through: String,
+}
+
+fn job_view(job: Job) -> ImportJobView {
+    let (problems, total_problems) = match &job.refusal {
+        Some(refusal) => (
+            refusal
+                .problems
+                .iter()
+                .map(|p| ImportProblemView {
+                    line: p.line,
+                    column: p.column.clone(),
+                    value: p.value.clone(),
+                    reason: p.reason.clone(),
+                })
+                .collect(),
+            refusal.total,
+        ),
+        None => (Vec::new(), 0),
+    };
+    let summary = job.summary.as_ref();
+    ImportJobView {
+        id: job.job_id,
+        status: job.status.as_str().to_string(),
+        format: job.format,
+        platform: job.platform,
+        range: job.range,
+        file_name: job.file_name,
+        bytes_total: job.bytes_total,
+        bytes_read: job.bytes_read,
+        rows_read: job.rows_read,
+        rows_invalid: job.rows_invalid,
+        message: job.message,
+        problems,
+        total_problems,
+        import_id: summary.map(|s| s.import_id),
+        already_imported: summary.is_some_and(|s| s.already_imported),
+        observations_recorded: summary.map_or(0, |s| s.observations_recorded),
+        observations_restated: summary.map_or(0, |s| s.observations_restated),
+        series: summary.map_or(0, |s| s.series),
+        watermarks: summary
+            .map(|s| {
+                s.watermarks
+                    .iter()
+                    .map(|w| (w.platform.clone(), w.through))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+    }
 }
 
 fn date(text: Option<String>) -> Result<Option<NaiveDate>, PortError> {
@@ -361,6 +419,58 @@ impl Ports for Services {
             .vault
             .discard(permit.engagement_id(), member_id)
             .await?)
+    }
+
+    async fn start_import(
+        &self,
+        permit: &CommandPermit,
+        request: ImportRequest,
+        mut content: std::fs::File,
+        metadata: &CommandMetadata,
+    ) -> Result<ImportJobView, PortError> {
+        let currency: String = on_db!(&self.db, pool => {
+            sqlx::query_scalar("SELECT currency FROM engagements WHERE engagement_id = $1")
+                .bind(permit.engagement_id().to_string())
+                .fetch_one(pool)
+                .await
+                .map_err(StoreError::from)?
+        });
+        let folder = spool_dir();
+        let path = folder.join(format!("upload-{}", uuid::Uuid::new_v4()));
+        let target = path.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::create_dir_all(&folder)?;
+            let mut file = std::fs::File::create(&target)?;
+            std::io::copy(&mut content, &mut file)?;
+            file.sync_all()
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        let spec = ImportSpec {
+            engagement_id: permit.engagement_id(),
+            format: request.format,
+            platform: request.platform,
+            range: request.range,
+            encoding: request.encoding,
+            file_name: request.file_name,
+            currency,
+        };
+        let job = self
+            .jobs
+            .submit(spec, permit.actor(), path, metadata.clone())
+            .await?;
+        Ok(job_view(job))
+    }
+
+    async fn import_jobs(&self, scope: &EngagementScope) -> Result<Vec<ImportJobView>, PortError> {
+        Ok(self
+            .jobs
+            .jobs(scope.engagement_id())
+            .await?
+            .into_iter()
+            .map(job_view)
+            .collect())
     }
 
     async fn execute_engagement(

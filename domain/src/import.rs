@@ -68,7 +68,9 @@ pub fn dedup_key(
     format!(
         "{engagement_id}|{format}|{}|{}|{sha256}",
         platform.unwrap_or(""),
-        range.map(|r| format!("{}..{}", r.start, r.end)).unwrap_or_default()
+        range
+            .map(|r| format!("{}..{}", r.start, r.end))
+            .unwrap_or_default()
     )
 }
 

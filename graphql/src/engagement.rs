@@ -205,6 +205,11 @@ impl Engagement {
         crate::observation::list(ctx, &self.scope, metric, range, platform).await
     }
 
+    /// Imports of marketplace files, newest first, with progress and outcome.
+    async fn imports(&self, ctx: &Context<'_>) -> Result<Vec<crate::imports::ImportJob>> {
+        crate::imports::list(ctx, &self.scope).await
+    }
+
     /// The members the caller may see: everyone for consultants and client owners (with
     /// names and emails), everyone pseudonymised for client viewers, only themselves for
     /// members. Former members are included when `includeFormer` is true.

@@ -7,6 +7,7 @@
 pub mod access;
 mod engagement;
 pub mod error;
+mod imports;
 mod kpi;
 mod metrics;
 mod observation;
@@ -32,6 +33,7 @@ pub struct MutationRoot(
     metrics::MetricMutation,
     kpi::KpiMutation,
     observation::ObservationMutation,
+    imports::ImportMutation,
 );
 
 pub type KpiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -3,11 +3,11 @@
 
 use super::{ImportError, ImportSpec, Importer, Summary};
 use crate::store::{Db, StoreError};
+use cqrs_es::DomainEvent;
 use kpi_ledger_domain::import::{ImportEvent, Watermark, IMPORT_AGGREGATE};
 use kpi_ledger_domain::metadata::CommandMetadata;
-use kpi_ledger_domain::series::{ImportedObservation, SeriesEvent, SeriesKey, IMPORT_BATCH};
 use kpi_ledger_domain::period::DateRange;
-use cqrs_es::DomainEvent;
+use kpi_ledger_domain::series::{ImportedObservation, SeriesEvent, SeriesKey, IMPORT_BATCH};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -148,12 +148,24 @@ pub async fn commit(
                     .fetch_all(&mut *tx)
                     .await?;
                 let Some(last) = rows.last() else { break };
-                after = (last.series_id.clone(), last.start_date.clone(), last.end_date.clone());
+                after = (
+                    last.series_id.clone(),
+                    last.start_date.clone(),
+                    last.end_date.clone(),
+                );
                 for row in rows {
-                    let start = row.start_date.parse().map_err(|e| corrupt("staged date", e))?;
-                    let end = row.end_date.parse().map_err(|e| corrupt("staged date", e))?;
-                    let range = DateRange::new(start, end).map_err(|e| corrupt("staged range", e))?;
-                    let value: Decimal = row.value.parse().map_err(|e| corrupt("staged value", e))?;
+                    let start = row
+                        .start_date
+                        .parse()
+                        .map_err(|e| corrupt("staged date", e))?;
+                    let end = row
+                        .end_date
+                        .parse()
+                        .map_err(|e| corrupt("staged date", e))?;
+                    let range =
+                        DateRange::new(start, end).map_err(|e| corrupt("staged range", e))?;
+                    let value: Decimal =
+                        row.value.parse().map_err(|e| corrupt("staged value", e))?;
                     let restates: Option<Decimal> = row
                         .restates
                         .map(|v| v.parse())
@@ -216,7 +228,11 @@ pub async fn commit(
                         .as_mut()
                         .expect("set above")
                         .observations
-                        .push(ImportedObservation { range, value, restates });
+                        .push(ImportedObservation {
+                            range,
+                            value,
+                            restates,
+                        });
                 }
             }
             if let Some(done) = batch.take() {

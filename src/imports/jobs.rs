@@ -107,8 +107,16 @@ impl TryFrom<JobRow> for Job {
             rows_read: unsigned(row.rows_read),
             rows_invalid: unsigned(row.rows_invalid),
             message: row.message,
-            refusal: row.errors.map(|e| serde_json::from_str(&e)).transpose().map_err(corrupt)?,
-            summary: row.result.map(|r| serde_json::from_str(&r)).transpose().map_err(corrupt)?,
+            refusal: row
+                .errors
+                .map(|e| serde_json::from_str(&e))
+                .transpose()
+                .map_err(corrupt)?,
+            summary: row
+                .result
+                .map(|r| serde_json::from_str(&r))
+                .transpose()
+                .map_err(corrupt)?,
             created_at: row.created_at.parse().map_err(corrupt)?,
             updated_at,
         };
@@ -258,7 +266,9 @@ impl Jobs {
                 } else {
                     format!(
                         "recorded {} observation(s) in {} series ({} restated)",
-                        summary.observations_recorded, summary.series, summary.observations_restated
+                        summary.observations_recorded,
+                        summary.series,
+                        summary.observations_restated
                     )
                 }),
                 None,

@@ -52,13 +52,14 @@ pub async fn stage(
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Message>(4);
     let file = std::fs::File::open(path)?;
     let reader = tokio::task::spawn_blocking(move || {
-        let rows = match kpi_ledger_import::open(BufReader::with_capacity(256 * 1024, file), &options) {
-            Ok(rows) => rows,
-            Err(error) => {
-                let _ = sender.blocking_send(Message::Fatal(error));
-                return;
-            }
-        };
+        let rows =
+            match kpi_ledger_import::open(BufReader::with_capacity(256 * 1024, file), &options) {
+                Ok(rows) => rows,
+                Err(error) => {
+                    let _ = sender.blocking_send(Message::Fatal(error));
+                    return;
+                }
+            };
         let counter = rows.progress();
         let mut batch = Vec::with_capacity(READ_BATCH);
         for item in rows {

@@ -7,4 +7,5 @@ mod cli;
 mod concurrency;
 mod engagements;
 mod event_log;
+mod imports;
 mod scoring;

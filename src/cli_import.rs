@@ -1,0 +1,374 @@
+//! `kpi-ledger import`: import a marketplace export from the command line, either through
+//! a running server (`--server`, `--token`) or straight into the database (`--user`).
+
+use crate::app::Context;
+use crate::imports::{ImportError, ImportSpec, Importer, Phase, Problem, Progress, Summary};
+use crate::on_db;
+use anyhow::{anyhow, bail, Context as _};
+use chrono::{NaiveDate, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use kpi_ledger_domain::access::EngagementRole;
+use kpi_ledger_domain::ids::EngagementId;
+use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::period::DateRange;
+use kpi_ledger_graphql::ports::Ports;
+use kpi_ledger_import::{EncodingChoice, Format};
+use serde_json::{json, Value};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// The engagement's id.
+    #[arg(long)]
+    pub engagement: Uuid,
+    /// generic_csv, amazon_business_report, amazon_sales_traffic_json, amazon_ads_sp,
+    /// amazon_fba_inventory, rakuten_rms or yahoo_shopping.
+    #[arg(long)]
+    pub format: String,
+    /// The platform the file comes from (every format but generic_csv).
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// First day the report covers (reports without a date column).
+    #[arg(long, requires = "to")]
+    pub from: Option<NaiveDate>,
+    /// Last day the report covers.
+    #[arg(long, requires = "from")]
+    pub to: Option<NaiveDate>,
+    /// auto, utf8 or cp932.
+    #[arg(long, default_value = "auto")]
+    pub encoding: String,
+    /// A running server to import through, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "KPI_LEDGER_SERVER", requires = "token")]
+    pub server: Option<String>,
+    /// Bearer token for --server.
+    #[arg(long, env = "KPI_LEDGER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Without --server: the email of the consultant the import is recorded for.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The file to import.
+    pub file: PathBuf,
+}
+
+fn encoding(text: &str) -> anyhow::Result<EncodingChoice> {
+    match text.to_ascii_lowercase().as_str() {
+        "auto" => Ok(EncodingChoice::Auto),
+        "utf8" | "utf-8" => Ok(EncodingChoice::Utf8),
+        "cp932" | "shift_jis" | "sjis" => Ok(EncodingChoice::Cp932),
+        other => bail!("--encoding: `{other}` is not auto, utf8 or cp932"),
+    }
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+fn bar(total: u64) -> Option<ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}
+
+fn print_problems(message: &str, problems: &[Problem], total: u64) {
+    eprintln!("refused: {message}");
+    for p in problems {
+        let mut at = format!("line {}", p.line);
+        if let Some(column) = &p.column {
+            at.push_str(&format!(", column `{column}`"));
+        }
+        if let Some(value) = &p.value {
+            at.push_str(&format!(", value `{value}`"));
+        }
+        eprintln!("  {at}: {}", p.reason);
+    }
+    if total > problems.len() as u64 {
+        eprintln!("  … and {} more", total - problems.len() as u64);
+    }
+}
+
+fn print_summary(summary: &Summary) {
+    if summary.already_imported {
+        println!(
+            "already imported: these bytes were imported as {} before; nothing changed",
+            summary.import_id
+        );
+        return;
+    }
+    println!(
+        "import {}: {} rows read, {} observations recorded in {} series ({} restated)",
+        summary.import_id,
+        summary.rows_read,
+        summary.observations_recorded,
+        summary.series,
+        summary.observations_restated
+    );
+    for w in &summary.watermarks {
+        println!("watermark: {} complete through {}", w.platform, w.through);
+    }
+}
+
+pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
+    let format: Format = args.format.parse().map_err(|e: String| anyhow!(e))?;
+    let encoding = encoding(&args.encoding)?;
+    let range = match (args.from, args.to) {
+        (Some(from), Some(to)) => {
+            Some(DateRange::new(from, to).map_err(|e| anyhow!("--from/--to: {e}"))?)
+        }
+        _ => None,
+    };
+    if !args.file.is_file() {
+        bail!("{} is not a file", args.file.display());
+    }
+    match &args.server {
+        Some(server) => remote(server, &args, format, range).await,
+        None => direct(database_url, &args, format, encoding, range).await,
+    }
+}
+
+async fn direct(
+    database_url: &str,
+    args: &ImportArgs,
+    format: Format,
+    encoding: EncodingChoice,
+    range: Option<DateRange>,
+) -> anyhow::Result<()> {
+    let Some(email) = &args.user else {
+        bail!("--user EMAIL is needed (the consultant the import is recorded for), or --server and --token");
+    };
+    let context = Context::connect(database_url).await?;
+    let account = context
+        .services
+        .accounts()
+        .by_email(email)
+        .await?
+        .ok_or_else(|| anyhow!("no user with email {email}"))?;
+    let engagement_id = EngagementId(args.engagement);
+    let today = Utc::now().date_naive();
+    let consultant = context
+        .services
+        .memberships(account.user_id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+        .into_iter()
+        .any(|m| {
+            m.engagement_id == engagement_id
+                && m.role == EngagementRole::Consultant
+                && m.active_until.is_none_or(|u| u >= today)
+        });
+    if !consultant {
+        bail!(
+            "engagement {} not found among {email}'s engagements as consultant",
+            args.engagement
+        );
+    }
+    #[derive(sqlx::FromRow)]
+    struct EngagementRow {
+        currency: String,
+        platforms: String,
+        status: String,
+    }
+    let row: EngagementRow = on_db!(&context.db, pool => {
+        sqlx::query_as("SELECT currency, platforms, status FROM engagements WHERE engagement_id = $1")
+            .bind(engagement_id.to_string())
+            .fetch_one(pool)
+            .await?
+    });
+    if row.status == "closed" {
+        bail!("the engagement is closed; it accepts no changes");
+    }
+    let platforms: Vec<String> = serde_json::from_str(&row.platforms)?;
+    match &args.platform {
+        Some(p) if !platforms.contains(p) => {
+            bail!(
+                "--platform: `{p}` is not one of this engagement's platforms ({})",
+                platforms.join(", ")
+            )
+        }
+        None if format != Format::GenericCsv => bail!("--platform is needed for {format} files"),
+        _ => {}
+    }
+    let spec = ImportSpec {
+        engagement_id,
+        format,
+        platform: args.platform.clone(),
+        range,
+        encoding,
+        file_name: args
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned()),
+        currency: row.currency,
+    };
+    let importer = Importer::new(context.db.clone(), context.projector.clone());
+    let metadata = CommandMetadata::new(Some(account.user_id), Uuid::new_v4())
+        .with_reason(Some("imported from the command line".into()));
+    let size = std::fs::metadata(&args.file)?.len();
+    let bar = bar(size);
+    let report = |p: Progress| {
+        if let Some(bar) = &bar {
+            bar.set_message(p.phase.as_str());
+            bar.set_position(p.bytes_read);
+        }
+    };
+    let outcome = importer
+        .import_file(Uuid::new_v4(), &spec, &args.file, &metadata, &report)
+        .await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    context.db.close().await;
+    match outcome {
+        Ok(summary) => {
+            print_summary(&summary);
+            Ok(())
+        }
+        Err(ImportError::Refused(refusal)) => {
+            print_problems(&refusal.message, &refusal.problems, refusal.total);
+            bail!("nothing was recorded")
+        }
+        Err(other) => Err(other).context("the import failed"),
+    }
+}
+
+const IMPORT_MUTATION: &str = "mutation($input: ImportMetricsInput!, $file: Upload!) {
+  importMetrics(input: $input, file: $file) { id } }";
+
+const JOBS_QUERY: &str = "query($id: UUID!) { engagement(id: $id) { imports {
+  id status bytesTotal bytesRead rowsRead message totalProblems
+  problems { line column value reason }
+  importId alreadyImported observationsRecorded observationsRestated series
+  watermarks { platform completeThrough } } } }";
+
+async fn remote(
+    server: &str,
+    args: &ImportArgs,
+    format: Format,
+    range: Option<DateRange>,
+) -> anyhow::Result<()> {
+    let token = args.token.as_deref().unwrap_or_default();
+    let url = format!("{}/graphql", server.trim_end_matches('/'));
+    let client = reqwest::Client::new();
+    let operations = json!({
+        "query": IMPORT_MUTATION,
+        "variables": {
+            "input": {
+                "engagementId": args.engagement,
+                "format": format.as_str().to_uppercase(),
+                "platform": args.platform,
+                "from": range.map(|r| r.start.to_string()),
+                "to": range.map(|r| r.end.to_string()),
+                "encoding": args.encoding.to_uppercase().replace('-', ""),
+            },
+            "file": null
+        }
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .file("0", &args.file)
+        .await
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let response: Value = client
+        .post(&url)
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?
+        .json()
+        .await?;
+    if let Some(errors) = response.get("errors") {
+        bail!(
+            "the server refused the import: {}",
+            errors[0]["message"].as_str().unwrap_or("unknown error")
+        );
+    }
+    let job_id = response["data"]["importMetrics"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("unexpected answer: {response}"))?
+        .to_string();
+    let bar = bar(std::fs::metadata(&args.file)?.len());
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let answer: Value = client
+            .post(&url)
+            .bearer_auth(token)
+            .json(&json!({ "query": JOBS_QUERY, "variables": { "id": args.engagement } }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let job = answer["data"]["engagement"]["imports"]
+            .as_array()
+            .and_then(|jobs| jobs.iter().find(|j| j["id"] == job_id.as_str()))
+            .cloned()
+            .ok_or_else(|| anyhow!("the server lost track of import {job_id}: {answer}"))?;
+        let status = job["status"].as_str().unwrap_or_default().to_string();
+        if let Some(bar) = &bar {
+            bar.set_message(status.to_lowercase());
+            bar.set_position(job["bytesRead"].as_u64().unwrap_or(0));
+        }
+        if status != Phase::Succeeded.as_str().to_uppercase()
+            && status != Phase::Failed.as_str().to_uppercase()
+        {
+            continue;
+        }
+        if let Some(bar) = &bar {
+            bar.finish_and_clear();
+        }
+        if status == "FAILED" {
+            let problems: Vec<Problem> = job["problems"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| Problem {
+                            line: p["line"].as_u64().unwrap_or(0),
+                            column: p["column"].as_str().map(String::from),
+                            value: p["value"].as_str().map(String::from),
+                            reason: p["reason"].as_str().unwrap_or_default().to_string(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            print_problems(
+                job["message"].as_str().unwrap_or("the import failed"),
+                &problems,
+                job["totalProblems"].as_u64().unwrap_or(0),
+            );
+            bail!("nothing was recorded");
+        }
+        let summary = Summary {
+            import_id: job["importId"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_default(),
+            already_imported: job["alreadyImported"].as_bool().unwrap_or(false),
+            rows_read: job["rowsRead"].as_u64().unwrap_or(0),
+            observations_recorded: job["observationsRecorded"].as_u64().unwrap_or(0),
+            observations_restated: job["observationsRestated"].as_u64().unwrap_or(0),
+            series: job["series"].as_u64().unwrap_or(0),
+            watermarks: job["watermarks"]
+                .as_array()
+                .map(|ws| {
+                    ws.iter()
+                        .filter_map(|w| {
+                            Some(kpi_ledger_domain::import::Watermark {
+                                platform: w["platform"].as_str()?.to_string(),
+                                through: w["completeThrough"].as_str()?.parse().ok()?,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        print_summary(&summary);
+        return Ok(());
+    }
+}

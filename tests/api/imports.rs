@@ -1,0 +1,563 @@
+//! Imports end to end: marketplace files uploaded through GraphQL (and the CLI) land in
+//! the observations and scorecards with exactly the figures of the fixtures' README.
+
+use crate::engagements::ADD;
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/marketplace/"
+    ))
+    .join(name)
+}
+
+const IMPORT: &str = "mutation($input: ImportMetricsInput!, $file: Upload!) {
+  importMetrics(input: $input, file: $file) { id status } }";
+
+const JOBS: &str = "query($id: UUID!) { engagement(id: $id) { imports {
+  id status rowsRead rowsInvalid message totalProblems problems { line column value reason }
+  importId alreadyImported observationsRecorded observationsRestated series
+  watermarks { platform completeThrough } } } }";
+
+/// Uploads `bytes` as a GraphQL multipart request and waits for the job to end.
+pub async fn import(app: &TestApp, token: &str, input: Value, name: &str, bytes: Vec<u8>) -> Value {
+    let operations = json!({ "query": IMPORT, "variables": { "input": input, "file": null } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        response.get("errors").is_none(),
+        "upload refused: {response}"
+    );
+    let job = response["data"]["importMetrics"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let engagement = input["engagementId"].clone();
+    for _ in 0..600 {
+        let data = app.ok(token, JOBS, json!({ "id": engagement })).await;
+        let found = data["engagement"]["imports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["id"] == job.as_str())
+            .cloned()
+            .unwrap();
+        if found["status"] == "SUCCEEDED" || found["status"] == "FAILED" {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("import {job} did not finish");
+}
+
+/// Σ of the store-level (or scoped) observations of one metric over a range.
+pub async fn total(
+    app: &TestApp,
+    token: &str,
+    engagement: &str,
+    metric: &str,
+    from: &str,
+    to: &str,
+    scoped: bool,
+) -> Decimal {
+    let data = app
+        .ok(
+            token,
+            "query($id: UUID!, $m: String!, $f: Date!, $t: Date!) { engagement(id: $id) {
+                observations(metric: $m, from: $f, to: $t) { scope value } } }",
+            json!({ "id": engagement, "m": metric, "f": from, "t": to }),
+        )
+        .await;
+    data["engagement"]["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["scope"].is_null() != scoped)
+        .map(|o| Decimal::from_str(o["value"].as_str().unwrap()).unwrap())
+        .sum()
+}
+
+fn d(n: i64) -> Decimal {
+    Decimal::from(n)
+}
+
+async fn setup(app: &TestApp) -> (String, String) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let data = app
+        .ok(
+            &consultant,
+            crate::engagements::OPEN,
+            json!({ "input": { "name": "Acme Home JP", "clientName": "Acme Home K.K.",
+                               "platforms": ["amazon_jp", "rakuten", "yahoo_shopping"] } }),
+        )
+        .await;
+    (
+        data["openEngagement"]["id"].as_str().unwrap().to_string(),
+        consultant,
+    )
+}
+
+fn input(engagement: &str, format: &str, platform: &str) -> Value {
+    json!({ "engagementId": engagement, "format": format, "platform": platform })
+}
+
+async fn every_fixture_imports_with_its_readme_figures(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    let read = |name: &str| std::fs::read(fixture(name)).unwrap();
+
+    let job = import(
+        &app,
+        &token,
+        input(&e, "AMAZON_BUSINESS_REPORT", "amazon_jp"),
+        "bydate.csv",
+        read("amazon_business_report_bydate_ja.utf8bom.csv"),
+    )
+    .await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    assert_eq!(job["rowsRead"], 14);
+    assert_eq!(
+        job["watermarks"],
+        json!([{ "platform": "amazon_jp", "completeThrough": "2026-05-14" }])
+    );
+    for (metric, expected) in [
+        ("gmv", 2_625_850),
+        ("units_ordered", 1_176),
+        ("orders", 1_079),
+        ("sessions", 26_494),
+        ("page_views", 34_481),
+    ] {
+        assert_eq!(
+            total(&app, &token, &e, metric, "2026-05-01", "2026-05-14", false).await,
+            d(expected),
+            "{metric}"
+        );
+    }
+
+    let mut child = input(&e, "AMAZON_BUSINESS_REPORT", "amazon_jp");
+    child["from"] = json!("2026-05-01");
+    child["to"] = json!("2026-05-14");
+    let job = import(
+        &app,
+        &token,
+        child,
+        "child.csv",
+        read("amazon_business_report_child_ja.utf8bom.csv"),
+    )
+    .await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    assert_eq!(
+        total(&app, &token, &e, "gmv", "2026-05-01", "2026-05-14", true).await,
+        d(1_089_440)
+    );
+    assert_eq!(
+        total(
+            &app,
+            &token,
+            &e,
+            "sessions",
+            "2026-05-01",
+            "2026-05-14",
+            true
+        )
+        .await,
+        d(11_050)
+    );
+    // Per-ASIN rows fill scoped series only: the store-level gmv is unchanged.
+    assert_eq!(
+        total(&app, &token, &e, "gmv", "2026-05-01", "2026-05-14", false).await,
+        d(2_625_850)
+    );
+
+    let job = import(
+        &app,
+        &token,
+        input(&e, "AMAZON_ADS_SP", "amazon_jp"),
+        "ads.csv",
+        read("amazon_ads_sp_search_term_en.utf8bom.csv"),
+    )
+    .await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    for (metric, expected) in [
+        ("impressions", 97_822),
+        ("clicks", 856),
+        ("ad_spend", 36_568),
+        ("ad_sales", 173_520),
+    ] {
+        assert_eq!(
+            total(&app, &token, &e, metric, "2026-05-01", "2026-05-31", false).await,
+            d(expected),
+            "{metric}"
+        );
+    }
+
+    let job = import(
+        &app,
+        &token,
+        input(&e, "RAKUTEN_RMS", "rakuten"),
+        "rakuten.csv",
+        read("rakuten_rms_store_data_daily.utf8bom.csv"),
+    )
+    .await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    let rakuten = app
+        .ok(&token, "query($id: UUID!) { engagement(id: $id) { observations(metric: \"gmv\", from: \"2026-05-01\", to: \"2026-05-07\", platform: \"rakuten\") { value } } }", json!({ "id": e }))
+        .await;
+    let gmv: Decimal = rakuten["engagement"]["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| Decimal::from_str(o["value"].as_str().unwrap()).unwrap())
+        .sum();
+    assert_eq!(gmv, d(8_950_636), "すべて rows only");
+
+    let job = import(
+        &app,
+        &token,
+        input(&e, "YAHOO_SHOPPING", "yahoo_shopping"),
+        "yahoo.csv",
+        read("yahoo_scp_overall_kpi.utf8bom.csv"),
+    )
+    .await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+
+    let mut fba = input(&e, "AMAZON_FBA_INVENTORY", "amazon_jp");
+    fba["from"] = json!("2026-05-14");
+    fba["to"] = json!("2026-05-14");
+    let job = import(
+        &app,
+        &token,
+        fba,
+        "fba.txt",
+        read("fba_myi_unsuppressed_inventory_jp.utf8.txt"),
+    )
+    .await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    assert_eq!(
+        total(
+            &app,
+            &token,
+            &e,
+            "units_on_hand",
+            "2026-05-14",
+            "2026-05-14",
+            false
+        )
+        .await,
+        d(2_700)
+    );
+    assert_eq!(
+        total(
+            &app,
+            &token,
+            &e,
+            "units_on_hand",
+            "2026-05-14",
+            "2026-05-14",
+            true
+        )
+        .await,
+        d(2_700)
+    );
+
+    // The figures land in the scorecards: a team GMV KPI for May sums every platform.
+    let kpi = app
+        .ok(&token, "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }",
+            json!({ "i": { "engagementId": e, "metric": "gmv", "weight": "1", "assignee": { "team": true } } }))
+        .await["defineKpi"]["id"].clone();
+    app.ok(&token, "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }",
+        json!({ "i": { "engagementId": e, "kpiId": kpi, "periods": ["2026-05"], "threshold": "1", "target": "2", "reason": "test" } }))
+        .await;
+    let card = app
+        .ok(
+            &token,
+            "query($id: UUID!) { engagement(id: $id) { scorecard(period: \"2026-05\") {
+            kpis { actual } freshness { platform source completeThrough } } } }",
+            json!({ "id": e }),
+        )
+        .await;
+    let actual = Decimal::from_str(
+        card["engagement"]["scorecard"]["kpis"][0]["actual"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(actual, d(2_625_850 + 8_950_636 + 3_994_127));
+    let freshness = card["engagement"]["scorecard"]["freshness"]
+        .as_array()
+        .unwrap();
+    assert!(
+        freshness.iter().any(|f| f["platform"] == "rakuten"
+            && f["source"] == "rakuten_rms"
+            && f["completeThrough"] == "2026-05-07"),
+        "{freshness:?}"
+    );
+}
+on_both_backends!(every_fixture_imports_with_its_readme_figures);
+
+async fn the_same_bytes_again_change_nothing_and_restatements_are_visible(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    let csv = "date,platform,metric,value\n2026-05-01,amazon_jp,gmv,1000\n2026-05-02,amazon_jp,gmv,2000\n";
+    let first = import(
+        &app,
+        &token,
+        input(&e, "GENERIC_CSV", "amazon_jp"),
+        "a.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(first["status"], "SUCCEEDED", "{first}");
+    assert_eq!(first["observationsRecorded"], 2);
+    let events = app.count("events").await;
+    let again = import(
+        &app,
+        &token,
+        input(&e, "GENERIC_CSV", "amazon_jp"),
+        "a.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(again["status"], "SUCCEEDED");
+    assert_eq!(again["alreadyImported"], true);
+    assert_eq!(again["importId"], first["importId"]);
+    assert_eq!(
+        app.count("events").await,
+        events,
+        "a repeated file records nothing"
+    );
+
+    let restating = "date,platform,metric,value\n2026-05-02,amazon_jp,gmv,2500\n";
+    let job = import(
+        &app,
+        &token,
+        input(&e, "GENERIC_CSV", "amazon_jp"),
+        "b.csv",
+        restating.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    assert_eq!(job["observationsRestated"], 1);
+    assert_eq!(
+        total(&app, &token, &e, "gmv", "2026-05-01", "2026-05-31", false).await,
+        d(3500)
+    );
+}
+on_both_backends!(the_same_bytes_again_change_nothing_and_restatements_are_visible);
+
+async fn bad_files_are_refused_whole_and_leave_nothing_behind(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    // A month already recorded by hand: daily values on top of it would overlap.
+    app.ok(&token, "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+        json!({ "i": { "engagementId": e, "metric": "sessions", "platform": "amazon_jp", "from": "2026-05-01", "to": "2026-05-31", "value": "100" } }))
+        .await;
+    let events = app.count("events").await;
+    let observations = app.count("observations").await;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "duplicate",
+            b"date,platform,metric,value\n2026-05-01,amazon_jp,gmv,1\n2026/05/01,amazon_jp,gmv,2\n"
+                .to_vec(),
+            "line 2 and line 3",
+        ),
+        (
+            "bad date",
+            b"date,platform,metric,value\n2026-05-01,amazon_jp,gmv,1\n2026-13-45,amazon_jp,gmv,2\n"
+                .to_vec(),
+            "2026-13-45",
+        ),
+        (
+            "overlap",
+            b"date,platform,metric,value\n2026-05-03,amazon_jp,sessions,7\n".to_vec(),
+            "overlaps",
+        ),
+        ("empty", Vec::new(), "empty"),
+        ("binary", vec![0u8, 159, 146, 150, 0, 1, 2, 3], "binary"),
+    ];
+    for (case, bytes, needle) in cases {
+        let job = import(
+            &app,
+            &token,
+            input(&e, "GENERIC_CSV", "amazon_jp"),
+            "bad.csv",
+            bytes,
+        )
+        .await;
+        assert_eq!(job["status"], "FAILED", "{case}: {job}");
+        let text = job.to_string();
+        assert!(
+            text.contains(needle),
+            "{case}: expected `{needle}` in {text}"
+        );
+    }
+    let mut ads = input(&e, "AMAZON_ADS_SP", "amazon_jp");
+    ads["engagementId"] = json!(e);
+    let usd = std::fs::read_to_string(fixture("amazon_ads_sp_search_term_en.utf8bom.csv"))
+        .unwrap()
+        .replace(",JPY,", ",USD,");
+    let job = import(&app, &token, ads, "ads.csv", usd.into_bytes()).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert!(job.to_string().contains("USD"), "{job}");
+    assert_eq!(app.count("events").await, events, "nothing was recorded");
+    assert_eq!(app.count("observations").await, observations);
+    assert_eq!(app.count("import_staging").await, 0, "staging is emptied");
+    assert_eq!(app.count("import_staging_keys").await, 0);
+}
+on_both_backends!(bad_files_are_refused_whole_and_leave_nothing_behind);
+
+async fn only_consultants_import(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    app.ok(&token, ADD, json!({ "input": { "engagementId": e, "displayName": "Hiro", "email": "hiro@acme.example", "role": "CLIENT_OWNER" } })).await;
+    let owner = app.token_for_email("hiro@acme.example").await;
+    let operations = json!({ "query": IMPORT, "variables": { "input": input(&e, "GENERIC_CSV", "amazon_jp"), "file": null } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(b"date,platform,metric,value\n".to_vec())
+                .file_name("x.csv"),
+        );
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&owner)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        response["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{response}"
+    );
+}
+on_both_backends!(only_consultants_import);
+
+/// The CLI imports straight into the database and through a running server.
+async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    let bin = env!("CARGO_BIN_EXE_kpi-ledger");
+    let file = fixture("yahoo_scp_overall_kpi.utf8bom.csv");
+    let url = app.database.url.clone();
+    let run = move |args: Vec<String>| {
+        let output = std::process::Command::new(bin)
+            .args(args)
+            .env_remove("KPI_LEDGER_SERVER")
+            .env_remove("KPI_LEDGER_TOKEN")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let direct = |file: &std::path::Path| {
+        vec![
+            "--database-url".to_string(),
+            url.clone(),
+            "import".into(),
+            "--user".into(),
+            "aiko@consultancy.example".into(),
+            "--engagement".into(),
+            e.clone(),
+            "--format".into(),
+            "yahoo_shopping".into(),
+            "--platform".into(),
+            "yahoo_shopping".into(),
+            file.display().to_string(),
+        ]
+    };
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
+        let args = direct(&file);
+        let run = run.clone();
+        move || run(args)
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("14 rows read"), "{stdout}");
+    assert!(
+        stdout.contains("watermark: yahoo_shopping complete through 2026-05-14"),
+        "{stdout}"
+    );
+    let (ok, stdout, _) = tokio::task::spawn_blocking({
+        let args = direct(&file);
+        let run = run.clone();
+        move || run(args)
+    })
+    .await
+    .unwrap();
+    assert!(ok);
+    assert!(stdout.contains("already imported"), "{stdout}");
+
+    let rakuten = fixture("rakuten_rms_store_data_daily.utf8bom.csv");
+    let args = vec![
+        "import".to_string(),
+        "--server".into(),
+        app.address.clone(),
+        "--token".into(),
+        token.clone(),
+        "--engagement".into(),
+        e.clone(),
+        "--format".into(),
+        "rakuten_rms".into(),
+        "--platform".into(),
+        "rakuten".into(),
+        rakuten.display().to_string(),
+    ];
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(args)
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("7 rows read") || stdout.contains("rows read"),
+        "{stdout}"
+    );
+    let gmv = total(&app, &token, &e, "gmv", "2026-05-01", "2026-05-31", false).await;
+    assert_eq!(gmv, d(3_994_127 + 8_950_636));
+
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        bad.path(),
+        "日付,合算値売上合計値,合算値ページビュー\n2026-05-01,abc,1\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = tokio::task::spawn_blocking({
+        let args = direct(bad.path());
+        let run = run.clone();
+        move || run(args)
+    })
+    .await
+    .unwrap();
+    assert!(!ok);
+    assert!(stderr.contains("line 2"), "{stderr}");
+}
+on_both_backends!(the_cli_imports_directly_and_through_the_server);
