@@ -13,6 +13,7 @@ pub mod import;
 pub mod kpi;
 pub mod metadata;
 pub mod metrics;
+pub mod payout;
 pub mod period;
 pub mod scorecard;
 pub mod scoring;
