@@ -18,6 +18,8 @@ pub const MAX_CORE_KPIS: usize = 5;
 pub struct Point {
     pub metric: String,
     pub platform: String,
+    /// ASIN, SKU or campaign; `None` for the store level.
+    pub scope: Option<String>,
     pub range: DateRange,
     pub value: Decimal,
 }
@@ -219,6 +221,85 @@ fn score_kpi(days: DateRange, input: &KpiInput) -> KpiResult {
     }
 }
 
+/// A KPI as a card sees it: its definition (with the current weight) and retirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardKpi {
+    pub kpi_id: KpiId,
+    pub definition: KpiDefinition,
+    pub retired_from: Option<chrono::NaiveDate>,
+}
+
+/// The member a card is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardMember {
+    pub member_id: crate::ids::MemberId,
+    pub position: Option<String>,
+}
+
+/// Whether a KPI is on the card: the team's (no member), or a member's (their position's
+/// KPIs and their own), and not retired before the period starts.
+pub fn on_card(kpi: &CardKpi, days: DateRange, member: Option<&CardMember>) -> bool {
+    use crate::kpi::Assignee;
+    if kpi.retired_from.is_some_and(|from| from <= days.start) {
+        return false;
+    }
+    match (&kpi.definition.assignee, member) {
+        (Assignee::Team, None) => true,
+        (Assignee::Position(p), Some(m)) => m.position.as_deref() == Some(p.as_str()),
+        (Assignee::Member(id), Some(m)) => *id == m.member_id,
+        _ => false,
+    }
+}
+
+/// Builds the scoring inputs of the given KPIs from the catalogue, the period's targets
+/// and the recorded observations touching the period (every series; filtered here to
+/// each KPI's platform and scope).
+pub fn inputs(
+    kpis: &[CardKpi],
+    catalogue: &[MetricDefinition],
+    targets: &HashMap<KpiId, Levels>,
+    observations: &[Point],
+) -> Result<Vec<KpiInput>, String> {
+    let by_key: HashMap<&str, &MetricDefinition> =
+        catalogue.iter().map(|m| (m.key.as_str(), m)).collect();
+    kpis.iter()
+        .map(|kpi| {
+            let metric = (*by_key
+                .get(kpi.definition.metric.as_str())
+                .ok_or_else(|| format!("metric {} is unknown", kpi.definition.metric))?)
+            .clone();
+            let wanted = metric.components();
+            let points = observations
+                .iter()
+                .filter(|o| wanted.contains(&o.metric))
+                .filter(|o| {
+                    kpi.definition
+                        .platform
+                        .as_ref()
+                        .is_none_or(|p| &o.platform == p)
+                })
+                .filter(|o| o.scope == kpi.definition.scope)
+                .cloned()
+                .collect();
+            Ok(KpiInput {
+                kpi_id: kpi.kpi_id,
+                component_aggregations: wanted
+                    .iter()
+                    .filter_map(|c| {
+                        by_key
+                            .get(c.as_str())
+                            .map(|m| (c.clone(), m.aggregation.clone()))
+                    })
+                    .collect(),
+                definition: kpi.definition.clone(),
+                metric,
+                levels: targets.get(&kpi.kpi_id).copied(),
+                points,
+            })
+        })
+        .collect()
+}
+
 /// Scores every KPI of a card over `days`.
 pub fn compute(days: DateRange, inputs: &[KpiInput]) -> Scorecard {
     let kpis: Vec<KpiResult> = inputs.iter().map(|input| score_kpi(days, input)).collect();
@@ -279,6 +360,7 @@ mod tests {
         Point {
             metric: metric.into(),
             platform: "amazon_jp".into(),
+            scope: None,
             range,
             value: d(value),
         }
@@ -497,6 +579,7 @@ mod tests {
                 Point {
                     metric: "units_on_hand".into(),
                     platform: "rakuten".into(),
+                    scope: None,
                     range: day(5),
                     value: d("7"),
                 },

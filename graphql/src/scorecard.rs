@@ -3,7 +3,7 @@
 
 use crate::access::{ports, EngagementScope};
 use crate::error::{coded, not_found, validation, PortResultExt, FORBIDDEN};
-use crate::kpi::{on_member_card, Kpi, Target};
+use crate::kpi::{Kpi, Target};
 use crate::observation::Observation;
 use crate::ports::{EngagementView, KpiView, ObservationView, WatermarkView};
 use crate::scalars::{Date, Dec};
@@ -11,9 +11,8 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use chrono_tz::Tz;
 use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::ids::MemberId;
-use kpi_ledger_domain::kpi::Assignee;
 use kpi_ledger_domain::period::{DateRange, Period};
-use kpi_ledger_domain::scorecard::{self, KpiInput, KpiResult, KpiStatus, Point};
+use kpi_ledger_domain::scorecard::{self, CardKpi, CardMember, KpiResult, KpiStatus, Point};
 use kpi_ledger_domain::scoring::display;
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
@@ -203,6 +202,14 @@ fn check_access(scope: &EngagementScope, member_id: Option<MemberId>) -> Result<
     }
 }
 
+fn card_kpi(view: &KpiView) -> CardKpi {
+    CardKpi {
+        kpi_id: view.kpi_id,
+        definition: view.definition.clone(),
+        retired_from: view.retired_from,
+    }
+}
+
 /// Computes a scorecard for `period` (team, or one member).
 pub async fn load(
     ctx: &Context<'_>,
@@ -231,20 +238,19 @@ pub async fn load(
                 .ok_or_else(|| not_found("member"))?,
         ),
     };
+    let card_member = member.as_ref().map(|m| CardMember {
+        member_id: m.member_id,
+        position: m.position.clone(),
+    });
     let kpis: Vec<KpiView> = ports
         .kpis(scope)
         .await
         .gql()?
         .into_iter()
-        .filter(|k| k.retired_from.is_none_or(|from| from > days.start))
-        .filter(|k| match &member {
-            None => matches!(k.definition.assignee, Assignee::Team),
-            Some(member) => on_member_card(k, member),
-        })
+        .filter(|k| scorecard::on_card(&card_kpi(k), days, card_member.as_ref()))
         .collect();
 
     let catalogue = ports.metric_catalogue(scope).await.gql()?;
-    let by_key: HashMap<&str, _> = catalogue.iter().map(|m| (m.key.as_str(), m)).collect();
     let period_key = period.to_string();
     let ids: Vec<_> = kpis.iter().map(|k| k.kpi_id).collect();
     let targets: HashMap<_, _> = ports
@@ -258,68 +264,47 @@ pub async fn load(
 
     let mut components: BTreeSet<String> = BTreeSet::new();
     for kpi in &kpis {
-        if let Some(metric) = by_key.get(kpi.definition.metric.as_str()) {
+        if let Some(metric) = catalogue.iter().find(|m| m.key == kpi.definition.metric) {
             components.extend(metric.components());
         }
     }
     let components: Vec<String> = components.into_iter().collect();
-    let observations = if components.is_empty() {
+    let observations: Vec<ObservationView> = if components.is_empty() {
         Vec::new()
     } else {
         ports.observations(scope, &components, days).await.gql()?
     };
-
-    let mut inputs = Vec::new();
-    let mut straddling = Vec::new();
-    for kpi in &kpis {
-        let metric = by_key
-            .get(kpi.definition.metric.as_str())
-            .copied()
-            .cloned()
-            .ok_or_else(|| validation(format!("metric {} is unknown", kpi.definition.metric)))?;
-        let wanted = metric.components();
-        let matching: Vec<&ObservationView> = observations
-            .iter()
-            .filter(|o| wanted.contains(&o.metric))
-            .filter(|o| {
-                kpi.definition
-                    .platform
-                    .as_ref()
-                    .is_none_or(|p| &o.platform == p)
-            })
-            .filter(|o| o.scope == kpi.definition.scope)
-            .collect();
-        straddling.push(
-            matching
+    let points: Vec<Point> = observations
+        .iter()
+        .map(|o| Point {
+            metric: o.metric.clone(),
+            platform: o.platform.clone(),
+            scope: o.scope.clone(),
+            range: o.range,
+            value: o.value,
+        })
+        .collect();
+    let card_kpis: Vec<CardKpi> = kpis.iter().map(card_kpi).collect();
+    let inputs =
+        scorecard::inputs(&card_kpis, &catalogue, &targets, &points).map_err(validation)?;
+    let straddling: Vec<Vec<Observation>> = inputs
+        .iter()
+        .map(|input| {
+            observations
                 .iter()
-                .filter(|o| !days.contains_range(&o.range))
-                .map(|o| Observation::from(*o))
-                .collect::<Vec<_>>(),
-        );
-        inputs.push(KpiInput {
-            kpi_id: kpi.kpi_id,
-            component_aggregations: wanted
-                .iter()
-                .filter_map(|c| {
-                    by_key
-                        .get(c.as_str())
-                        .map(|m| (c.clone(), m.aggregation.clone()))
+                .filter(|o| {
+                    !days.contains_range(&o.range)
+                        && input.points.iter().any(|p| {
+                            p.metric == o.metric
+                                && p.platform == o.platform
+                                && p.scope == o.scope
+                                && p.range == o.range
+                        })
                 })
-                .collect(),
-            definition: kpi.definition.clone(),
-            metric,
-            levels: targets.get(&kpi.kpi_id).copied(),
-            points: matching
-                .into_iter()
-                .map(|o| Point {
-                    metric: o.metric.clone(),
-                    platform: o.platform.clone(),
-                    range: o.range,
-                    value: o.value,
-                })
-                .collect(),
-        });
-    }
+                .map(Observation::from)
+                .collect()
+        })
+        .collect();
     let card = scorecard::compute(days, &inputs);
     let freshness = freshness(ctx, scope, engagement, &kpis, days).await?;
     let kpi_scores = kpis
