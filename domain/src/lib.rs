@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod payout;
 pub mod period;
+pub mod replay;
 pub mod scorecard;
 pub mod scoring;
 pub mod series;
