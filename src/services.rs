@@ -421,6 +421,45 @@ impl Ports for Services {
             .await?)
     }
 
+    async fn scorecard_as_of(
+        &self,
+        scope: &EngagementScope,
+        period: &kpi_ledger_domain::period::Period,
+        member: Option<MemberId>,
+        as_of: DateTime<Utc>,
+    ) -> Result<kpi_ledger_graphql::ports::AsOfScorecard, PortError> {
+        let position: Option<i64> = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT MAX(position) FROM events WHERE recorded_at <= $1")
+                    .bind(as_of.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                    .fetch_one(pool)
+                    .await
+                    .map_err(StoreError::from)?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT MAX(position) FROM events WHERE recorded_at <= $1")
+                    .bind(as_of)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(StoreError::from)?
+            }
+        };
+        let position = position.unwrap_or(0);
+        let model = crate::store::events::replay(&self.db, scope.engagement_id(), position).await?;
+        let (card, kpis) =
+            model
+                .scorecard(period, member)
+                .map_err(|message| PortError::Domain {
+                    kind: kpi_ledger_domain::ErrorKind::NotFound,
+                    message,
+                })?;
+        Ok(kpi_ledger_graphql::ports::AsOfScorecard {
+            position,
+            card,
+            kpis,
+        })
+    }
+
     async fn start_import(
         &self,
         permit: &CommandPermit,

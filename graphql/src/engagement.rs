@@ -166,20 +166,22 @@ impl Engagement {
 
     /// The team scorecard for a period, or with `memberId` that member's (their
     /// position's KPIs plus their personal ones). Members may read only their own.
+    /// With `asOf`, the card as it stood then: the event log replayed up to the last
+    /// position recorded at or before that instant (freshness is reported for live cards).
     async fn scorecard(
         &self,
         ctx: &Context<'_>,
         period: crate::scalars::PeriodScalar,
         member_id: Option<Uuid>,
+        as_of: Option<DateTime<Utc>>,
     ) -> Result<crate::scorecard::Scorecard> {
-        crate::scorecard::load(
-            ctx,
-            &self.scope,
-            &self.view,
-            period.0,
-            member_id.map(MemberId),
-        )
-        .await
+        let member_id = member_id.map(MemberId);
+        match as_of {
+            Some(as_of) => {
+                crate::scorecard::load_as_of(ctx, &self.scope, period.0, member_id, as_of).await
+            }
+            None => crate::scorecard::load(ctx, &self.scope, &self.view, period.0, member_id).await,
+        }
     }
 
     /// Every version of a KPI's targets: who, when, for which period, before → after, why.

@@ -192,6 +192,15 @@ pub struct ImportJobView {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A scorecard replayed from the event log as of a position.
+#[derive(Debug, Clone)]
+pub struct AsOfScorecard {
+    /// The last event position at or before the instant asked for.
+    pub position: i64,
+    pub card: kpi_ledger_domain::scorecard::Scorecard,
+    pub kpis: Vec<kpi_ledger_domain::scorecard::CardKpi>,
+}
+
 /// Why a port call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PortError {
@@ -316,6 +325,16 @@ pub trait Ports: Send + Sync + 'static {
         command: SeriesCommand,
         metadata: &CommandMetadata,
     ) -> Result<(), PortError>;
+
+    /// The scorecard as it stood at `as_of`: the log replayed up to the last position
+    /// recorded at or before that instant (SPEC §10). Never reads stored results.
+    async fn scorecard_as_of(
+        &self,
+        scope: &EngagementScope,
+        period: &kpi_ledger_domain::period::Period,
+        member: Option<MemberId>,
+        as_of: DateTime<Utc>,
+    ) -> Result<AsOfScorecard, PortError>;
 
     /// Queues an import of `content` (an uploaded file) and starts it in the background.
     async fn start_import(

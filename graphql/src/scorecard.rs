@@ -121,6 +121,7 @@ impl KpiScore {
 /// A team's or a member's scorecard for one period.
 pub struct Scorecard {
     period: Period,
+    as_of_position: Option<i64>,
     member_id: Option<MemberId>,
     card: scorecard::Scorecard,
     kpis: Vec<KpiScore>,
@@ -151,6 +152,10 @@ impl Scorecard {
     /// The score rounded for display: two decimals, half away from zero.
     async fn score_display(&self) -> Option<Dec> {
         self.card.score.map(|s| Dec(display(s)))
+    }
+    /// For a card asked `asOf` an instant: the event position it was replayed to.
+    async fn as_of_position(&self) -> Option<i64> {
+        self.as_of_position
     }
     /// Every KPI has a score.
     async fn complete(&self) -> bool {
@@ -321,10 +326,76 @@ pub async fn load(
         .collect();
     Ok(Scorecard {
         period,
+        as_of_position: None,
         member_id,
         card,
         kpis: kpi_scores,
         freshness,
+    })
+}
+
+/// The scorecard as it stood at an instant, replayed from the event log.
+pub async fn load_as_of(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    period: Period,
+    member_id: Option<MemberId>,
+    as_of: chrono::DateTime<chrono::Utc>,
+) -> Result<Scorecard> {
+    check_access(scope, member_id)?;
+    let ports = ports(ctx);
+    let replayed = ports
+        .scorecard_as_of(scope, &period, member_id, as_of)
+        .await
+        .gql()?;
+    let current: HashMap<_, KpiView> = ports
+        .kpis(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .map(|k| (k.kpi_id, k))
+        .collect();
+    let period_key = period.to_string();
+    let kpis = replayed
+        .kpis
+        .into_iter()
+        .zip(replayed.card.kpis.iter().cloned())
+        .filter_map(|(card_kpi, result)| {
+            let mut kpi = current.get(&card_kpi.kpi_id)?.clone();
+            // The KPI as it stood then.
+            kpi.definition = card_kpi.definition;
+            kpi.retired_from = card_kpi.retired_from;
+            let straddling = result
+                .straddling
+                .iter()
+                .map(|p| Observation {
+                    metric: p.metric.clone(),
+                    platform: p.platform.clone(),
+                    scope: p.scope.clone(),
+                    start: p.range.start.into(),
+                    end: p.range.end.into(),
+                    value: p.value.into(),
+                    source: String::new(),
+                    recorded_at: as_of,
+                    position: replayed.position,
+                })
+                .collect();
+            Some(KpiScore {
+                kpi,
+                result,
+                scope: scope.clone(),
+                period: period_key.clone(),
+                straddling,
+            })
+        })
+        .collect();
+    Ok(Scorecard {
+        period,
+        as_of_position: Some(replayed.position),
+        member_id,
+        card: replayed.card,
+        kpis,
+        freshness: Vec::new(),
     })
 }
 

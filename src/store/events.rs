@@ -178,3 +178,35 @@ pub async fn events_after(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     on_db!(db, pool => read_events_after!(db.backend(), pool, position, limit))
 }
+
+/// Replays the log up to `position` into a model of one engagement (in batches).
+pub async fn replay(
+    db: &Db,
+    engagement_id: kpi_ledger_domain::ids::EngagementId,
+    position: i64,
+) -> Result<kpi_ledger_domain::replay::Model, StoreError> {
+    const BATCH: i64 = 2_000;
+    let mut model = kpi_ledger_domain::replay::Model::new(engagement_id);
+    let mut after = 0;
+    while after < position {
+        let events = events_after(db, after, BATCH).await?;
+        if events.is_empty() {
+            break;
+        }
+        for event in &events {
+            if event.position > position {
+                return Ok(model);
+            }
+            model
+                .apply(
+                    event.position,
+                    &event.aggregate_type,
+                    &event.aggregate_id,
+                    &event.payload,
+                )
+                .map_err(StoreError::Corrupt)?;
+            after = event.position;
+        }
+    }
+    Ok(model)
+}

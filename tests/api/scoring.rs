@@ -729,3 +729,52 @@ async fn invalid_kpis_and_targets_are_refused(app: TestApp) {
     );
 }
 on_both_backends!(invalid_kpis_and_targets_are_refused);
+
+async fn a_scorecard_can_be_read_as_of_an_earlier_instant(app: TestApp) {
+    let (engagement, li, gmv, consultant) = worked_example(&app).await;
+    let before = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Later: a restatement moves June's GMV and a revised target.
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "gmv",
+        "2026-06-16",
+        "2026-06-30",
+        "15000000",
+    )
+    .await;
+    target(
+        &app,
+        &consultant,
+        &engagement,
+        &gmv,
+        ("40000000", "45000000", Some("60000000")),
+        "re-forecast",
+    )
+    .await;
+    let query = "query($id: UUID!, $member: UUID, $asOf: DateTime) { engagement(id: $id) {
+        scorecard(period: \"2026-06\", memberId: $member, asOf: $asOf) { score asOfPosition kpis { actual score target { target } } } } }";
+    let now = app
+        .ok(
+            &consultant,
+            query,
+            json!({ "id": engagement, "member": li }),
+        )
+        .await;
+    assert_ne!(now["engagement"]["scorecard"]["score"], "99");
+    let then = app
+        .ok(
+            &consultant,
+            query,
+            json!({ "id": engagement, "member": li, "asOf": before.to_rfc3339() }),
+        )
+        .await;
+    let card = &then["engagement"]["scorecard"];
+    assert_eq!(card["score"], "99", "{card}");
+    assert_eq!(card["kpis"][2]["actual"], "55000000");
+    assert_eq!(card["kpis"][2]["target"]["target"], "50000000");
+    assert!(card["asOfPosition"].as_i64().unwrap() > 0);
+}
+on_both_backends!(a_scorecard_can_be_read_as_of_an_earlier_instant);
