@@ -442,55 +442,35 @@ impl KpiMutation {
         ctx: &Context<'_>,
         input: ChangeKpiWeightInput,
     ) -> Result<Kpi> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManageKpis)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, input.reason)?;
-        let kpi_id = KpiId(input.kpi_id);
-        load_kpi(ctx, &scope, kpi_id).await?;
-        ports(ctx)
-            .execute_kpi(
-                &permit,
-                kpi_id,
-                KpiCommand::ChangeWeight {
-                    weight: input.weight.0,
-                },
-                &metadata,
-            )
-            .await
-            .gql()?;
-        load_kpi(ctx, &scope, kpi_id).await
+        let command = KpiCommand::ChangeWeight {
+            weight: input.weight.0,
+        };
+        change_kpi(
+            ctx,
+            input.engagement_id,
+            input.kpi_id,
+            input.reason,
+            command,
+        )
+        .await
     }
 
     /// Retires a KPI from a day on. Consultants only.
     async fn retire_kpi(&self, ctx: &Context<'_>, input: RetireKpiInput) -> Result<Kpi> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManageKpis)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, input.reason)?;
-        let kpi_id = KpiId(input.kpi_id);
-        load_kpi(ctx, &scope, kpi_id).await?;
-        ports(ctx)
-            .execute_kpi(
-                &permit,
-                kpi_id,
-                KpiCommand::Retire { from: input.from.0 },
-                &metadata,
-            )
-            .await
-            .gql()?;
-        load_kpi(ctx, &scope, kpi_id).await
+        let command = KpiCommand::Retire { from: input.from.0 };
+        change_kpi(
+            ctx,
+            input.engagement_id,
+            input.kpi_id,
+            input.reason,
+            command,
+        )
+        .await
     }
 
     /// Sets or revises a KPI's levels for one or more periods, with a reason. The change
     /// and the levels it replaced enter the target history. Consultants only.
     async fn set_target(&self, ctx: &Context<'_>, input: SetTargetInput) -> Result<Kpi> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManageKpis)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, Some(input.reason.clone()))?;
-        let kpi_id = KpiId(input.kpi_id);
-        load_kpi(ctx, &scope, kpi_id).await?;
         let command = KpiCommand::SetTarget {
             periods: input.periods.into_iter().map(|p| p.0).collect(),
             levels: Levels {
@@ -498,12 +478,36 @@ impl KpiMutation {
                 target: input.target.0,
                 stretch: input.stretch.map(|d| d.0),
             },
-            reason: input.reason,
+            reason: input.reason.clone(),
         };
-        ports(ctx)
-            .execute_kpi(&permit, kpi_id, command, &metadata)
-            .await
-            .gql()?;
-        load_kpi(ctx, &scope, kpi_id).await
+        change_kpi(
+            ctx,
+            input.engagement_id,
+            input.kpi_id,
+            Some(input.reason),
+            command,
+        )
+        .await
     }
+}
+
+/// Runs a command on an existing KPI the caller may manage, and returns the KPI after it.
+async fn change_kpi(
+    ctx: &Context<'_>,
+    engagement_id: Uuid,
+    kpi_id: Uuid,
+    reason: Option<String>,
+    command: KpiCommand,
+) -> Result<Kpi> {
+    let scope = engagement_scope(ctx, EngagementId(engagement_id)).await?;
+    let permit = scope.permit(Capability::ManageKpis)?;
+    ensure_open(ctx, &scope).await?;
+    let metadata = command_metadata(ctx, reason)?;
+    let kpi_id = KpiId(kpi_id);
+    load_kpi(ctx, &scope, kpi_id).await?;
+    ports(ctx)
+        .execute_kpi(&permit, kpi_id, command, &metadata)
+        .await
+        .gql()?;
+    load_kpi(ctx, &scope, kpi_id).await
 }
