@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod payout;
 pub mod period;
 pub mod replay;
+pub mod review;
 pub mod scorecard;
 pub mod scoring;
 pub mod series;

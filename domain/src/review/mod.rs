@@ -1,0 +1,371 @@
+//! Reviews (SPEC §8): one engagement and period; opened on a snapshot (the event position
+//! the period's scorecards are computed at), then findings and decisions, then sign-off by
+//! a consultant and a client owner — two different people — which locks the period.
+//! Reopening is a decision; re-locking makes a new version of the period's result on a new
+//! snapshot, and earlier versions stay readable (replay at their positions).
+
+use crate::access::EngagementRole;
+use crate::error::{DomainError, ErrorKind};
+use crate::ids::{EngagementId, KpiId, MemberId, UserId};
+use crate::period::Period;
+use chrono::NaiveDate;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[cfg(test)]
+mod tests;
+
+/// What a review decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Decision {
+    /// The period's result stands as computed.
+    Accept,
+    /// A KPI without data drops out (its weight with it) — for one member, or everyone.
+    ExcuseKpi {
+        kpi_id: KpiId,
+        member_id: Option<MemberId>,
+        reason: String,
+    },
+    /// One KPI's score is replaced, with a reason.
+    OverrideScore {
+        kpi_id: KpiId,
+        member_id: Option<MemberId>,
+        score: Decimal,
+        reason: String,
+    },
+    /// A platform's data is accepted as complete despite its watermark (payouts may run).
+    AcceptDataGap {
+        platform: String,
+        reason: String,
+    },
+    /// A future period's target is to be revised (the revision itself is a target change).
+    ReviseFutureTarget {
+        kpi_id: KpiId,
+        period: Period,
+        note: String,
+    },
+    ActionItem {
+        item_id: Uuid,
+        owner: String,
+        due: NaiveDate,
+        description: String,
+    },
+    ActionItemDone {
+        item_id: Uuid,
+    },
+    /// Unlocks the period so its result can change; re-locking makes a new version.
+    Reopen {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewCommand {
+    Open {
+        review_id: Uuid,
+        engagement_id: EngagementId,
+        period: Period,
+        /// The event position the period's scorecards are computed at.
+        snapshot_position: i64,
+    },
+    RecordFinding {
+        kpi_id: Option<KpiId>,
+        member_id: Option<MemberId>,
+        deviation: String,
+        cause: String,
+    },
+    RecordDecision {
+        decision: Decision,
+        /// For a reopen: the position the next version's snapshot is taken at.
+        snapshot_position: i64,
+    },
+    SignOff {
+        user_id: UserId,
+        role: EngagementRole,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReviewEvent {
+    ReviewOpened {
+        review_id: Uuid,
+        engagement_id: EngagementId,
+        period: Period,
+        snapshot_position: i64,
+    },
+    FindingRecorded {
+        kpi_id: Option<KpiId>,
+        member_id: Option<MemberId>,
+        deviation: String,
+        cause: String,
+    },
+    DecisionRecorded {
+        decision: Decision,
+    },
+    SignedOff {
+        user_id: UserId,
+        role: EngagementRole,
+    },
+    PeriodLocked {
+        version: u32,
+        snapshot_position: i64,
+    },
+    PeriodReopened {
+        version: u32,
+        snapshot_position: i64,
+        reason: String,
+    },
+}
+
+impl DomainEvent for ReviewEvent {
+    fn event_type(&self) -> String {
+        match self {
+            ReviewEvent::ReviewOpened { .. } => "ReviewOpened",
+            ReviewEvent::FindingRecorded { .. } => "FindingRecorded",
+            ReviewEvent::DecisionRecorded { .. } => "DecisionRecorded",
+            ReviewEvent::SignedOff { .. } => "SignedOff",
+            ReviewEvent::PeriodLocked { .. } => "PeriodLocked",
+            ReviewEvent::PeriodReopened { .. } => "PeriodReopened",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_string()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReviewError {
+    #[error("review not found")]
+    NotFound,
+    #[error("a review with this id already exists")]
+    AlreadyOpened,
+    #[error("the period is locked; record a reopen decision first")]
+    Locked,
+    #[error("the period is not locked, so there is nothing to reopen")]
+    NotLocked,
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    #[error("only a consultant or a client owner signs off a review, not a {0}")]
+    RoleCannotSign(EngagementRole),
+    #[error("you have already signed off this review")]
+    AlreadySigned,
+}
+
+impl DomainError for ReviewError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            ReviewError::NotFound => ErrorKind::NotFound,
+            ReviewError::AlreadyOpened | ReviewError::AlreadySigned => ErrorKind::Conflict,
+            ReviewError::Locked => ErrorKind::Locked,
+            ReviewError::NotLocked => ErrorKind::InvalidTransition,
+            ReviewError::Invalid(_) => ErrorKind::Validation,
+            ReviewError::RoleCannotSign(_) => ErrorKind::Validation,
+        }
+    }
+}
+
+/// The review aggregate.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    opened: bool,
+    locked: bool,
+    version: u32,
+    snapshot_position: i64,
+    signatures: Vec<(UserId, EngagementRole)>,
+    open_items: Vec<Uuid>,
+}
+
+fn required(field: &str, text: &str) -> Result<String, ReviewError> {
+    let text = text.trim();
+    if text.is_empty() {
+        Err(ReviewError::Invalid(format!("{field}: must not be empty")))
+    } else {
+        Ok(text.to_string())
+    }
+}
+
+impl Review {
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    fn decide(&self, command: ReviewCommand) -> Result<Vec<ReviewEvent>, ReviewError> {
+        if !self.opened && !matches!(command, ReviewCommand::Open { .. }) {
+            return Err(ReviewError::NotFound);
+        }
+        match command {
+            ReviewCommand::Open {
+                review_id,
+                engagement_id,
+                period,
+                snapshot_position,
+            } => {
+                if self.opened {
+                    return Err(ReviewError::AlreadyOpened);
+                }
+                Ok(vec![ReviewEvent::ReviewOpened {
+                    review_id,
+                    engagement_id,
+                    period,
+                    snapshot_position,
+                }])
+            }
+            ReviewCommand::RecordFinding {
+                kpi_id,
+                member_id,
+                deviation,
+                cause,
+            } => {
+                if self.locked {
+                    return Err(ReviewError::Locked);
+                }
+                Ok(vec![ReviewEvent::FindingRecorded {
+                    kpi_id,
+                    member_id,
+                    deviation: required("deviation", &deviation)?,
+                    cause: required("cause", &cause)?,
+                }])
+            }
+            ReviewCommand::RecordDecision {
+                decision,
+                snapshot_position,
+            } => self.decision(decision, snapshot_position),
+            ReviewCommand::SignOff { user_id, role } => {
+                if self.locked {
+                    return Err(ReviewError::Locked);
+                }
+                if !matches!(
+                    role,
+                    EngagementRole::Consultant | EngagementRole::ClientOwner
+                ) {
+                    return Err(ReviewError::RoleCannotSign(role));
+                }
+                if self.signatures.iter().any(|(u, _)| *u == user_id) {
+                    return Err(ReviewError::AlreadySigned);
+                }
+                let mut events = vec![ReviewEvent::SignedOff { user_id, role }];
+                let signed =
+                    |r: EngagementRole| role == r || self.signatures.iter().any(|(_, sr)| *sr == r);
+                // Two different people by construction: one user signs once.
+                if signed(EngagementRole::Consultant) && signed(EngagementRole::ClientOwner) {
+                    events.push(ReviewEvent::PeriodLocked {
+                        version: self.version + 1,
+                        snapshot_position: self.snapshot_position,
+                    });
+                }
+                Ok(events)
+            }
+        }
+    }
+
+    fn decision(
+        &self,
+        decision: Decision,
+        snapshot_position: i64,
+    ) -> Result<Vec<ReviewEvent>, ReviewError> {
+        match &decision {
+            Decision::Reopen { reason } => {
+                if !self.locked {
+                    return Err(ReviewError::NotLocked);
+                }
+                let reason = required("reason", reason)?;
+                return Ok(vec![
+                    ReviewEvent::DecisionRecorded {
+                        decision: Decision::Reopen {
+                            reason: reason.clone(),
+                        },
+                    },
+                    ReviewEvent::PeriodReopened {
+                        version: self.version,
+                        snapshot_position,
+                        reason,
+                    },
+                ]);
+            }
+            _ if self.locked => return Err(ReviewError::Locked),
+            Decision::ExcuseKpi { reason, .. }
+            | Decision::OverrideScore { reason, .. }
+            | Decision::AcceptDataGap { reason, .. } => {
+                required("reason", reason)?;
+            }
+            Decision::ReviseFutureTarget { note, .. } => {
+                required("note", note)?;
+            }
+            Decision::ActionItem {
+                owner, description, ..
+            } => {
+                required("owner", owner)?;
+                required("description", description)?;
+            }
+            Decision::ActionItemDone { item_id } => {
+                if !self.open_items.contains(item_id) {
+                    return Err(ReviewError::Invalid(format!(
+                        "itemId: {item_id} is not an open action item of this review"
+                    )));
+                }
+            }
+            Decision::Accept => {}
+        }
+        if let Decision::OverrideScore { score, .. } = &decision {
+            if *score < Decimal::ZERO {
+                return Err(ReviewError::Invalid("score: must be 0 or more".into()));
+            }
+        }
+        Ok(vec![ReviewEvent::DecisionRecorded { decision }])
+    }
+}
+
+impl Aggregate for Review {
+    const TYPE: &'static str = "review";
+    type Command = ReviewCommand;
+    type Event = ReviewEvent;
+    type Error = ReviewError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            ReviewEvent::ReviewOpened {
+                snapshot_position, ..
+            } => {
+                self.opened = true;
+                self.snapshot_position = snapshot_position;
+            }
+            ReviewEvent::FindingRecorded { .. } => {}
+            ReviewEvent::DecisionRecorded { decision } => match decision {
+                Decision::ActionItem { item_id, .. } => self.open_items.push(item_id),
+                Decision::ActionItemDone { item_id } => self.open_items.retain(|i| *i != item_id),
+                _ => {}
+            },
+            ReviewEvent::SignedOff { user_id, role } => self.signatures.push((user_id, role)),
+            ReviewEvent::PeriodLocked { version, .. } => {
+                self.locked = true;
+                self.version = version;
+            }
+            ReviewEvent::PeriodReopened {
+                snapshot_position, ..
+            } => {
+                self.locked = false;
+                self.signatures.clear();
+                self.snapshot_position = snapshot_position;
+            }
+        }
+    }
+}
