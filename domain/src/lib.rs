@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod payout;
 pub mod period;
+pub mod plan;
 pub mod replay;
 pub mod review;
 pub mod scorecard;
