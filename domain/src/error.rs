@@ -14,6 +14,8 @@ pub enum ErrorKind {
     InvalidTransition,
     /// The target is frozen (a closed engagement, a locked period).
     Locked,
+    /// Data the operation needs is missing (an incomplete scorecard, a stale source).
+    Incomplete,
 }
 
 impl ErrorKind {
@@ -25,6 +27,7 @@ impl ErrorKind {
             ErrorKind::Conflict => "CONFLICT",
             ErrorKind::InvalidTransition => "INVALID_TRANSITION",
             ErrorKind::Locked => "LOCKED",
+            ErrorKind::Incomplete => "INCOMPLETE",
         }
     }
 }

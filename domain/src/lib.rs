@@ -21,6 +21,7 @@ pub mod review;
 pub mod scorecard;
 pub mod scoring;
 pub mod series;
+pub mod settlement;
 pub mod user;
 
 pub use error::{DomainError, ErrorKind};

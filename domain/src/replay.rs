@@ -4,15 +4,19 @@
 
 use crate::engagement::{EngagementEvent, EngagementSettings};
 use crate::ids::{EngagementId, KpiId, MemberId};
+use crate::import::ImportEvent;
 use crate::kpi::KpiEvent;
 use crate::metrics::{builtin_catalogue, MetricDefinition};
 use crate::period::{DateRange, Period};
+use crate::plan::{PlanEvent, PlanTerms};
+use crate::review::{Decision, ReviewEvent};
 use crate::scorecard::{self, CardKpi, CardMember, Point, Scorecard};
 use crate::scoring::Levels;
 use crate::series::{SeriesEvent, SeriesKey};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
 
 /// One member as the log says at the replayed position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +25,28 @@ pub struct ReplayedMember {
     pub position: Option<String>,
     pub active_from: NaiveDate,
     pub active_until: Option<NaiveDate>,
+}
+
+/// A review as the log says at the replayed position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayedReview {
+    pub review_id: Uuid,
+    pub period: Period,
+    pub locked: bool,
+    /// The version of the last lock (0 before the first).
+    pub version: u32,
+    /// The position the period's scoring inputs are frozen at.
+    pub snapshot_position: i64,
+    pub decisions: Vec<Decision>,
+}
+
+/// An incentive plan as the log says at the replayed position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayedPlan {
+    pub plan_id: Uuid,
+    pub version: u32,
+    pub terms: PlanTerms,
+    pub approved: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -39,6 +65,10 @@ pub struct Model {
     kpis: Vec<ReplayedKpi>,
     kpi_index: HashMap<KpiId, usize>,
     series: BTreeMap<SeriesKey, BTreeMap<DateRange, Decimal>>,
+    /// (platform, source) → complete through.
+    watermarks: BTreeMap<(String, String), NaiveDate>,
+    reviews: BTreeMap<Uuid, ReplayedReview>,
+    plans: BTreeMap<Uuid, ReplayedPlan>,
     /// The last position applied.
     pub position: i64,
 }
@@ -53,6 +83,9 @@ impl Model {
             kpis: Vec::new(),
             kpi_index: HashMap::new(),
             series: BTreeMap::new(),
+            watermarks: BTreeMap::new(),
+            reviews: BTreeMap::new(),
+            plans: BTreeMap::new(),
             position: 0,
         }
     }
@@ -83,6 +116,33 @@ impl Model {
                 let event: SeriesEvent =
                     serde_json::from_value(payload.clone()).map_err(decode_error)?;
                 self.apply_series(event);
+            }
+            "import" => {
+                let event: ImportEvent =
+                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
+                if let ImportEvent::ImportCompleted {
+                    engagement_id,
+                    format,
+                    watermarks,
+                    ..
+                } = event
+                {
+                    if engagement_id == self.engagement_id {
+                        for w in watermarks {
+                            self.advance(w.platform, format.clone(), w.through);
+                        }
+                    }
+                }
+            }
+            "review" => {
+                let event: ReviewEvent =
+                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
+                self.apply_review(aggregate_id, event);
+            }
+            "plan" => {
+                let event: PlanEvent =
+                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
+                self.apply_plan(aggregate_id, event);
             }
             _ => {}
         }
@@ -158,7 +218,138 @@ impl Model {
         }
     }
 
+    fn advance(&mut self, platform: String, source: String, through: NaiveDate) {
+        let entry = self.watermarks.entry((platform, source)).or_insert(through);
+        if through > *entry {
+            *entry = through;
+        }
+    }
+
+    fn apply_review(&mut self, aggregate_id: &str, event: ReviewEvent) {
+        if let ReviewEvent::ReviewOpened {
+            review_id,
+            engagement_id,
+            period,
+            snapshot_position,
+        } = &event
+        {
+            if *engagement_id == self.engagement_id {
+                self.reviews.insert(
+                    *review_id,
+                    ReplayedReview {
+                        review_id: *review_id,
+                        period: period.clone(),
+                        locked: false,
+                        version: 0,
+                        snapshot_position: *snapshot_position,
+                        decisions: Vec::new(),
+                    },
+                );
+            }
+            return;
+        }
+        let Some(review) = aggregate_id
+            .parse::<Uuid>()
+            .ok()
+            .and_then(|id| self.reviews.get_mut(&id))
+        else {
+            return;
+        };
+        match event {
+            ReviewEvent::DecisionRecorded { decision } => review.decisions.push(decision),
+            ReviewEvent::PeriodLocked {
+                version,
+                snapshot_position,
+            } => {
+                review.locked = true;
+                review.version = version;
+                review.snapshot_position = snapshot_position;
+            }
+            ReviewEvent::PeriodReopened {
+                snapshot_position, ..
+            } => {
+                review.locked = false;
+                review.snapshot_position = snapshot_position;
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_plan(&mut self, aggregate_id: &str, event: PlanEvent) {
+        match event {
+            PlanEvent::PlanDrafted {
+                plan_id,
+                engagement_id,
+                version,
+                terms,
+            } => {
+                if engagement_id == self.engagement_id {
+                    self.plans.insert(
+                        plan_id,
+                        ReplayedPlan {
+                            plan_id,
+                            version,
+                            terms,
+                            approved: false,
+                        },
+                    );
+                }
+            }
+            other => {
+                let Some(plan) = aggregate_id
+                    .parse::<Uuid>()
+                    .ok()
+                    .and_then(|id| self.plans.get_mut(&id))
+                else {
+                    return;
+                };
+                match other {
+                    PlanEvent::PlanRevised { version, terms } => {
+                        plan.version = version;
+                        plan.terms = terms;
+                        plan.approved = false;
+                    }
+                    PlanEvent::PlanApproved { version, .. } => {
+                        if version == plan.version {
+                            plan.approved = true;
+                        }
+                    }
+                    PlanEvent::PlanDrafted { .. } => {}
+                }
+            }
+        }
+    }
+
+    /// The review that locks (or last locked) a period.
+    pub fn review_for(&self, period: &Period) -> Option<&ReplayedReview> {
+        self.reviews
+            .values()
+            .filter(|r| &r.period == period)
+            .max_by_key(|r| (r.locked, r.version))
+    }
+
+    pub fn plan(&self, plan_id: Uuid) -> Option<&ReplayedPlan> {
+        self.plans.get(&plan_id)
+    }
+
+    /// How far each platform's data is complete (the latest day over its sources).
+    pub fn complete_through(&self, platform: &str) -> Option<NaiveDate> {
+        self.watermarks
+            .iter()
+            .filter(|((p, _), _)| p == platform)
+            .map(|(_, through)| *through)
+            .max()
+    }
+
     fn apply_series(&mut self, event: SeriesEvent) {
+        if let SeriesEvent::ObservationRecorded {
+            key, range, source, ..
+        } = &event
+        {
+            if key.engagement_id == self.engagement_id {
+                self.advance(key.platform.clone(), source.watermark_name(), range.end);
+            }
+        }
         let (key, values): (SeriesKey, Vec<(DateRange, Decimal)>) = match event {
             SeriesEvent::ObservationRecorded {
                 key, range, value, ..
@@ -227,6 +418,18 @@ impl Model {
         period: &Period,
         member_id: Option<MemberId>,
     ) -> Result<(Scorecard, Vec<CardKpi>), String> {
+        self.decided_scorecard(period, member_id, &[])
+    }
+
+    /// The scorecard with review decisions applied: excused KPIs drop out (their weight
+    /// with them; an excused gate passes), overridden KPIs take the decided score.
+    pub fn decided_scorecard(
+        &self,
+        period: &Period,
+        member_id: Option<MemberId>,
+        decisions: &[Decision],
+    ) -> Result<(Scorecard, Vec<CardKpi>), String> {
+        let applies = |m: &Option<MemberId>| m.is_none() || *m == member_id;
         let days = self.days(period)?;
         let member = match member_id {
             None => None,
@@ -238,11 +441,21 @@ impl Model {
                 })
             }
         };
+        let excused: Vec<KpiId> = decisions
+            .iter()
+            .filter_map(|d| match d {
+                Decision::ExcuseKpi {
+                    kpi_id, member_id, ..
+                } if applies(member_id) => Some(*kpi_id),
+                _ => None,
+            })
+            .collect();
         let kpis: Vec<CardKpi> = self
             .kpis
             .iter()
             .map(|k| k.card.clone())
             .filter(|k| scorecard::on_card(k, days, member.as_ref()))
+            .filter(|k| !excused.contains(&k.kpi_id))
             .collect();
         let targets: HashMap<KpiId, Levels> = kpis
             .iter()
@@ -264,103 +477,119 @@ impl Model {
                     })
             })
             .collect();
-        let inputs = scorecard::inputs(&kpis, &self.catalogue(), &targets, &points)?;
+        let mut inputs = scorecard::inputs(&kpis, &self.catalogue(), &targets, &points)?;
+        for decision in decisions {
+            if let Decision::OverrideScore {
+                kpi_id,
+                member_id,
+                score,
+                ..
+            } = decision
+            {
+                if applies(member_id) {
+                    for input in inputs.iter_mut().filter(|i| i.kpi_id == *kpi_id) {
+                        input.override_score = Some(*score);
+                    }
+                }
+            }
+        }
         Ok((scorecard::compute(days, &inputs), kpis))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
+    //! The worked example of SPEC §7 as a stored event log.
     use super::*;
     use crate::engagement::EngagementSettings;
     use crate::kpi::{Assignee, KpiDefinition};
     use crate::metrics::Direction;
-    use crate::scoring::{normalised, Curve};
+    use crate::scoring::Curve;
     use crate::series::Source;
     use std::str::FromStr;
-    use uuid::Uuid;
 
-    fn d(s: &str) -> Decimal {
+    pub type Log = Vec<(String, String, serde_json::Value)>;
+
+    pub fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
     }
 
-    #[test]
-    fn replaying_the_worked_example_scores_99_and_earlier_positions_see_less() {
-        let engagement = EngagementId(Uuid::from_u128(1));
-        let li = MemberId(Uuid::from_u128(2));
-        let june: Period = "2026-06".parse().unwrap();
-        let month = june.days(4, chrono_tz::Asia::Tokyo);
-        let mut log: Vec<(&str, String, serde_json::Value)> = vec![
-            (
-                "engagement",
-                engagement.to_string(),
-                serde_json::to_value(EngagementEvent::EngagementOpened {
-                    engagement_id: engagement,
-                    settings: EngagementSettings::with_defaults("Acme Home JP", "Acme"),
-                })
-                .unwrap(),
-            ),
-            (
-                "engagement",
-                engagement.to_string(),
-                serde_json::to_value(EngagementEvent::MemberAdded {
-                    member_id: li,
-                    user_id: crate::ids::UserId(Uuid::from_u128(3)),
-                    role: crate::access::EngagementRole::Member,
-                    position: Some("advertising".into()),
-                    active_from: "2026-06-11".parse().unwrap(),
-                })
-                .unwrap(),
-            ),
-        ];
+    pub fn engagement() -> EngagementId {
+        EngagementId(Uuid::from_u128(1))
+    }
+
+    pub fn li() -> MemberId {
+        MemberId(Uuid::from_u128(2))
+    }
+
+    pub fn june() -> Period {
+        "2026-06".parse().unwrap()
+    }
+
+    pub fn push<E: serde::Serialize>(log: &mut Log, kind: &str, id: String, event: E) {
+        log.push((kind.to_string(), id, serde_json::to_value(event).unwrap()));
+    }
+
+    /// Acme Home JP, Li Wei (advertising, from 2026-06-11), the three KPIs with June
+    /// targets, and June's data on amazon_jp.
+    pub fn worked_example() -> Log {
+        let mut log = Log::new();
+        let e = engagement().to_string();
+        let mut settings = EngagementSettings::with_defaults("Acme Home JP", "Acme");
+        settings.platforms = vec!["amazon_jp".into()];
+        push(
+            &mut log,
+            "engagement",
+            e.clone(),
+            EngagementEvent::EngagementOpened {
+                engagement_id: engagement(),
+                settings,
+            },
+        );
+        push(
+            &mut log,
+            "engagement",
+            e,
+            EngagementEvent::MemberAdded {
+                member_id: li(),
+                user_id: crate::ids::UserId(Uuid::from_u128(3)),
+                role: crate::access::EngagementRole::Member,
+                position: Some("advertising".into()),
+                active_from: "2026-06-11".parse().unwrap(),
+            },
+        );
         let kpis = [
-            ("acos", "40", Direction::Lower, ("0.35", "0.25", "0.20")),
-            ("ctr", "20", Direction::Higher, ("0.003", "0.0045", "0.006")),
+            (
+                "acos",
+                "40",
+                Direction::Lower,
+                ("0.35", "0.25", Some("0.20")),
+            ),
+            (
+                "ctr",
+                "20",
+                Direction::Higher,
+                ("0.003", "0.0045", Some("0.006")),
+            ),
             (
                 "gmv",
                 "40",
                 Direction::Higher,
-                ("40000000", "50000000", "60000000"),
+                ("40000000", "50000000", Some("60000000")),
             ),
         ];
-        for (n, (metric, weight, direction, (t0, t1, t2))) in kpis.into_iter().enumerate() {
-            let kpi_id = KpiId(Uuid::from_u128(10 + n as u128));
-            log.push((
-                "kpi",
-                kpi_id.to_string(),
-                serde_json::to_value(KpiEvent::KpiDefined {
-                    kpi_id,
-                    definition: KpiDefinition {
-                        engagement_id: engagement,
-                        name: metric.into(),
-                        metric: metric.into(),
-                        platform: None,
-                        scope: None,
-                        assignee: Assignee::Position("advertising".into()),
-                        weight: d(weight),
-                        direction,
-                        curve: Curve::default(),
-                        gate: None,
-                    },
-                })
-                .unwrap(),
-            ));
-            log.push((
-                "kpi",
-                kpi_id.to_string(),
-                serde_json::to_value(KpiEvent::TargetSet {
-                    period: june.clone(),
-                    levels: Levels {
-                        threshold: d(t0),
-                        target: d(t1),
-                        stretch: Some(d(t2)),
-                    },
-                    previous: None,
-                    reason: "baseline".into(),
-                })
-                .unwrap(),
-            ));
+        for (n, (metric, weight, direction, levels)) in kpis.into_iter().enumerate() {
+            add_kpi(
+                &mut log,
+                10 + n as u128,
+                metric,
+                weight,
+                direction,
+                levels,
+                None,
+            );
         }
+        let month = june().days(4, chrono_tz::Asia::Tokyo);
         for (metric, value) in [
             ("ad_spend", "1200000"),
             ("ad_sales", "4800000"),
@@ -368,37 +597,105 @@ mod tests {
             ("impressions", "2400000"),
             ("gmv", "55000000"),
         ] {
-            let key = SeriesKey {
-                engagement_id: engagement,
-                metric: metric.into(),
-                platform: "amazon_jp".into(),
-                scope: None,
-            };
-            log.push((
-                "series",
-                key.series_id().to_string(),
-                serde_json::to_value(SeriesEvent::ObservationRecorded {
-                    key,
-                    range: month,
-                    value: d(value),
-                    source: Source::Manual,
-                    restates: None,
-                })
-                .unwrap(),
-            ));
+            record(&mut log, metric, month, value);
         }
-        let replay = |upto: usize| {
-            let mut model = Model::new(engagement);
-            for (position, (kind, id, payload)) in log.iter().take(upto).enumerate() {
-                model.apply(position as i64 + 1, kind, id, payload).unwrap();
-            }
-            model
+        log
+    }
+
+    pub fn add_kpi(
+        log: &mut Log,
+        n: u128,
+        metric: &str,
+        weight: &str,
+        direction: Direction,
+        (t0, t1, t2): (&str, &str, Option<&str>),
+        gate: Option<Decimal>,
+    ) {
+        let kpi_id = KpiId(Uuid::from_u128(n));
+        push(
+            log,
+            "kpi",
+            kpi_id.to_string(),
+            KpiEvent::KpiDefined {
+                kpi_id,
+                definition: KpiDefinition {
+                    engagement_id: engagement(),
+                    name: metric.into(),
+                    metric: metric.into(),
+                    platform: None,
+                    scope: None,
+                    assignee: Assignee::Position("advertising".into()),
+                    weight: d(weight),
+                    direction,
+                    curve: Curve::default(),
+                    gate: gate.map(|min_score| crate::kpi::Gate { min_score }),
+                },
+            },
+        );
+        push(
+            log,
+            "kpi",
+            kpi_id.to_string(),
+            KpiEvent::TargetSet {
+                period: june(),
+                levels: Levels {
+                    threshold: d(t0),
+                    target: d(t1),
+                    stretch: t2.map(d),
+                },
+                previous: None,
+                reason: "baseline".into(),
+            },
+        );
+    }
+
+    pub fn record(log: &mut Log, metric: &str, range: DateRange, value: &str) {
+        let key = SeriesKey {
+            engagement_id: engagement(),
+            metric: metric.into(),
+            platform: "amazon_jp".into(),
+            scope: None,
         };
-        let (card, kpis) = replay(log.len()).scorecard(&june, Some(li)).unwrap();
+        push(
+            log,
+            "series",
+            key.series_id().to_string(),
+            SeriesEvent::ObservationRecorded {
+                key,
+                range,
+                value: d(value),
+                source: Source::Manual,
+                restates: None,
+            },
+        );
+    }
+
+    pub fn replay(log: &Log, upto: usize) -> Model {
+        let mut model = Model::new(engagement());
+        for (position, (kind, id, payload)) in log.iter().take(upto).enumerate() {
+            model.apply(position as i64 + 1, kind, id, payload).unwrap();
+        }
+        model
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use crate::scoring::normalised;
+
+    #[test]
+    fn replaying_the_worked_example_scores_99_and_earlier_positions_see_less() {
+        let log = worked_example();
+        let (card, kpis) = replay(&log, log.len())
+            .scorecard(&june(), Some(li()))
+            .unwrap();
         assert_eq!(kpis.len(), 3);
         assert_eq!(card.score.map(normalised), Some("99".into()));
         // Before the GMV observation the card is incomplete.
-        let (card, _) = replay(log.len() - 1).scorecard(&june, Some(li)).unwrap();
+        let (card, _) = replay(&log, log.len() - 1)
+            .scorecard(&june(), Some(li()))
+            .unwrap();
         assert!(!card.complete);
         assert_eq!(card.score, None);
     }

@@ -36,6 +36,8 @@ pub struct KpiInput {
     /// Observations of the KPI's series that touch the period (already filtered to the
     /// KPI's platform and scope), inside it or straddling its edge.
     pub points: Vec<Point>,
+    /// A review decision replacing the score (SPEC §8).
+    pub override_score: Option<Decimal>,
 }
 
 /// Why a KPI has or lacks a score.
@@ -48,6 +50,8 @@ pub enum KpiStatus {
     ZeroDenominator,
     /// No target was set for this period.
     NoTarget,
+    /// A review decision set the score.
+    Overridden,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,6 +193,7 @@ fn score_kpi(days: DateRange, input: &KpiInput) -> KpiResult {
         .partition(|p| days.contains_range(&p.range));
     let actual = actual(input, &counted);
     let (status, score) = match (actual.status, actual.value, input.levels) {
+        _ if input.override_score.is_some() => (KpiStatus::Overridden, input.override_score),
         (KpiStatus::Scored, Some(value), Some(levels)) => (
             KpiStatus::Scored,
             Some(kpi_score(
@@ -295,6 +300,7 @@ pub fn inputs(
                 metric,
                 levels: targets.get(&kpi.kpi_id).copied(),
                 points,
+                override_score: None,
             })
         })
         .collect()
@@ -416,6 +422,7 @@ mod tests {
                 stretch: t2.map(d),
             }),
             points,
+            override_score: None,
         }
     }
 
