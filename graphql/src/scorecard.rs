@@ -27,6 +27,8 @@ pub enum StatusGql {
     ZeroDenominator,
     /// No target was set for this period.
     NoTarget,
+    /// A review decision set the score.
+    Overridden,
 }
 
 impl From<KpiStatus> for StatusGql {
@@ -36,6 +38,7 @@ impl From<KpiStatus> for StatusGql {
             KpiStatus::NoData => StatusGql::NoData,
             KpiStatus::ZeroDenominator => StatusGql::ZeroDenominator,
             KpiStatus::NoTarget => StatusGql::NoTarget,
+            KpiStatus::Overridden => StatusGql::Overridden,
         }
     }
 }

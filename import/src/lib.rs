@@ -5,8 +5,18 @@
 //! Usage: [`open`] a reader with [`ImportOptions`], then iterate. Each item is a parsed
 //! row, a row-level error (the caller collects every one and records nothing), or a
 //! fatal file error that ends the iteration.
+//!
+//! Code map:
+//! - `decode`: the progress counter, encoding detection (UTF-8 with or without BOM,
+//!   CP932), binary and mojibake checks — bytes are decoded before lines are split.
+//! - `records`: decoded text into records (CSV/TSV quoting, line numbers, the 1 MiB
+//!   record limit).
+//! - `table`: what the delimited formats share: the header found among preamble lines,
+//!   columns found by exact name, blank and totals rows skipped, short and shifted rows.
+//! - `formats::*`: one module per [`Format`], each documenting its column → metric table
+//!   and its row key; `json`: the streaming JSON reader behind the SP-API format.
+//! - [`values`]: the money, number, percent and date spellings.
 
-use chrono::NaiveDate;
 use kpi_ledger_domain::period::DateRange;
 use rust_decimal::Decimal;
 use std::fmt;
@@ -153,7 +163,11 @@ pub enum FileError {
     #[error("the text looks garbled (mojibake) on line {line}: `{sample}`; was it saved in another encoding?")]
     Mojibake { line: u64, sample: String },
     #[error("line {line} is longer than {limit} bytes; is this really a {format} file?")]
-    LineTooLong { line: u64, limit: u64, format: Format },
+    LineTooLong {
+        line: u64,
+        limit: u64,
+        format: Format,
+    },
     #[error("missing column(s) {missing:?} for {format}; the header has {found:?}")]
     MissingColumns {
         format: Format,
@@ -176,32 +190,34 @@ pub enum Item {
 }
 
 /// Parses the money, number, percent and date spellings of SPEC §5.
-pub mod values {
-    use super::*;
+pub mod values;
 
-    /// `￥1,234`, `¥1,234`, `1234円`, `JPY 1,234`, full-width digits and commas, `-5`.
-    /// Refuses another currency's symbol or code than `currency`.
-    pub fn money(_text: &str, _currency: &str) -> Result<Decimal, String> {
-        Err("not yet implemented".into())
-    }
+mod decode;
+mod formats;
+mod json;
+mod records;
+mod table;
+mod text;
 
-    /// A plain or thousands-separated number, full-width digits allowed.
-    pub fn number(_text: &str) -> Result<Decimal, String> {
-        Err("not yet implemented".into())
-    }
-
-    /// `2026/05/03`, `2026-05-03`, `2026年05月03日` (full-width digits allowed).
-    pub fn date(_text: &str) -> Result<NaiveDate, String> {
-        Err("not yet implemented".into())
-    }
-}
+pub use decode::MAX_LINE_BYTES;
 
 /// Opens a reader over `reader` for the given options.
+///
+/// File-level problems found while reading the start of the file (the encoding, binary
+/// data, an empty file, the header and its columns, a missing option) are returned here;
+/// those found later end the iteration with an `Err`. No data row is parsed before the
+/// first call to `next` (the input is read ahead in chunks of 64 KiB, though).
+///
+/// A file with a header and no data rows gives no rows and no error; whether that is
+/// acceptable is the caller's decision.
 pub fn open<'a, R: Read + Send + 'a>(
-    _reader: R,
-    _options: &ImportOptions,
+    reader: R,
+    options: &ImportOptions,
 ) -> Result<Rows<'a>, FileError> {
-    Err(FileError::Io("not yet implemented".into()))
+    let bytes_read = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = decode::Counting::new(reader, bytes_read.clone());
+    let inner = formats::open(counted, options)?;
+    Ok(Rows { inner, bytes_read })
 }
 
 /// The rows of one file, read lazily. `Send`, so a server can read on a blocking thread.
