@@ -233,7 +233,7 @@ pub enum PayoutCommand {
     Record {
         payout_id: Uuid,
         engagement_id: EngagementId,
-        calculation: Calculation,
+        calculation: Box<Calculation>,
         /// The log position the calculation replayed (its reviews and plans).
         replayed_to: i64,
     },
@@ -259,7 +259,7 @@ pub enum PayoutEvent {
     PayoutCalculated {
         payout_id: Uuid,
         engagement_id: EngagementId,
-        calculation: Calculation,
+        calculation: Box<Calculation>,
         replayed_to: i64,
     },
     PayoutApproved {

@@ -494,7 +494,6 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
     };
     let (ok, stdout, stderr) = tokio::task::spawn_blocking({
         let args = direct(&file);
-        let run = run.clone();
         move || run(args)
     })
     .await
@@ -507,7 +506,6 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
     );
     let (ok, stdout, _) = tokio::task::spawn_blocking({
         let args = direct(&file);
-        let run = run.clone();
         move || run(args)
     })
     .await
@@ -530,12 +528,9 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
         "rakuten".into(),
         rakuten.display().to_string(),
     ];
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
-        let run = run.clone();
-        move || run(args)
-    })
-    .await
-    .unwrap();
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking({ move || run(args) })
+        .await
+        .unwrap();
     assert!(ok, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("7 rows read") || stdout.contains("rows read"),
@@ -552,7 +547,6 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
     .unwrap();
     let (ok, _, stderr) = tokio::task::spawn_blocking({
         let args = direct(bad.path());
-        let run = run.clone();
         move || run(args)
     })
     .await
