@@ -23,9 +23,10 @@ use kpi_ledger_domain::user::Grants;
 use kpi_ledger_domain::DomainError;
 use kpi_ledger_graphql::access::{CommandPermit, EngagementScope};
 use kpi_ledger_graphql::ports::{
-    AccountView, EngagementView, EnsuredAccount, ImportJobView, ImportProblemView, ImportRequest,
-    KpiView, MemberView, MembershipView, ObservationView, PersonalData, PersonalFields, PortError,
-    Ports, TargetChangeView, TargetView, WatermarkView,
+    AccountView, AdjustmentView, EngagementView, EnsuredAccount, ImportJobView, ImportProblemView,
+    ImportRequest, KpiView, MemberView, MembershipView, ObservationView, PayoutView, PersonalData,
+    PersonalFields, PlanView, PortError, Ports, ReviewEntryView, ReviewView, TargetChangeView,
+    TargetView, VerificationView, WatermarkView,
 };
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -37,6 +38,9 @@ pub struct Services {
     engagements: Cqrs<Engagement>,
     kpis: Cqrs<Kpi>,
     series: Cqrs<Series>,
+    reviews: Cqrs<kpi_ledger_domain::review::Review>,
+    plans: Cqrs<kpi_ledger_domain::plan::Plan>,
+    payouts: Cqrs<kpi_ledger_domain::settlement::PayoutRecord>,
     accounts: Accounts,
     vault: Vault,
     jobs: Jobs,
@@ -49,6 +53,9 @@ impl Services {
             engagements: Cqrs::new(&db),
             kpis: Cqrs::new(&db),
             series: Cqrs::new(&db),
+            reviews: Cqrs::new(&db),
+            plans: Cqrs::new(&db),
+            payouts: Cqrs::new(&db),
             accounts: Accounts::new(db.clone(), projector.clone()),
             vault: Vault::new(db.clone()),
             jobs: Jobs::new(Importer::new(db.clone(), projector.clone())),
@@ -63,6 +70,98 @@ impl Services {
 
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
+    }
+
+    /// Refuses ids of records that belong to another engagement (or none): NOT_FOUND.
+    async fn owned_by(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        id: &str,
+        engagement_id: EngagementId,
+        what: &str,
+    ) -> Result<(), PortError> {
+        let sql = format!("SELECT engagement_id FROM {table} WHERE {column} = $1");
+        let owner: Option<String> = on_db!(&self.db, pool => {
+            sqlx::query_scalar(&sql)
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::from)?
+        });
+        if owner == Some(engagement_id.to_string()) {
+            Ok(())
+        } else {
+            Err(PortError::Domain {
+                kind: kpi_ledger_domain::ErrorKind::NotFound,
+                message: format!("{what} not found"),
+            })
+        }
+    }
+
+    async fn payout_views(
+        &self,
+        engagement_id: EngagementId,
+        period: Option<String>,
+        ids: Option<&[uuid::Uuid]>,
+    ) -> Result<Vec<PayoutView>, PortError> {
+        let rows: Vec<PayoutRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT payout_id, calculation, replayed_to, status, paid_on, calculated_at
+                   FROM payouts WHERE engagement_id = $1 ORDER BY position",
+            )
+            .bind(engagement_id.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        let adjustments: Vec<AdjustmentRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT a.payout_id, a.amount, a.reason, a.carry_into, a.recorded_at
+                   FROM payout_adjustments a JOIN payouts p ON p.payout_id = a.payout_id
+                  WHERE p.engagement_id = $1 ORDER BY a.position",
+            )
+            .bind(engagement_id.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        let mut views = Vec::new();
+        for row in rows {
+            let id: uuid::Uuid = parse("payout id", &row.payout_id)?;
+            if ids.is_some_and(|ids| !ids.contains(&id)) {
+                continue;
+            }
+            let calculation: kpi_ledger_domain::settlement::Calculation =
+                serde_json::from_str(&row.calculation).map_err(internal)?;
+            if period
+                .as_ref()
+                .is_some_and(|p| *p != calculation.period.to_string())
+            {
+                continue;
+            }
+            views.push(PayoutView {
+                adjustments: adjustments
+                    .iter()
+                    .filter(|a| a.payout_id == row.payout_id)
+                    .map(|a| {
+                        Ok(AdjustmentView {
+                            amount: parse("amount", &a.amount)?,
+                            reason: a.reason.clone(),
+                            carry_into: a.carry_into.clone(),
+                            recorded_at: parse("instant", &a.recorded_at)?,
+                        })
+                    })
+                    .collect::<Result<_, PortError>>()?,
+                id,
+                calculation,
+                replayed_to: row.replayed_to,
+                status: row.status,
+                paid_on: date(row.paid_on)?,
+                calculated_at: parse("instant", &row.calculated_at)?,
+            });
+        }
+        Ok(views)
     }
 
     /// Brings the read models up to date after a recorded command. The command is
@@ -146,6 +245,54 @@ struct MembershipRow {
     time_zone: String,
     active_until: Option<String>,
     opened_position: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct PayoutRow {
+    payout_id: String,
+    calculation: String,
+    replayed_to: i64,
+    status: String,
+    paid_on: Option<String>,
+    calculated_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct AdjustmentRow {
+    payout_id: String,
+    amount: String,
+    reason: String,
+    carry_into: String,
+    recorded_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReviewRow {
+    review_id: String,
+    period: String,
+    status: String,
+    version: i64,
+    snapshot_position: i64,
+    opened_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReviewEntryRow {
+    review_id: String,
+    position: i64,
+    kind: String,
+    detail: String,
+    actor: String,
+    recorded_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PlanRow {
+    plan_id: String,
+    version: i64,
+    terms: String,
+    approved: i64,
+    approved_by: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -419,6 +566,314 @@ impl Ports for Services {
             .vault
             .discard(permit.engagement_id(), member_id)
             .await?)
+    }
+
+    async fn head_position(&self) -> Result<i64, PortError> {
+        Ok(crate::store::events::head_position(&self.db).await?)
+    }
+
+    async fn reviews(&self, scope: &EngagementScope) -> Result<Vec<ReviewView>, PortError> {
+        let engagement = scope.engagement_id().to_string();
+        let rows: Vec<ReviewRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT review_id, period, status, version, snapshot_position, opened_at
+                   FROM reviews WHERE engagement_id = $1 ORDER BY opened_at, review_id",
+            )
+            .bind(&engagement)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        let entries: Vec<ReviewEntryRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT e.review_id, e.position, e.kind, e.detail, e.actor, e.recorded_at
+                   FROM review_entries e JOIN reviews r ON r.review_id = e.review_id
+                  WHERE r.engagement_id = $1 ORDER BY e.position",
+            )
+            .bind(&engagement)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok(ReviewView {
+                    id: parse("review id", &row.review_id)?,
+                    entries: entries
+                        .iter()
+                        .filter(|e| e.review_id == row.review_id)
+                        .map(|e| {
+                            Ok(ReviewEntryView {
+                                position: e.position,
+                                kind: e.kind.clone(),
+                                detail: serde_json::from_str(&e.detail).map_err(internal)?,
+                                actor: e.actor.clone(),
+                                recorded_at: parse("instant", &e.recorded_at)?,
+                            })
+                        })
+                        .collect::<Result<_, PortError>>()?,
+                    period: row.period,
+                    status: row.status,
+                    version: u32::try_from(row.version).unwrap_or(0),
+                    snapshot_position: row.snapshot_position,
+                    opened_at: parse("instant", &row.opened_at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn period_locked(
+        &self,
+        scope: &EngagementScope,
+        period: &str,
+    ) -> Result<bool, PortError> {
+        let locks: i64 = on_db!(&self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM period_locks
+                  WHERE engagement_id = $1 AND period = $2 AND reopened_at IS NULL",
+            )
+            .bind(scope.engagement_id().to_string())
+            .bind(period)
+            .fetch_one(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        Ok(locks > 0)
+    }
+
+    async fn execute_review(
+        &self,
+        permit: &CommandPermit,
+        review_id: uuid::Uuid,
+        command: kpi_ledger_domain::review::ReviewCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        use kpi_ledger_domain::review::ReviewCommand;
+        match &command {
+            ReviewCommand::Open { engagement_id, .. }
+                if *engagement_id == permit.engagement_id() => {}
+            ReviewCommand::Open { .. } => {
+                return Err(internal("a review opened for another engagement"))
+            }
+            _ => {
+                self.owned_by(
+                    "reviews",
+                    "review_id",
+                    &review_id.to_string(),
+                    permit.engagement_id(),
+                    "review",
+                )
+                .await?
+            }
+        }
+        self.reviews
+            .execute(&review_id.to_string(), command, metadata.to_map())
+            .await
+            .map_err(command_error)?;
+        self.project().await;
+        Ok(())
+    }
+
+    async fn plans(&self, scope: &EngagementScope) -> Result<Vec<PlanView>, PortError> {
+        let rows: Vec<PlanRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT plan_id, version, terms, approved, approved_by FROM incentive_plans
+                  WHERE engagement_id = $1 ORDER BY drafted_at, plan_id",
+            )
+            .bind(scope.engagement_id().to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
+        rows.into_iter()
+            .map(|row| {
+                Ok(PlanView {
+                    id: parse("plan id", &row.plan_id)?,
+                    version: u32::try_from(row.version).unwrap_or(0),
+                    terms: serde_json::from_str(&row.terms).map_err(internal)?,
+                    approved: row.approved != 0,
+                    approved_by: row.approved_by,
+                })
+            })
+            .collect()
+    }
+
+    async fn execute_plan(
+        &self,
+        permit: &CommandPermit,
+        plan_id: uuid::Uuid,
+        command: kpi_ledger_domain::plan::PlanCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        use kpi_ledger_domain::plan::PlanCommand;
+        match &command {
+            PlanCommand::Draft { engagement_id, .. }
+                if *engagement_id == permit.engagement_id() => {}
+            PlanCommand::Draft { .. } => {
+                return Err(internal("a plan drafted for another engagement"))
+            }
+            _ => {
+                self.owned_by(
+                    "incentive_plans",
+                    "plan_id",
+                    &plan_id.to_string(),
+                    permit.engagement_id(),
+                    "incentive plan",
+                )
+                .await?
+            }
+        }
+        self.plans
+            .execute(&plan_id.to_string(), command, metadata.to_map())
+            .await
+            .map_err(command_error)?;
+        self.project().await;
+        Ok(())
+    }
+
+    async fn calculate_payouts(
+        &self,
+        permit: &CommandPermit,
+        period: &kpi_ledger_domain::period::Period,
+        plan_id: uuid::Uuid,
+        metadata: &CommandMetadata,
+    ) -> Result<Vec<PayoutView>, PortError> {
+        use kpi_ledger_domain::settlement::{calculate, payout_id, PayoutCommand, PayoutError};
+        let engagement_id = permit.engagement_id();
+        self.project().await;
+        let head = crate::store::events::head_position(&self.db).await?;
+        let state = crate::store::events::replay(&self.db, engagement_id, head).await?;
+        let refused = |e: kpi_ledger_domain::settlement::SettlementError| PortError::Domain {
+            kind: kpi_ledger_domain::DomainError::kind(&e),
+            message: e.to_string(),
+        };
+        let review = state
+            .review_for(period)
+            .filter(|r| r.locked)
+            .ok_or_else(|| {
+                refused(kpi_ledger_domain::settlement::SettlementError::NotLocked(
+                    period.to_string(),
+                ))
+            })?;
+        let frozen =
+            crate::store::events::replay(&self.db, engagement_id, review.snapshot_position).await?;
+        let plan = state
+            .plan(plan_id)
+            .ok_or_else(|| refused(kpi_ledger_domain::settlement::SettlementError::PlanNotFound))?;
+        // All participants or none.
+        let calculations = plan
+            .terms
+            .participants
+            .iter()
+            .map(|p| calculate(&state, &frozen, period, plan_id, p.member_id).map_err(refused))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ids = Vec::new();
+        for calculation in calculations {
+            let id = payout_id(engagement_id, &calculation);
+            ids.push(id);
+            let command = PayoutCommand::Record {
+                payout_id: id,
+                engagement_id,
+                calculation: Box::new(calculation),
+                replayed_to: head,
+            };
+            match self
+                .payouts
+                .execute(&id.to_string(), command, metadata.to_map())
+                .await
+            {
+                Ok(()) | Err(AggregateError::UserError(PayoutError::AlreadyCalculated)) => {}
+                Err(error) => return Err(command_error(error)),
+            }
+        }
+        self.project().await;
+        self.payout_views(engagement_id, None, Some(&ids)).await
+    }
+
+    async fn payouts(
+        &self,
+        scope: &EngagementScope,
+        period: Option<String>,
+    ) -> Result<Vec<PayoutView>, PortError> {
+        self.payout_views(scope.engagement_id(), period, None).await
+    }
+
+    async fn execute_payout(
+        &self,
+        permit: &CommandPermit,
+        payout_id: uuid::Uuid,
+        command: kpi_ledger_domain::settlement::PayoutCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        self.owned_by(
+            "payouts",
+            "payout_id",
+            &payout_id.to_string(),
+            permit.engagement_id(),
+            "payout",
+        )
+        .await?;
+        self.payouts
+            .execute(&payout_id.to_string(), command, metadata.to_map())
+            .await
+            .map_err(command_error)?;
+        self.project().await;
+        Ok(())
+    }
+
+    async fn verify_payout(
+        &self,
+        scope: &EngagementScope,
+        payout_id: uuid::Uuid,
+    ) -> Result<VerificationView, PortError> {
+        let payout = self
+            .payout_views(scope.engagement_id(), None, Some(&[payout_id]))
+            .await?
+            .pop()
+            .ok_or_else(|| PortError::Domain {
+                kind: kpi_ledger_domain::ErrorKind::NotFound,
+                message: "payout not found".into(),
+            })?;
+        let recorded = payout.calculation;
+        // Replay the log itself — never the stored result — to the positions the payout
+        // was calculated at.
+        let state =
+            crate::store::events::replay(&self.db, scope.engagement_id(), payout.replayed_to)
+                .await?;
+        let frozen = crate::store::events::replay(
+            &self.db,
+            scope.engagement_id(),
+            recorded.snapshot_position,
+        )
+        .await?;
+        let recomputed = kpi_ledger_domain::settlement::calculate(
+            &state,
+            &frozen,
+            &recorded.period,
+            recorded.plan_id,
+            recorded.member_id,
+        );
+        Ok(match recomputed {
+            Ok(again) => VerificationView {
+                payout_id,
+                recorded_amount: recorded.figures.amount,
+                recomputed_amount: Some(again.figures.amount),
+                identical: again == recorded,
+                replayed_to: payout.replayed_to,
+                snapshot_position: recorded.snapshot_position,
+                detail: (again != recorded)
+                    .then(|| "the recomputed inputs differ from the recorded ones".to_string()),
+            },
+            Err(error) => VerificationView {
+                payout_id,
+                recorded_amount: recorded.figures.amount,
+                recomputed_amount: None,
+                identical: false,
+                replayed_to: payout.replayed_to,
+                snapshot_position: recorded.snapshot_position,
+                detail: Some(error.to_string()),
+            },
+        })
     }
 
     async fn scorecard_as_of(

@@ -38,9 +38,10 @@ impl EngagementRole {
         use EngagementRole::*;
         match capability {
             ReadEngagement => true,
-            ManageEngagement | ManageMembers | ManageKpis | RecordObservations => {
-                self == Consultant
-            }
+            ManageEngagement | ManageMembers | ManageKpis | RecordObservations | RunReviews
+            | ManagePlans | CalculatePayouts => self == Consultant,
+            SignOffReviews | MarkPayoutsPaid => matches!(self, Consultant | ClientOwner),
+            ApprovePlans | ApprovePayouts => self == ClientOwner,
             ReadTeamScorecards => true,
             ReadMemberDirectory | ReadAuditLog => self != Member,
             ReadPersonalData | ReadAllPersonalScorecards => {
@@ -101,8 +102,22 @@ pub enum Capability {
     RecordObservations,
     /// Read the team scorecards.
     ReadTeamScorecards,
-    /// Read every member's personal scorecard (members read only their own).
+    /// Read every member's personal scorecard and payout (members read only their own).
     ReadAllPersonalScorecards,
+    /// Open reviews, record findings and decisions.
+    RunReviews,
+    /// Sign off a review (a consultant and a client owner lock the period).
+    SignOffReviews,
+    /// Draft and revise incentive plans.
+    ManagePlans,
+    /// Approve incentive plans.
+    ApprovePlans,
+    /// Calculate payouts and record adjustments.
+    CalculatePayouts,
+    /// Approve payouts.
+    ApprovePayouts,
+    /// Mark approved payouts paid.
+    MarkPayoutsPaid,
 }
 
 /// What a role sees of the other members of an engagement.

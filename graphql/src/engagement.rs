@@ -207,6 +207,37 @@ impl Engagement {
         crate::observation::list(ctx, &self.scope, metric, range, platform).await
     }
 
+    /// Reviews of this engagement's periods (not for members).
+    async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<crate::settlement::Review>> {
+        crate::settlement::reviews(ctx, &self.scope).await
+    }
+
+    /// Incentive plans (consultants and client owners).
+    async fn incentive_plans(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::settlement::IncentivePlan>> {
+        crate::settlement::plans(ctx, &self.scope).await
+    }
+
+    /// Payouts, optionally of one period (members: their own only).
+    async fn payouts(
+        &self,
+        ctx: &Context<'_>,
+        period: Option<crate::scalars::PeriodScalar>,
+    ) -> Result<Vec<crate::settlement::Payout>> {
+        crate::settlement::payouts(ctx, &self.scope, period.map(|p| p.0.to_string())).await
+    }
+
+    /// Recomputes a payout by replaying the event log to its recorded positions.
+    async fn payout_verification(
+        &self,
+        ctx: &Context<'_>,
+        payout_id: Uuid,
+    ) -> Result<crate::settlement::PayoutVerification> {
+        crate::settlement::verify(ctx, &self.scope, payout_id).await
+    }
+
     /// Imports of marketplace files, newest first, with progress and outcome.
     async fn imports(&self, ctx: &Context<'_>) -> Result<Vec<crate::imports::ImportJob>> {
         crate::imports::list(ctx, &self.scope).await

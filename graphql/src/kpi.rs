@@ -505,6 +505,18 @@ async fn change_kpi(
     let metadata = command_metadata(ctx, reason)?;
     let kpi_id = KpiId(kpi_id);
     load_kpi(ctx, &scope, kpi_id).await?;
+    // Targets of a locked period cannot change (SPEC §6, §8).
+    if let KpiCommand::SetTarget { periods, .. } = &command {
+        for period in periods {
+            let period = period.to_string();
+            if ports(ctx).period_locked(&scope, &period).await.gql()? {
+                return Err(crate::error::coded(
+                    "LOCKED",
+                    format!("{period} is locked by a review; record a reopen decision first"),
+                ));
+            }
+        }
+    }
     ports(ctx)
         .execute_kpi(&permit, kpi_id, command, &metadata)
         .await

@@ -14,6 +14,7 @@ mod observation;
 pub mod ports;
 pub mod scalars;
 mod scorecard;
+mod settlement;
 mod viewer;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -34,6 +35,7 @@ pub struct MutationRoot(
     kpi::KpiMutation,
     observation::ObservationMutation,
     imports::ImportMutation,
+    settlement::SettlementMutation,
 );
 
 pub type KpiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -201,6 +201,76 @@ pub struct AsOfScorecard {
     pub kpis: Vec<kpi_ledger_domain::scorecard::CardKpi>,
 }
 
+/// One finding, decision or sign-off of a review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewEntryView {
+    pub position: i64,
+    /// finding, decision or sign_off.
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub actor: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A review as the read model holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewView {
+    pub id: uuid::Uuid,
+    pub period: String,
+    /// open or locked.
+    pub status: String,
+    /// The version of the period's last lock (0 before the first).
+    pub version: u32,
+    pub snapshot_position: i64,
+    pub opened_at: DateTime<Utc>,
+    pub entries: Vec<ReviewEntryView>,
+}
+
+/// An incentive plan's current version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanView {
+    pub id: uuid::Uuid,
+    pub version: u32,
+    pub terms: kpi_ledger_domain::plan::PlanTerms,
+    pub approved: bool,
+    pub approved_by: Option<String>,
+}
+
+/// An adjustment or clawback after payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdjustmentView {
+    pub amount: Decimal,
+    pub reason: String,
+    pub carry_into: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A calculated payout with every input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutView {
+    pub id: uuid::Uuid,
+    pub calculation: kpi_ledger_domain::settlement::Calculation,
+    pub replayed_to: i64,
+    /// calculated, approved or paid.
+    pub status: String,
+    pub paid_on: Option<NaiveDate>,
+    pub calculated_at: DateTime<Utc>,
+    pub adjustments: Vec<AdjustmentView>,
+}
+
+/// A payout recomputed from the event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationView {
+    pub payout_id: uuid::Uuid,
+    pub recorded_amount: Decimal,
+    pub recomputed_amount: Option<Decimal>,
+    /// Every recomputed input and figure equals the recorded one.
+    pub identical: bool,
+    pub replayed_to: i64,
+    pub snapshot_position: i64,
+    pub detail: Option<String>,
+}
+
 /// Why a port call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PortError {
@@ -335,6 +405,64 @@ pub trait Ports: Send + Sync + 'static {
         member: Option<MemberId>,
         as_of: DateTime<Utc>,
     ) -> Result<AsOfScorecard, PortError>;
+
+    /// The newest position of the event log.
+    async fn head_position(&self) -> Result<i64, PortError>;
+
+    async fn reviews(&self, scope: &EngagementScope) -> Result<Vec<ReviewView>, PortError>;
+
+    /// Whether a period is locked now (by a review whose lock was not reopened).
+    async fn period_locked(&self, scope: &EngagementScope, period: &str)
+        -> Result<bool, PortError>;
+
+    async fn execute_review(
+        &self,
+        permit: &CommandPermit,
+        review_id: uuid::Uuid,
+        command: kpi_ledger_domain::review::ReviewCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError>;
+
+    async fn plans(&self, scope: &EngagementScope) -> Result<Vec<PlanView>, PortError>;
+
+    async fn execute_plan(
+        &self,
+        permit: &CommandPermit,
+        plan_id: uuid::Uuid,
+        command: kpi_ledger_domain::plan::PlanCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError>;
+
+    /// Calculates every participant's payout for a locked period from the replayed log
+    /// (all or none) and records them.
+    async fn calculate_payouts(
+        &self,
+        permit: &CommandPermit,
+        period: &kpi_ledger_domain::period::Period,
+        plan_id: uuid::Uuid,
+        metadata: &CommandMetadata,
+    ) -> Result<Vec<PayoutView>, PortError>;
+
+    async fn payouts(
+        &self,
+        scope: &EngagementScope,
+        period: Option<String>,
+    ) -> Result<Vec<PayoutView>, PortError>;
+
+    async fn execute_payout(
+        &self,
+        permit: &CommandPermit,
+        payout_id: uuid::Uuid,
+        command: kpi_ledger_domain::settlement::PayoutCommand,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError>;
+
+    /// Recomputes a payout by replaying the log to its recorded positions.
+    async fn verify_payout(
+        &self,
+        scope: &EngagementScope,
+        payout_id: uuid::Uuid,
+    ) -> Result<VerificationView, PortError>;
 
     /// Queues an import of `content` (an uploaded file) and starts it in the background.
     async fn start_import(

@@ -11,6 +11,7 @@ mod engagements;
 mod imports;
 mod kpis;
 mod series;
+mod settlement;
 mod users;
 
 use crate::on_db;
@@ -23,7 +24,13 @@ const CHECKPOINT: &str = "read_models";
 const BATCH: i64 = 500;
 
 /// Tables the projector owns, emptied by a rebuild (children first).
-const TABLES: [&str; 10] = [
+const TABLES: &[&str] = &[
+    "reviews",
+    "review_entries",
+    "period_locks",
+    "incentive_plans",
+    "payouts",
+    "payout_adjustments",
     "imports",
     "engagement_members",
     "engagements",
@@ -125,6 +132,9 @@ fn statements_for(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
         "kpi" => kpis::statements(event),
         "series" => series::statements(event),
         kpi_ledger_domain::import::IMPORT_AGGREGATE => imports::statements(event),
+        "review" => settlement::review(event),
+        "plan" => settlement::plan(event),
+        "payout" => settlement::payout(event),
         _ => Ok(Vec::new()),
     }
 }

@@ -9,3 +9,4 @@ mod engagements;
 mod event_log;
 mod imports;
 mod scoring;
+mod settlement;

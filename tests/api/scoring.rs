@@ -73,7 +73,7 @@ async fn record(
 
 /// Sets up "Acme Home JP" as SPEC §7 describes; returns (engagement, Li Wei's member id,
 /// the gmv KPI id, the consultant's token).
-async fn worked_example(app: &TestApp) -> (String, String, String, String) {
+pub async fn worked_example(app: &TestApp) -> (String, String, String, String) {
     let consultant = app
         .user("aiko@consultancy.example", "Aiko Sato", true)
         .await;

@@ -1,0 +1,866 @@
+//! Reviews, incentive plans and payouts (SPEC §8, §9).
+
+use crate::access::{command_metadata, engagement_scope, ports, EngagementScope};
+use crate::error::{coded, not_found, validation, PortResultExt, FORBIDDEN};
+use crate::metrics::ensure_open;
+use crate::ports::{PayoutView, PlanView, ReviewView, VerificationView};
+use crate::scalars::{Date, Dec, PeriodScalar};
+use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use kpi_ledger_domain::access::{Capability, EngagementRole};
+use kpi_ledger_domain::ids::{EngagementId, KpiId, MemberId};
+use kpi_ledger_domain::payout::{CurvePoint, PayoutCurve};
+use kpi_ledger_domain::plan::{Participant, PlanCommand, PlanPeriod, PlanTerms};
+use kpi_ledger_domain::review::{Decision, ReviewCommand};
+use kpi_ledger_domain::settlement::PayoutCommand;
+use uuid::Uuid;
+
+/// One finding, decision or sign-off, in the order recorded.
+#[derive(SimpleObject)]
+pub struct ReviewEntry {
+    pub position: i64,
+    /// finding, decision or sign_off.
+    pub kind: String,
+    /// The entry as recorded (deviation and cause; the decision; who signed in which role).
+    pub detail: Json<serde_json::Value>,
+    /// The user id of whoever recorded it.
+    pub recorded_by: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A review of one period.
+pub struct Review(ReviewView);
+
+#[Object]
+impl Review {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    async fn period(&self) -> &str {
+        &self.0.period
+    }
+    /// OPEN or LOCKED.
+    async fn status(&self) -> String {
+        self.0.status.to_uppercase()
+    }
+    /// The version of the period's last lock (0 before the first); a re-lock after a
+    /// reopen makes the next version, and earlier versions stay readable.
+    async fn version(&self) -> u32 {
+        self.0.version
+    }
+    /// The event position the period's scoring inputs are frozen at.
+    async fn snapshot_position(&self) -> i64 {
+        self.0.snapshot_position
+    }
+    async fn opened_at(&self) -> DateTime<Utc> {
+        self.0.opened_at
+    }
+    async fn entries(&self) -> Vec<ReviewEntry> {
+        self.0
+            .entries
+            .iter()
+            .map(|e| ReviewEntry {
+                position: e.position,
+                kind: e.kind.clone(),
+                detail: Json(e.detail.clone()),
+                recorded_by: e.actor.clone(),
+                recorded_at: e.recorded_at,
+            })
+            .collect()
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PlanPeriodKind {
+    Month,
+    Quarter,
+    FiscalQuarter,
+    FiscalYear,
+}
+
+impl From<PlanPeriodKind> for PlanPeriod {
+    fn from(value: PlanPeriodKind) -> Self {
+        match value {
+            PlanPeriodKind::Month => PlanPeriod::Month,
+            PlanPeriodKind::Quarter => PlanPeriod::Quarter,
+            PlanPeriodKind::FiscalQuarter => PlanPeriod::FiscalQuarter,
+            PlanPeriodKind::FiscalYear => PlanPeriod::FiscalYear,
+        }
+    }
+}
+
+impl From<PlanPeriod> for PlanPeriodKind {
+    fn from(value: PlanPeriod) -> Self {
+        match value {
+            PlanPeriod::Month => PlanPeriodKind::Month,
+            PlanPeriod::Quarter => PlanPeriodKind::Quarter,
+            PlanPeriod::FiscalQuarter => PlanPeriodKind::FiscalQuarter,
+            PlanPeriod::FiscalYear => PlanPeriodKind::FiscalYear,
+        }
+    }
+}
+
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(input_name = "CurvePointInput")]
+pub struct PayoutCurvePoint {
+    pub score: Dec,
+    pub payout_pct: Dec,
+}
+
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(input_name = "ParticipantInput")]
+pub struct PlanParticipant {
+    pub member_id: Uuid,
+    /// Per plan period, in whole units of the reporting currency.
+    pub target_bonus: Dec,
+    /// The most one payout may be.
+    pub cap: Option<Dec>,
+}
+
+/// An incentive plan's current version.
+pub struct IncentivePlan(PlanView);
+
+#[Object]
+impl IncentivePlan {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.terms.name
+    }
+    async fn version(&self) -> u32 {
+        self.0.version
+    }
+    /// Approved by a client owner (this version).
+    async fn approved(&self) -> bool {
+        self.0.approved
+    }
+    async fn approved_by(&self) -> Option<&str> {
+        self.0.approved_by.as_deref()
+    }
+    async fn period(&self) -> PlanPeriodKind {
+        self.0.terms.period.into()
+    }
+    async fn team_weight(&self) -> Dec {
+        self.0.terms.team_weight.into()
+    }
+    async fn curve(&self) -> Vec<PayoutCurvePoint> {
+        self.0
+            .terms
+            .curve
+            .points
+            .iter()
+            .map(|p| PayoutCurvePoint {
+                score: p.score.into(),
+                payout_pct: p.payout_pct.into(),
+            })
+            .collect()
+    }
+    async fn participants(&self) -> Vec<PlanParticipant> {
+        self.0
+            .terms
+            .participants
+            .iter()
+            .map(|p| PlanParticipant {
+                member_id: p.member_id.as_uuid(),
+                target_bonus: p.target_bonus.into(),
+                cap: p.cap.map(Dec),
+            })
+            .collect()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PayoutAdjustment {
+    /// Positive for an adjustment, negative for a clawback.
+    pub amount: Dec,
+    pub reason: String,
+    /// The later period it is carried into.
+    pub carry_into: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A payout and every input that produced it.
+pub struct Payout(PayoutView);
+
+#[Object]
+impl Payout {
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    async fn member_id(&self) -> Uuid {
+        self.0.calculation.member_id.as_uuid()
+    }
+    async fn period(&self) -> String {
+        self.0.calculation.period.to_string()
+    }
+    /// CALCULATED, APPROVED or PAID.
+    async fn status(&self) -> String {
+        self.0.status.to_uppercase()
+    }
+    /// The amount, in whole units of the reporting currency.
+    async fn amount(&self) -> Dec {
+        self.0.calculation.figures.amount.into()
+    }
+    async fn target_bonus(&self) -> Dec {
+        self.0.calculation.figures.target_bonus.into()
+    }
+    /// The member's scorecard score.
+    async fn individual_score(&self) -> Dec {
+        self.0.calculation.individual_score.into()
+    }
+    async fn team_score(&self) -> Option<Dec> {
+        self.0.calculation.team_score.map(Dec)
+    }
+    async fn team_weight(&self) -> Dec {
+        self.0.calculation.team_weight.into()
+    }
+    /// (1 − teamWeight) × individual + teamWeight × team.
+    async fn score(&self) -> Dec {
+        self.0.calculation.score.into()
+    }
+    async fn payout_pct(&self) -> Dec {
+        self.0.calculation.figures.payout_pct.into()
+    }
+    async fn gates_passed(&self) -> bool {
+        self.0.calculation.gates_passed
+    }
+    async fn active_days(&self) -> i64 {
+        self.0.calculation.figures.active_days
+    }
+    async fn period_days(&self) -> i64 {
+        self.0.calculation.figures.period_days
+    }
+    /// target_bonus × payout_pct × gate × active_days, before the one division.
+    async fn numerator(&self) -> Dec {
+        self.0.calculation.figures.numerator.into()
+    }
+    /// 100 × period_days.
+    async fn denominator(&self) -> Dec {
+        self.0.calculation.figures.denominator.into()
+    }
+    /// Rounded once, half away from zero, before the cap.
+    async fn rounded(&self) -> Dec {
+        self.0.calculation.figures.rounded.into()
+    }
+    async fn cap(&self) -> Option<Dec> {
+        self.0.calculation.figures.cap.map(Dec)
+    }
+    async fn formula(&self) -> &str {
+        &self.0.calculation.formula
+    }
+    async fn plan_id(&self) -> Uuid {
+        self.0.calculation.plan_id
+    }
+    async fn plan_version(&self) -> u32 {
+        self.0.calculation.plan_version
+    }
+    async fn review_id(&self) -> Uuid {
+        self.0.calculation.review_id
+    }
+    /// The version of the period's lock the payout was calculated on.
+    async fn lock_version(&self) -> u32 {
+        self.0.calculation.lock_version
+    }
+    /// The event position the scoring inputs were frozen at.
+    async fn snapshot_position(&self) -> i64 {
+        self.0.calculation.snapshot_position
+    }
+    /// The event position the calculation replayed (reviews, decisions, plan).
+    async fn replayed_to(&self) -> i64 {
+        self.0.replayed_to
+    }
+    async fn calculated_at(&self) -> DateTime<Utc> {
+        self.0.calculated_at
+    }
+    async fn paid_on(&self) -> Option<Date> {
+        self.0.paid_on.map(Date)
+    }
+    async fn adjustments(&self) -> Vec<PayoutAdjustment> {
+        self.0
+            .adjustments
+            .iter()
+            .map(|a| PayoutAdjustment {
+                amount: a.amount.into(),
+                reason: a.reason.clone(),
+                carry_into: a.carry_into.clone(),
+                recorded_at: a.recorded_at,
+            })
+            .collect()
+    }
+}
+
+/// The outcome of recomputing a payout from the event log.
+#[derive(SimpleObject)]
+pub struct PayoutVerification {
+    pub payout_id: Uuid,
+    pub recorded_amount: Dec,
+    pub recomputed_amount: Option<Dec>,
+    /// Every recomputed input and figure equals the recorded one.
+    pub identical: bool,
+    pub replayed_to: i64,
+    pub snapshot_position: i64,
+    pub detail: Option<String>,
+}
+
+impl From<VerificationView> for PayoutVerification {
+    fn from(v: VerificationView) -> Self {
+        PayoutVerification {
+            payout_id: v.payout_id,
+            recorded_amount: v.recorded_amount.into(),
+            recomputed_amount: v.recomputed_amount.map(Dec),
+            identical: v.identical,
+            replayed_to: v.replayed_to,
+            snapshot_position: v.snapshot_position,
+            detail: v.detail,
+        }
+    }
+}
+
+pub async fn reviews(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<Review>> {
+    scope.require(Capability::ReadAuditLog)?;
+    Ok(ports(ctx)
+        .reviews(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .map(Review)
+        .collect())
+}
+
+pub async fn plans(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<IncentivePlan>> {
+    scope.require(Capability::ReadAllPersonalScorecards)?;
+    Ok(ports(ctx)
+        .plans(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .map(IncentivePlan)
+        .collect())
+}
+
+/// Payouts the caller may see: all for consultants and client owners, their own for
+/// members, none for client viewers.
+pub async fn payouts(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    period: Option<String>,
+) -> Result<Vec<Payout>> {
+    let all = scope.allows(Capability::ReadAllPersonalScorecards);
+    if !all && scope.role() != EngagementRole::Member {
+        return Err(coded(FORBIDDEN, "your role may not read payouts"));
+    }
+    Ok(ports(ctx)
+        .payouts(scope, period)
+        .await
+        .gql()?
+        .into_iter()
+        .filter(|p| all || p.calculation.member_id == scope.member_id())
+        .map(Payout)
+        .collect())
+}
+
+pub async fn verify(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    payout_id: Uuid,
+) -> Result<PayoutVerification> {
+    let visible = payouts(ctx, scope, None).await?;
+    if !visible.iter().any(|p| p.0.id == payout_id) {
+        return Err(not_found("payout"));
+    }
+    Ok(ports(ctx)
+        .verify_payout(scope, payout_id)
+        .await
+        .gql()?
+        .into())
+}
+
+async fn load_review(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    review_id: Uuid,
+) -> Result<Review> {
+    ports(ctx)
+        .reviews(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .find(|r| r.id == review_id)
+        .map(Review)
+        .ok_or_else(|| not_found("review"))
+}
+
+async fn load_plan(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    plan_id: Uuid,
+) -> Result<IncentivePlan> {
+    ports(ctx)
+        .plans(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .find(|p| p.id == plan_id)
+        .map(IncentivePlan)
+        .ok_or_else(|| not_found("incentive plan"))
+}
+
+async fn load_payout(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    payout_id: Uuid,
+) -> Result<Payout> {
+    payouts(ctx, scope, None)
+        .await?
+        .into_iter()
+        .find(|p| p.0.id == payout_id)
+        .ok_or_else(|| not_found("payout"))
+}
+
+#[derive(InputObject)]
+pub struct OpenReviewInput {
+    pub engagement_id: Uuid,
+    pub period: PeriodScalar,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RecordFindingInput {
+    pub engagement_id: Uuid,
+    pub review_id: Uuid,
+    pub kpi_id: Option<Uuid>,
+    pub member_id: Option<Uuid>,
+    /// What deviated (e.g. "ACoS 31 % against a 25 % target").
+    pub deviation: String,
+    /// Why.
+    pub cause: String,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DecisionKind {
+    /// The result stands.
+    Accept,
+    /// A KPI without data drops out (kpiId; memberId for one member only).
+    ExcuseKpi,
+    /// A KPI's score is replaced (kpiId, score, reason; memberId for one member only).
+    OverrideScore,
+    /// A platform's incomplete data is accepted (platform, reason).
+    AcceptDataGap,
+    /// A future period's target is to be revised (kpiId, period, note).
+    ReviseFutureTarget,
+    /// An action item (owner, due, description).
+    ActionItem,
+    /// An action item is done (itemId).
+    ActionItemDone,
+    /// Unlock the locked period (reason); re-locking makes a new version.
+    Reopen,
+}
+
+#[derive(InputObject)]
+pub struct RecordDecisionInput {
+    pub engagement_id: Uuid,
+    pub review_id: Uuid,
+    pub kind: DecisionKind,
+    pub kpi_id: Option<Uuid>,
+    pub member_id: Option<Uuid>,
+    pub score: Option<Dec>,
+    pub platform: Option<String>,
+    pub period: Option<PeriodScalar>,
+    pub note: Option<String>,
+    pub owner: Option<String>,
+    pub due: Option<Date>,
+    pub description: Option<String>,
+    pub item_id: Option<Uuid>,
+    pub reason: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct SignOffReviewInput {
+    pub engagement_id: Uuid,
+    pub review_id: Uuid,
+}
+
+#[derive(InputObject)]
+pub struct PlanTermsInput {
+    pub name: String,
+    pub period: PlanPeriodKind,
+    pub participants: Vec<PlanParticipant>,
+    /// Default [(60, 50), (100, 100), (120, 150)].
+    pub curve: Option<Vec<PayoutCurvePoint>>,
+    /// Share of the team scorecard in each member's score, 0 to 1; default 0.
+    pub team_weight: Option<Dec>,
+}
+
+#[derive(InputObject)]
+pub struct DraftIncentivePlanInput {
+    pub engagement_id: Uuid,
+    pub terms: PlanTermsInput,
+}
+
+#[derive(InputObject)]
+pub struct ReviseIncentivePlanInput {
+    pub engagement_id: Uuid,
+    pub plan_id: Uuid,
+    pub terms: PlanTermsInput,
+}
+
+#[derive(InputObject)]
+pub struct ApproveIncentivePlanInput {
+    pub engagement_id: Uuid,
+    pub plan_id: Uuid,
+    /// The version approved (guards against approving terms you have not seen).
+    pub version: u32,
+}
+
+#[derive(InputObject)]
+pub struct CalculatePayoutsInput {
+    pub engagement_id: Uuid,
+    pub period: PeriodScalar,
+    pub plan_id: Uuid,
+}
+
+#[derive(InputObject)]
+pub struct PayoutInput {
+    pub engagement_id: Uuid,
+    pub payout_id: Uuid,
+}
+
+#[derive(InputObject)]
+pub struct MarkPayoutPaidInput {
+    pub engagement_id: Uuid,
+    pub payout_id: Uuid,
+    pub paid_on: Date,
+}
+
+#[derive(InputObject)]
+pub struct AdjustPayoutInput {
+    pub engagement_id: Uuid,
+    pub payout_id: Uuid,
+    /// Positive adjustment or negative clawback, whole units.
+    pub amount: Dec,
+    pub reason: String,
+    /// The later period the correction is carried into.
+    pub carry_into: PeriodScalar,
+}
+
+fn needed<T>(value: Option<T>, field: &str) -> Result<T> {
+    value.ok_or_else(|| validation(format!("{field}: required for this kind of decision")))
+}
+
+fn terms(input: PlanTermsInput) -> PlanTerms {
+    PlanTerms {
+        name: input.name.trim().to_string(),
+        period: input.period.into(),
+        participants: input
+            .participants
+            .into_iter()
+            .map(|p| Participant {
+                member_id: MemberId(p.member_id),
+                target_bonus: p.target_bonus.0,
+                cap: p.cap.map(|c| c.0),
+            })
+            .collect(),
+        curve: input
+            .curve
+            .map(|points| PayoutCurve {
+                points: points
+                    .into_iter()
+                    .map(|p| CurvePoint {
+                        score: p.score.0,
+                        payout_pct: p.payout_pct.0,
+                    })
+                    .collect(),
+            })
+            .unwrap_or_default(),
+        team_weight: input
+            .team_weight
+            .map_or(rust_decimal::Decimal::ZERO, |w| w.0),
+    }
+}
+
+/// Participants must be members of the engagement.
+async fn check_participants(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    terms: &PlanTerms,
+) -> Result<()> {
+    let members = ports(ctx).members(scope).await.gql()?;
+    for p in &terms.participants {
+        if !members.iter().any(|m| m.member_id == p.member_id) {
+            return Err(validation(format!(
+                "participants: {} is not a member of this engagement",
+                p.member_id
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+pub struct SettlementMutation;
+
+#[Object]
+impl SettlementMutation {
+    /// Opens a review of one period; its scorecards are frozen at the current event
+    /// position. Consultants only.
+    async fn open_review(&self, ctx: &Context<'_>, input: OpenReviewInput) -> Result<Review> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::RunReviews)?;
+        ensure_open(ctx, &scope).await?;
+        let metadata = command_metadata(ctx, input.reason)?;
+        let review_id = Uuid::new_v4();
+        let snapshot_position = ports(ctx).head_position().await.gql()?;
+        let command = ReviewCommand::Open {
+            review_id,
+            engagement_id: scope.engagement_id(),
+            period: input.period.0,
+            snapshot_position,
+        };
+        ports(ctx)
+            .execute_review(&permit, review_id, command, &metadata)
+            .await
+            .gql()?;
+        load_review(ctx, &scope, review_id).await
+    }
+
+    /// Records a finding (deviation and cause). Consultants only.
+    async fn record_finding(&self, ctx: &Context<'_>, input: RecordFindingInput) -> Result<Review> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::RunReviews)?;
+        let metadata = command_metadata(ctx, None)?;
+        let command = ReviewCommand::RecordFinding {
+            kpi_id: input.kpi_id.map(KpiId),
+            member_id: input.member_id.map(MemberId),
+            deviation: input.deviation,
+            cause: input.cause,
+        };
+        ports(ctx)
+            .execute_review(&permit, input.review_id, command, &metadata)
+            .await
+            .gql()?;
+        load_review(ctx, &scope, input.review_id).await
+    }
+
+    /// Records a decision. Consultants only.
+    async fn record_decision(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordDecisionInput,
+    ) -> Result<Review> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::RunReviews)?;
+        let metadata = command_metadata(ctx, input.reason.clone())?;
+        let reason = || needed(input.reason.clone(), "reason");
+        let decision = match input.kind {
+            DecisionKind::Accept => Decision::Accept,
+            DecisionKind::ExcuseKpi => Decision::ExcuseKpi {
+                kpi_id: KpiId(needed(input.kpi_id, "kpiId")?),
+                member_id: input.member_id.map(MemberId),
+                reason: reason()?,
+            },
+            DecisionKind::OverrideScore => Decision::OverrideScore {
+                kpi_id: KpiId(needed(input.kpi_id, "kpiId")?),
+                member_id: input.member_id.map(MemberId),
+                score: needed(input.score, "score")?.0,
+                reason: reason()?,
+            },
+            DecisionKind::AcceptDataGap => Decision::AcceptDataGap {
+                platform: needed(input.platform.clone(), "platform")?,
+                reason: reason()?,
+            },
+            DecisionKind::ReviseFutureTarget => Decision::ReviseFutureTarget {
+                kpi_id: KpiId(needed(input.kpi_id, "kpiId")?),
+                period: needed(input.period.clone(), "period")?.0,
+                note: needed(input.note.clone(), "note")?,
+            },
+            DecisionKind::ActionItem => Decision::ActionItem {
+                item_id: Uuid::new_v4(),
+                owner: needed(input.owner.clone(), "owner")?,
+                due: needed(input.due, "due")?.0,
+                description: needed(input.description.clone(), "description")?,
+            },
+            DecisionKind::ActionItemDone => Decision::ActionItemDone {
+                item_id: needed(input.item_id, "itemId")?,
+            },
+            DecisionKind::Reopen => Decision::Reopen { reason: reason()? },
+        };
+        let snapshot_position = ports(ctx).head_position().await.gql()?;
+        ports(ctx)
+            .execute_review(
+                &permit,
+                input.review_id,
+                ReviewCommand::RecordDecision {
+                    decision,
+                    snapshot_position,
+                },
+                &metadata,
+            )
+            .await
+            .gql()?;
+        load_review(ctx, &scope, input.review_id).await
+    }
+
+    /// Signs off a review. When a consultant and a client owner — two different people —
+    /// have signed, the period is locked.
+    async fn sign_off_review(
+        &self,
+        ctx: &Context<'_>,
+        input: SignOffReviewInput,
+    ) -> Result<Review> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::SignOffReviews)?;
+        let metadata = command_metadata(ctx, None)?;
+        let command = ReviewCommand::SignOff {
+            user_id: scope.user_id(),
+            role: scope.role(),
+        };
+        ports(ctx)
+            .execute_review(&permit, input.review_id, command, &metadata)
+            .await
+            .gql()?;
+        load_review(ctx, &scope, input.review_id).await
+    }
+
+    /// Drafts an incentive plan. Consultants only; a client owner approves it.
+    async fn draft_incentive_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: DraftIncentivePlanInput,
+    ) -> Result<IncentivePlan> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ManagePlans)?;
+        ensure_open(ctx, &scope).await?;
+        let metadata = command_metadata(ctx, None)?;
+        let terms = terms(input.terms);
+        check_participants(ctx, &scope, &terms).await?;
+        let plan_id = Uuid::new_v4();
+        let command = PlanCommand::Draft {
+            plan_id,
+            engagement_id: scope.engagement_id(),
+            terms,
+        };
+        ports(ctx)
+            .execute_plan(&permit, plan_id, command, &metadata)
+            .await
+            .gql()?;
+        load_plan(ctx, &scope, plan_id).await
+    }
+
+    /// Changes a plan: a new version, which needs approval again. Consultants only.
+    async fn revise_incentive_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviseIncentivePlanInput,
+    ) -> Result<IncentivePlan> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ManagePlans)?;
+        ensure_open(ctx, &scope).await?;
+        let metadata = command_metadata(ctx, None)?;
+        let terms = terms(input.terms);
+        check_participants(ctx, &scope, &terms).await?;
+        ports(ctx)
+            .execute_plan(
+                &permit,
+                input.plan_id,
+                PlanCommand::Revise { terms },
+                &metadata,
+            )
+            .await
+            .gql()?;
+        load_plan(ctx, &scope, input.plan_id).await
+    }
+
+    /// Approves a plan version. Client owners only.
+    async fn approve_incentive_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: ApproveIncentivePlanInput,
+    ) -> Result<IncentivePlan> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ApprovePlans)?;
+        let metadata = command_metadata(ctx, None)?;
+        let command = PlanCommand::Approve {
+            version: input.version,
+            by: scope.user_id(),
+        };
+        ports(ctx)
+            .execute_plan(&permit, input.plan_id, command, &metadata)
+            .await
+            .gql()?;
+        load_plan(ctx, &scope, input.plan_id).await
+    }
+
+    /// Calculates the plan's payouts for a locked period whose data is complete, from the
+    /// event log replayed to the lock's snapshot. Consultants only.
+    async fn calculate_payouts(
+        &self,
+        ctx: &Context<'_>,
+        input: CalculatePayoutsInput,
+    ) -> Result<Vec<Payout>> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::CalculatePayouts)?;
+        let metadata = command_metadata(ctx, None)?;
+        Ok(ports(ctx)
+            .calculate_payouts(&permit, &input.period.0, input.plan_id, &metadata)
+            .await
+            .gql()?
+            .into_iter()
+            .map(Payout)
+            .collect())
+    }
+
+    /// Approves a payout. Client owners only.
+    async fn approve_payout(&self, ctx: &Context<'_>, input: PayoutInput) -> Result<Payout> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ApprovePayouts)?;
+        let metadata = command_metadata(ctx, None)?;
+        let command = PayoutCommand::Approve {
+            by: scope.user_id(),
+        };
+        ports(ctx)
+            .execute_payout(&permit, input.payout_id, command, &metadata)
+            .await
+            .gql()?;
+        load_payout(ctx, &scope, input.payout_id).await
+    }
+
+    /// Marks an approved payout paid.
+    async fn mark_payout_paid(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkPayoutPaidInput,
+    ) -> Result<Payout> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::MarkPayoutsPaid)?;
+        let metadata = command_metadata(ctx, None)?;
+        let command = PayoutCommand::MarkPaid {
+            by: scope.user_id(),
+            paid_on: input.paid_on.0,
+        };
+        ports(ctx)
+            .execute_payout(&permit, input.payout_id, command, &metadata)
+            .await
+            .gql()?;
+        load_payout(ctx, &scope, input.payout_id).await
+    }
+
+    /// Corrects a paid payout: an adjustment or clawback with a reason, carried into a
+    /// later period. The paid payout itself is never edited. Consultants only.
+    async fn adjust_payout(&self, ctx: &Context<'_>, input: AdjustPayoutInput) -> Result<Payout> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::CalculatePayouts)?;
+        let metadata = command_metadata(ctx, Some(input.reason.clone()))?;
+        let command = PayoutCommand::Adjust {
+            by: scope.user_id(),
+            amount: input.amount.0,
+            reason: input.reason,
+            carry_into: input.carry_into.0,
+        };
+        ports(ctx)
+            .execute_payout(&permit, input.payout_id, command, &metadata)
+            .await
+            .gql()?;
+        load_payout(ctx, &scope, input.payout_id).await
+    }
+}

@@ -1,0 +1,368 @@
+//! Reviews, locks and payouts end to end: SPEC §7's worked example paid in yen.
+
+use crate::engagements::add;
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use serde_json::{json, Value};
+
+const OPEN_REVIEW: &str = "mutation($i: OpenReviewInput!) { openReview(input: $i) { id status version snapshotPosition } }";
+const SIGN: &str = "mutation($i: SignOffReviewInput!) { signOffReview(input: $i) { status version entries { kind } } }";
+const DECIDE: &str =
+    "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { status version } }";
+const DRAFT: &str = "mutation($i: DraftIncentivePlanInput!) { draftIncentivePlan(input: $i) { id version approved } }";
+const APPROVE_PLAN: &str =
+    "mutation($i: ApproveIncentivePlanInput!) { approveIncentivePlan(input: $i) { approved } }";
+const CALCULATE: &str = "mutation($i: CalculatePayoutsInput!) { calculatePayouts(input: $i) {
+  id memberId amount score payoutPct activeDays periodDays gatesPassed status lockVersion snapshotPosition formula } }";
+
+struct Setup {
+    engagement: String,
+    li: String,
+    gmv: String,
+    consultant: String,
+    owner: String,
+}
+
+async fn setup(app: &TestApp) -> Setup {
+    let (engagement, li, gmv, consultant) = crate::scoring::worked_example(app).await;
+    add(
+        app,
+        &consultant,
+        &engagement,
+        "Hiro Tanaka",
+        "hiro@acme.example",
+        "CLIENT_OWNER",
+    )
+    .await;
+    let owner = app.token_for_email("hiro@acme.example").await;
+    Setup {
+        engagement,
+        li,
+        gmv,
+        consultant,
+        owner,
+    }
+}
+
+async fn lock_june(app: &TestApp, s: &Setup) -> String {
+    let review = app
+        .ok(
+            &s.consultant,
+            OPEN_REVIEW,
+            json!({ "i": { "engagementId": s.engagement, "period": "2026-06" } }),
+        )
+        .await["openReview"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    accept_rakuten_gap(app, s, &review).await;
+    app.ok(
+        &s.consultant,
+        SIGN,
+        json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+    )
+    .await;
+    let locked = app
+        .ok(
+            &s.owner,
+            SIGN,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(locked["signOffReview"]["status"], "LOCKED");
+    assert_eq!(locked["signOffReview"]["version"], 1);
+    review
+}
+
+/// The example's data is all on amazon_jp; the engagement also lists rakuten, which had no
+/// June sales. Without this decision the payout is refused as INCOMPLETE.
+async fn accept_rakuten_gap(app: &TestApp, s: &Setup, review: &str) {
+    app.ok(
+        &s.consultant,
+        DECIDE,
+        json!({ "i": { "engagementId": s.engagement, "reviewId": review,
+        "kind": "ACCEPT_DATA_GAP", "platform": "rakuten", "reason": "no Rakuten sales in June" } }),
+    )
+    .await;
+}
+
+async fn plan(app: &TestApp, s: &Setup) -> String {
+    let plan = app
+        .ok(
+            &s.consultant,
+            DRAFT,
+            json!({ "i": { "engagementId": s.engagement, "terms": {
+            "name": "Advertising bonus", "period": "MONTH",
+            "participants": [{ "memberId": s.li, "targetBonus": "200000" }] } } }),
+        )
+        .await["draftIncentivePlan"]
+        .clone();
+    assert_eq!(plan["approved"], false);
+    let id = plan["id"].as_str().unwrap().to_string();
+    // Consultants draft; only a client owner approves.
+    assert_eq!(
+        app.error_code(
+            &s.consultant,
+            APPROVE_PLAN,
+            json!({ "i": { "engagementId": s.engagement, "planId": id, "version": 1 } })
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    app.ok(
+        &s.owner,
+        APPROVE_PLAN,
+        json!({ "i": { "engagementId": s.engagement, "planId": id, "version": 1 } }),
+    )
+    .await;
+    id
+}
+
+async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
+    let s = setup(&app).await;
+    let plan_id = plan(&app, &s).await;
+
+    // No payout for an unlocked period.
+    let body = app.gql(&s.consultant, CALCULATE, json!({ "i": { "engagementId": s.engagement, "period": "2026-06", "planId": plan_id } })).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INVALID_TRANSITION",
+        "{body}"
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not locked"));
+
+    lock_june(&app, &s).await;
+
+    // Targets of a locked period cannot change.
+    let body = app
+        .gql(
+            &s.consultant,
+            "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }",
+            json!({ "i": { "engagementId": s.engagement, "kpiId": s.gmv, "periods": ["2026-06"],
+                       "threshold": "1", "target": "2", "reason": "too late" } }),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "LOCKED", "{body}");
+
+    let payouts = app
+        .ok(&s.consultant, CALCULATE, json!({ "i": { "engagementId": s.engagement, "period": "2026-06", "planId": plan_id } }))
+        .await["calculatePayouts"]
+        .clone();
+    let payout = &payouts[0];
+    assert_eq!(payout["amount"], "131667", "{payout}");
+    assert_eq!(payout["score"], "99");
+    assert_eq!(payout["payoutPct"], "98.75");
+    assert_eq!(payout["activeDays"], 20);
+    assert_eq!(payout["periodDays"], 30);
+    assert_eq!(payout["gatesPassed"], true);
+    assert_eq!(payout["memberId"], s.li.as_str());
+    let payout_id = payout["id"].as_str().unwrap().to_string();
+
+    // Later, unrelated and even related changes do not move it: a restatement of June
+    // arrives after the lock, and the recalculation gives the identical yen amount.
+    app.ok(
+        &s.consultant,
+        "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+        json!({ "i": { "engagementId": s.engagement, "metric": "gmv", "platform": "amazon_jp",
+                       "from": "2026-06-16", "to": "2026-06-30", "value": "1" } }),
+    )
+    .await;
+    crate::engagements::open(&app, &s.consultant, "Another client").await;
+    let verification = app
+        .ok(&s.owner, "query($id: UUID!, $p: UUID!) { engagement(id: $id) { payoutVerification(payoutId: $p) {
+            recordedAmount recomputedAmount identical } } }", json!({ "id": s.engagement, "p": payout_id }))
+        .await;
+    assert_eq!(
+        verification["engagement"]["payoutVerification"],
+        json!({ "recordedAmount": "131667", "recomputedAmount": "131667", "identical": true })
+    );
+    let again = app
+        .ok(&s.consultant, CALCULATE, json!({ "i": { "engagementId": s.engagement, "period": "2026-06", "planId": plan_id } }))
+        .await;
+    assert_eq!(
+        again["calculatePayouts"][0]["id"],
+        payout_id.as_str(),
+        "recalculation finds the same payout"
+    );
+    assert_eq!(again["calculatePayouts"][0]["amount"], "131667");
+
+    // Approved by the client owner, then paid; a paid payout is only adjusted.
+    let pay = |q: &str| q.to_string();
+    assert_eq!(
+        app.error_code(
+            &s.consultant,
+            &pay("mutation($i: PayoutInput!) { approvePayout(input: $i) { status } }"),
+            json!({ "i": { "engagementId": s.engagement, "payoutId": payout_id } })
+        )
+        .await,
+        "FORBIDDEN"
+    );
+    let body = app.gql(&s.consultant, "mutation($i: MarkPayoutPaidInput!) { markPayoutPaid(input: $i) { status } }",
+        json!({ "i": { "engagementId": s.engagement, "payoutId": payout_id, "paidOn": "2026-07-25" } })).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "INVALID_TRANSITION",
+        "unapproved payouts are not paid: {body}"
+    );
+    app.ok(
+        &s.owner,
+        "mutation($i: PayoutInput!) { approvePayout(input: $i) { status } }",
+        json!({ "i": { "engagementId": s.engagement, "payoutId": payout_id } }),
+    )
+    .await;
+    let paid = app.ok(&s.consultant, "mutation($i: MarkPayoutPaidInput!) { markPayoutPaid(input: $i) { status paidOn } }",
+        json!({ "i": { "engagementId": s.engagement, "payoutId": payout_id, "paidOn": "2026-07-25" } })).await;
+    assert_eq!(
+        paid["markPayoutPaid"],
+        json!({ "status": "PAID", "paidOn": "2026-07-25" })
+    );
+    let adjusted = app.ok(&s.consultant, "mutation($i: AdjustPayoutInput!) { adjustPayout(input: $i) { amount adjustments { amount reason carryInto } } }",
+        json!({ "i": { "engagementId": s.engagement, "payoutId": payout_id, "amount": "-5000",
+                       "reason": "refunds booked late", "carryInto": "2026-08" } })).await;
+    assert_eq!(
+        adjusted["adjustPayout"]["amount"], "131667",
+        "the paid amount never changes"
+    );
+    assert_eq!(
+        adjusted["adjustPayout"]["adjustments"][0]["amount"],
+        "-5000"
+    );
+
+    // Li Wei reads his own payout; a client viewer reads none.
+    let li = app.token_for_email("li.wei@acme.example").await;
+    let own = app
+        .ok(
+            &li,
+            "query($id: UUID!) { engagement(id: $id) { payouts(period: \"2026-06\") { amount } } }",
+            json!({ "id": s.engagement }),
+        )
+        .await;
+    assert_eq!(
+        own["engagement"]["payouts"],
+        json!([{ "amount": "131667" }])
+    );
+}
+on_both_backends!(june_is_locked_and_li_wei_is_paid_131667_yen);
+
+async fn a_failed_gate_pays_nothing_and_two_consultants_do_not_lock(app: TestApp) {
+    let s = setup(&app).await;
+    let odr = app
+        .ok(&s.consultant, "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }",
+            json!({ "i": { "engagementId": s.engagement, "metric": "order_defect_rate", "weight": "0", "gate": true,
+                           "assignee": { "position": "advertising" } } }))
+        .await["defineKpi"]["id"].clone();
+    app.ok(&s.consultant, "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }",
+        json!({ "i": { "engagementId": s.engagement, "kpiId": odr, "periods": ["2026-06"], "threshold": "0.01", "target": "0.005", "reason": "ceiling" } })).await;
+    for (metric, value) in [("defective_orders", "12"), ("orders", "1000")] {
+        app.ok(
+            &s.consultant,
+            "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+            json!({ "i": { "engagementId": s.engagement, "metric": metric, "platform": "amazon_jp",
+                           "from": "2026-06-01", "to": "2026-06-30", "value": value } }),
+        )
+        .await;
+    }
+    let plan_id = plan(&app, &s).await;
+
+    // Two consultants signing do not lock the period.
+    add(
+        &app,
+        &s.consultant,
+        &s.engagement,
+        "Ken Mori",
+        "ken@consultancy.example",
+        "CONSULTANT",
+    )
+    .await;
+    let second = app.token_for_email("ken@consultancy.example").await;
+    let review = app
+        .ok(
+            &s.consultant,
+            OPEN_REVIEW,
+            json!({ "i": { "engagementId": s.engagement, "period": "2026-06" } }),
+        )
+        .await["openReview"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.ok(
+        &s.consultant,
+        SIGN,
+        json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+    )
+    .await;
+    // Decisions are recorded before the lock.
+    let body = app.gql(&s.consultant, "mutation($i: CalculatePayoutsInput!) { calculatePayouts(input: $i) { id } }",
+        json!({ "i": { "engagementId": s.engagement, "period": "2026-06", "planId": plan_id } })).await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "INVALID_TRANSITION"
+    );
+    accept_rakuten_gap(&app, &s, &review).await;
+    let after = app
+        .ok(
+            &second,
+            SIGN,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(after["signOffReview"]["status"], "OPEN");
+    let again = app
+        .gql(
+            &s.consultant,
+            SIGN,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(
+        again["errors"][0]["extensions"]["code"], "CONFLICT",
+        "one person signs once: {again}"
+    );
+    let locked = app
+        .ok(
+            &s.owner,
+            SIGN,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(locked["signOffReview"]["status"], "LOCKED");
+
+    let payouts = app
+        .ok(&s.consultant, CALCULATE, json!({ "i": { "engagementId": s.engagement, "period": "2026-06", "planId": plan_id } }))
+        .await["calculatePayouts"].clone();
+    assert_eq!(payouts[0]["amount"], "0", "{payouts}");
+    assert_eq!(payouts[0]["gatesPassed"], false);
+
+    // Reopening and re-locking makes version 2; the earlier payout stays readable.
+    app.ok(&s.consultant, DECIDE, json!({ "i": { "engagementId": s.engagement, "reviewId": review, "kind": "REOPEN", "reason": "defects were returns, not defects" } })).await;
+    app.ok(&s.consultant, DECIDE, json!({ "i": { "engagementId": s.engagement, "reviewId": review, "kind": "EXCUSE_KPI", "kpiId": odr, "reason": "misclassified returns" } })).await;
+    app.ok(
+        &s.consultant,
+        SIGN,
+        json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+    )
+    .await;
+    let relocked = app
+        .ok(
+            &s.owner,
+            SIGN,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(relocked["signOffReview"]["version"], 2);
+    let payouts = app
+        .ok(&s.consultant, CALCULATE, json!({ "i": { "engagementId": s.engagement, "period": "2026-06", "planId": plan_id } }))
+        .await["calculatePayouts"].clone();
+    assert_eq!(
+        payouts[0]["amount"], "131667",
+        "the excused gate passes: {payouts}"
+    );
+    assert_eq!(payouts[0]["lockVersion"], 2);
+    let all: Value = app.ok(&s.owner, "query($id: UUID!) { engagement(id: $id) { payouts(period: \"2026-06\") { amount lockVersion } } }", json!({ "id": s.engagement })).await;
+    assert_eq!(
+        all["engagement"]["payouts"],
+        json!([{ "amount": "0", "lockVersion": 1 }, { "amount": "131667", "lockVersion": 2 }])
+    );
+}
+on_both_backends!(a_failed_gate_pays_nothing_and_two_consultants_do_not_lock);
