@@ -528,7 +528,7 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
         "rakuten".into(),
         rakuten.display().to_string(),
     ];
-    let (ok, stdout, stderr) = tokio::task::spawn_blocking({ move || run(args) })
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || run(args))
         .await
         .unwrap();
     assert!(ok, "{stdout}\n{stderr}");
