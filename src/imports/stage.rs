@@ -2,6 +2,7 @@
 
 use super::{ImportError, ImportSpec, Importer, Phase, Problem, Progress, MAX_LISTED};
 use crate::on_db;
+use crate::store::params::values_sql;
 use kpi_ledger_domain::series::SeriesKey;
 use kpi_ledger_import::{FileError, ImportOptions, Item, ParsedRow, RowError};
 use std::io::BufReader;
@@ -189,6 +190,7 @@ async fn insert(
                 "INSERT INTO import_staging_keys (job_id, row_key, line) VALUES ",
                 3,
                 chunk.len(),
+                "",
             );
             let mut query = sqlx::query(&sql);
             for (key, line) in chunk {
@@ -202,6 +204,7 @@ async fn insert(
                      scope, start_date, end_date, value) VALUES ",
                 10,
                 chunk.len(),
+                "",
             );
             let mut query = sqlx::query(&sql);
             for (seq, line, series, o) in chunk {
@@ -224,27 +227,6 @@ async fn insert(
     Ok(())
 }
 
-/// `prefix ($1, $2, …), (…)` for `rows` rows of `columns` parameters.
-fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
-    let mut sql = String::with_capacity(prefix.len() + rows * columns * 5);
-    sql.push_str(prefix);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push(',');
-            }
-            sql.push('$');
-            sql.push_str(&(row * columns + column + 1).to_string());
-        }
-        sql.push(')');
-    }
-    sql
-}
-
 /// Empties the staging tables of one job.
 pub async fn clear(importer: &Importer, job_id: Uuid) -> Result<(), ImportError> {
     on_db!(importer.db(), pool => {
@@ -256,14 +238,4 @@ pub async fn clear(importer: &Importer, job_id: Uuid) -> Result<(), ImportError>
         }
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::values_sql;
-
-    #[test]
-    fn values_placeholders_number_every_parameter() {
-        assert_eq!(values_sql("V ", 2, 2), "V ($1,$2),($3,$4)");
-    }
 }

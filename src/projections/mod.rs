@@ -21,7 +21,9 @@ use crate::store::{Db, StoreError};
 use tokio::sync::Mutex;
 
 const CHECKPOINT: &str = "read_models";
-const BATCH: i64 = 500;
+/// Events per projector transaction. An import event carries up to 1,000 observations,
+/// so this also bounds the projector's memory.
+const BATCH: i64 = 50;
 
 /// Tables the projector owns, emptied by a rebuild (children first).
 const TABLES: &[&str] = &[

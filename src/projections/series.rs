@@ -1,6 +1,6 @@
 use super::{decode, timestamp};
 use crate::store::events::StoredEvent;
-use crate::store::params::Statement;
+use crate::store::params::{values_sql, Statement};
 use crate::store::StoreError;
 use kpi_ledger_domain::series::SeriesEvent;
 
@@ -11,6 +11,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (series_id, start_date, end_date)
 DO UPDATE SET value = excluded.value, source = excluded.source,
     recorded_position = excluded.recorded_position, recorded_at = excluded.recorded_at";
+
+const UPSERT_PREFIX: &str = "
+INSERT INTO observations (series_id, engagement_id, metric, platform, scope, start_date,
+    end_date, value, source, recorded_position, recorded_at) VALUES ";
+const UPSERT_SUFFIX: &str = "
+ON CONFLICT (series_id, start_date, end_date)
+DO UPDATE SET value = excluded.value, source = excluded.source,
+    recorded_position = excluded.recorded_position, recorded_at = excluded.recorded_at";
+
+/// Observations per multi-row upsert (11 parameters each).
+const ROWS_PER_UPSERT: usize = 200;
 
 /// Moves a source's watermark forward, never back.
 pub const ADVANCE_WATERMARK: &str = "
@@ -55,8 +66,17 @@ pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
             ..
         } => {
             return Ok(observations
-                .into_iter()
-                .map(|o| upsert(event, &key, o.range, o.value, &format))
+                .chunks(ROWS_PER_UPSERT)
+                .map(|chunk| {
+                    let params = chunk
+                        .iter()
+                        .flat_map(|o| upsert(event, &key, o.range, o.value, &format).params)
+                        .collect();
+                    Statement::owned(
+                        values_sql(UPSERT_PREFIX, 11, chunk.len(), UPSERT_SUFFIX),
+                        params,
+                    )
+                })
                 .collect())
         }
         SeriesEvent::ObservationRecorded {

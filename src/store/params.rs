@@ -38,14 +38,47 @@ impl From<i64> for SqlValue {
 /// One SQL statement with `$n` parameters and their values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
-    pub sql: &'static str,
+    pub sql: std::borrow::Cow<'static, str>,
     pub params: Vec<SqlValue>,
 }
 
 impl Statement {
     pub fn new(sql: &'static str, params: Vec<SqlValue>) -> Self {
-        Self { sql, params }
+        Self {
+            sql: std::borrow::Cow::Borrowed(sql),
+            params,
+        }
     }
+
+    /// A statement whose text is built at run time (multi-row inserts).
+    pub fn owned(sql: String, params: Vec<SqlValue>) -> Self {
+        Self {
+            sql: std::borrow::Cow::Owned(sql),
+            params,
+        }
+    }
+}
+
+/// `prefix ($1, $2, …), (…) suffix` for `rows` rows of `columns` parameters.
+pub fn values_sql(prefix: &str, columns: usize, rows: usize, suffix: &str) -> String {
+    let mut sql = String::with_capacity(prefix.len() + suffix.len() + rows * columns * 5);
+    sql.push_str(prefix);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(suffix);
+    sql
 }
 
 /// Binds a statement's values to a query of any backend.
@@ -55,7 +88,7 @@ where
     Option<String>: Encode<'q, DB> + Type<DB>,
     Option<i64>: Encode<'q, DB> + Type<DB>,
 {
-    let mut query = sqlx::query::<DB>(statement.sql);
+    let mut query = sqlx::query::<DB>(&statement.sql);
     for value in &statement.params {
         query = match value {
             SqlValue::Text(text) => query.bind(text.clone()),
@@ -63,4 +96,14 @@ where
         };
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_sql;
+
+    #[test]
+    fn values_placeholders_number_every_parameter() {
+        assert_eq!(values_sql("V ", 2, 2, " X"), "V ($1,$2),($3,$4) X");
+    }
 }
