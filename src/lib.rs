@@ -10,6 +10,7 @@ pub mod http;
 pub mod imports;
 pub mod projections;
 pub mod services;
+pub mod statements;
 pub mod store;
 pub mod telemetry;
 pub mod vault;

@@ -876,6 +876,64 @@ impl Ports for Services {
         })
     }
 
+    async fn payout_statement(
+        &self,
+        scope: &EngagementScope,
+        payout_id: uuid::Uuid,
+        format: kpi_ledger_graphql::ports::StatementFormat,
+        language: kpi_ledger_graphql::ports::StatementLanguage,
+    ) -> Result<kpi_ledger_graphql::ports::StatementFile, PortError> {
+        let payout = self
+            .payout_views(scope.engagement_id(), None, Some(&[payout_id]))
+            .await?
+            .pop()
+            .ok_or_else(|| PortError::Domain {
+                kind: kpi_ledger_domain::ErrorKind::NotFound,
+                message: "payout not found".into(),
+            })?;
+        let calculation = payout.calculation;
+        let state =
+            crate::store::events::replay(&self.db, scope.engagement_id(), payout.replayed_to)
+                .await?;
+        let frozen = crate::store::events::replay(
+            &self.db,
+            scope.engagement_id(),
+            calculation.snapshot_position,
+        )
+        .await?;
+        let decisions = state
+            .review_for(&calculation.period)
+            .map(|r| r.decisions.clone())
+            .unwrap_or_default();
+        let (card, kpis) = frozen
+            .decided_scorecard(&calculation.period, Some(calculation.member_id), &decisions)
+            .map_err(internal)?;
+        let engagement = self.engagement(scope).await?;
+        let member_name = match self
+            .vault
+            .open(scope.engagement_id(), &[calculation.member_id])
+            .await?
+            .remove(&calculation.member_id)
+        {
+            Some(Sealed::Present(p)) => Some(p.display_name),
+            _ => None,
+        };
+        let data = crate::statements::StatementData {
+            engagement_name: engagement.name,
+            member_name,
+            currency: engagement.currency,
+            lines: kpis.into_iter().zip(card.kpis).collect(),
+            calculation,
+        };
+        let (bytes, file_name, content_type) =
+            crate::statements::render(&data, format, language).map_err(internal)?;
+        Ok(kpi_ledger_graphql::ports::StatementFile {
+            file_name,
+            content_type: content_type.to_string(),
+            bytes,
+        })
+    }
+
     async fn scorecard_as_of(
         &self,
         scope: &EngagementScope,

@@ -4,7 +4,7 @@
 
 use crate::error::{DomainError, ErrorKind};
 use crate::ids::{EngagementId, MemberId, UserId};
-use crate::payout::{active_days, member_score, payout, PayoutFigures, FORMULA};
+use crate::payout::{active_days, member_score, payout, PayoutCurve, PayoutFigures, FORMULA};
 use crate::period::Period;
 use crate::replay::Model;
 use crate::review::Decision;
@@ -30,6 +30,8 @@ pub struct Calculation {
     pub individual_score: Decimal,
     pub team_score: Option<Decimal>,
     pub team_weight: Decimal,
+    /// The plan version's payout curve.
+    pub curve: PayoutCurve,
     pub score: Decimal,
     pub gates_passed: bool,
     pub figures: PayoutFigures,
@@ -205,6 +207,7 @@ pub fn calculate(
         individual_score,
         team_score,
         team_weight: plan.terms.team_weight,
+        curve: plan.terms.curve.clone(),
         score,
         gates_passed,
         figures,

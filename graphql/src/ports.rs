@@ -271,6 +271,28 @@ pub struct VerificationView {
     pub detail: Option<String>,
 }
 
+/// File formats of a payout statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum StatementFormat {
+    Csv,
+    Xlsx,
+}
+
+/// Languages of a statement's headings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum StatementLanguage {
+    Ja,
+    En,
+}
+
+/// A rendered statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// Why a port call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PortError {
@@ -463,6 +485,16 @@ pub trait Ports: Send + Sync + 'static {
         scope: &EngagementScope,
         payout_id: uuid::Uuid,
     ) -> Result<VerificationView, PortError>;
+
+    /// A payout statement: the payout with the locked scorecard behind it, replayed from
+    /// the log. The caller has already checked that the viewer may see this payout.
+    async fn payout_statement(
+        &self,
+        scope: &EngagementScope,
+        payout_id: uuid::Uuid,
+        format: StatementFormat,
+        language: StatementLanguage,
+    ) -> Result<StatementFile, PortError>;
 
     /// Queues an import of `content` (an uploaded file) and starts it in the background.
     async fn start_import(

@@ -3,7 +3,9 @@
 use crate::access::{command_metadata, engagement_scope, ports, EngagementScope};
 use crate::error::{coded, not_found, validation, PortResultExt, FORBIDDEN};
 use crate::metrics::ensure_open;
-use crate::ports::{PayoutView, PlanView, ReviewView, VerificationView};
+use crate::ports::{
+    PayoutView, PlanView, ReviewView, StatementFormat, StatementLanguage, VerificationView,
+};
 use crate::scalars::{Date, Dec, PeriodScalar};
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -180,11 +182,40 @@ pub struct PayoutAdjustment {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// A downloadable statement.
+#[derive(SimpleObject)]
+pub struct StatementDownload {
+    pub file_name: String,
+    pub content_type: String,
+    /// The file, base64-encoded.
+    pub content_base64: String,
+}
+
 /// A payout and every input that produced it.
-pub struct Payout(PayoutView);
+pub struct Payout(PayoutView, EngagementScope);
 
 #[Object]
 impl Payout {
+    /// The member's payout statement (KPI, target levels, actual, score, weight, weighted
+    /// score, curve, proration, gate, amount) as CSV or XLSX, Japanese or English headings.
+    async fn statement(
+        &self,
+        ctx: &Context<'_>,
+        format: StatementFormat,
+        #[graphql(default_with = "StatementLanguage::Ja")] language: StatementLanguage,
+    ) -> Result<StatementDownload> {
+        use base64::Engine;
+        let file = ports(ctx)
+            .payout_statement(&self.1, self.0.id, format, language)
+            .await
+            .gql()?;
+        Ok(StatementDownload {
+            file_name: file.file_name,
+            content_type: file.content_type,
+            content_base64: base64::engine::general_purpose::STANDARD.encode(file.bytes),
+        })
+    }
+
     async fn id(&self) -> Uuid {
         self.0.id
     }
@@ -356,7 +387,7 @@ pub async fn payouts(
         .gql()?
         .into_iter()
         .filter(|p| all || p.calculation.member_id == scope.member_id())
-        .map(Payout)
+        .map(|p| Payout(p, scope.clone()))
         .collect())
 }
 
@@ -806,7 +837,7 @@ impl SettlementMutation {
             .await
             .gql()?
             .into_iter()
-            .map(Payout)
+            .map(|p| Payout(p, scope.clone()))
             .collect())
     }
 

@@ -229,6 +229,61 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
         "-5000"
     );
 
+    // The statement, as XLSX (read back) and CSV, holds the same figures.
+    let statement = "query($id: UUID!, $f: StatementFormat!, $l: StatementLanguage!) { engagement(id: $id) {
+        payouts(period: \"2026-06\") { statement(format: $f, language: $l) { fileName contentType contentBase64 } } } }";
+    let xlsx = app
+        .ok(
+            &s.owner,
+            statement,
+            json!({ "id": s.engagement, "f": "XLSX", "l": "EN" }),
+        )
+        .await;
+    let file = &xlsx["engagement"]["payouts"][0]["statement"];
+    assert!(file["fileName"].as_str().unwrap().ends_with(".xlsx"));
+    let bytes = base64::engine::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        file["contentBase64"].as_str().unwrap(),
+    )
+    .unwrap();
+    let cells = read_xlsx(bytes);
+    let find = |label: &str| {
+        cells
+            .iter()
+            .find(|row| row.first().map(String::as_str) == Some(label))
+            .cloned()
+            .unwrap_or_else(|| panic!("{label} in {cells:?}"))
+    };
+    assert_eq!(find("Amount")[1], "131667 JPY");
+    assert_eq!(find("Scorecard score")[1], "99");
+    assert_eq!(find("Payout %")[1], "98.75");
+    assert_eq!(find("Active days")[1], "20");
+    let gmv_line = cells
+        .iter()
+        .find(|row| row.get(1).map(String::as_str) == Some("gmv"))
+        .unwrap();
+    assert_eq!(gmv_line[5], "55000000");
+    assert_eq!(gmv_line[6], "110");
+    let csv = app
+        .ok(
+            &s.owner,
+            statement,
+            json!({ "id": s.engagement, "f": "CSV", "l": "JA" }),
+        )
+        .await;
+    let text = String::from_utf8(
+        base64::engine::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            csv["engagement"]["payouts"][0]["statement"]["contentBase64"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(text.contains("支給額,131667 JPY"), "{text}");
+    assert!(text.contains("在籍日数,20"), "{text}");
+
     // Li Wei reads his own payout; a client viewer reads none.
     let li = app.token_for_email("li.wei@acme.example").await;
     let own = app
@@ -366,3 +421,24 @@ async fn a_failed_gate_pays_nothing_and_two_consultants_do_not_lock(app: TestApp
     );
 }
 on_both_backends!(a_failed_gate_pays_nothing_and_two_consultants_do_not_lock);
+
+/// Every cell of the first sheet as text (numbers as their shortest form).
+fn read_xlsx(bytes: Vec<u8>) -> Vec<Vec<String>> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX file");
+    let range = workbook
+        .worksheet_range("Statement")
+        .expect("the Statement sheet");
+    range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|cell| match cell {
+                    Data::Float(f) => f.to_string(),
+                    Data::Int(i) => i.to_string(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
