@@ -876,6 +876,47 @@ impl Ports for Services {
         })
     }
 
+    async fn what_if_payouts(
+        &self,
+        scope: &EngagementScope,
+        period: &kpi_ledger_domain::period::Period,
+        plan_id: uuid::Uuid,
+        scenario: &kpi_ledger_domain::settlement::Scenario,
+    ) -> Result<Vec<kpi_ledger_domain::settlement::Calculation>, PortError> {
+        let engagement_id = scope.engagement_id();
+        let head = crate::store::events::head_position(&self.db).await?;
+        let state = crate::store::events::replay(&self.db, engagement_id, head).await?;
+        let frozen = match state.review_for(period).filter(|r| r.locked) {
+            Some(review) => {
+                crate::store::events::replay(&self.db, engagement_id, review.snapshot_position)
+                    .await?
+            }
+            None => state.clone(),
+        };
+        let refused = |e: kpi_ledger_domain::settlement::SettlementError| PortError::Domain {
+            kind: kpi_ledger_domain::DomainError::kind(&e),
+            message: e.to_string(),
+        };
+        let plan = state
+            .plan(plan_id)
+            .ok_or_else(|| refused(kpi_ledger_domain::settlement::SettlementError::PlanNotFound))?;
+        plan.terms
+            .participants
+            .iter()
+            .map(|p| {
+                kpi_ledger_domain::settlement::what_if(
+                    &state,
+                    &frozen,
+                    period,
+                    plan_id,
+                    p.member_id,
+                    scenario,
+                )
+                .map_err(refused)
+            })
+            .collect()
+    }
+
     async fn payout_statement(
         &self,
         scope: &EngagementScope,

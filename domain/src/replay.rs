@@ -429,6 +429,17 @@ impl Model {
         member_id: Option<MemberId>,
         decisions: &[Decision],
     ) -> Result<(Scorecard, Vec<CardKpi>), String> {
+        self.scenario_scorecard(period, member_id, decisions, &[])
+    }
+
+    /// [`Model::decided_scorecard`] with hypothetical actuals for some KPIs ("what if").
+    pub fn scenario_scorecard(
+        &self,
+        period: &Period,
+        member_id: Option<MemberId>,
+        decisions: &[Decision],
+        actuals: &[(KpiId, Decimal)],
+    ) -> Result<(Scorecard, Vec<CardKpi>), String> {
         let applies = |m: &Option<MemberId>| m.is_none() || *m == member_id;
         let days = self.days(period)?;
         let member = match member_id {
@@ -491,6 +502,11 @@ impl Model {
                         input.override_score = Some(*score);
                     }
                 }
+            }
+        }
+        for (kpi_id, actual) in actuals {
+            for input in inputs.iter_mut().filter(|i| i.kpi_id == *kpi_id) {
+                input.override_actual = Some(*actual);
             }
         }
         Ok((scorecard::compute(days, &inputs), kpis))

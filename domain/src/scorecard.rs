@@ -38,6 +38,8 @@ pub struct KpiInput {
     pub points: Vec<Point>,
     /// A review decision replacing the score (SPEC §8).
     pub override_score: Option<Decimal>,
+    /// A hypothetical actual ("what if"), scored instead of the observations.
+    pub override_actual: Option<Decimal>,
 }
 
 /// Why a KPI has or lacks a score.
@@ -191,7 +193,15 @@ fn score_kpi(days: DateRange, input: &KpiInput) -> KpiResult {
         .iter()
         .filter(|p| p.range.overlaps(&days))
         .partition(|p| days.contains_range(&p.range));
-    let actual = actual(input, &counted);
+    let actual = match input.override_actual {
+        Some(value) => Actual {
+            value: Some(value),
+            numerator: None,
+            denominator: None,
+            status: KpiStatus::Scored,
+        },
+        None => actual(input, &counted),
+    };
     let (status, score) = match (actual.status, actual.value, input.levels) {
         _ if input.override_score.is_some() => (KpiStatus::Overridden, input.override_score),
         (KpiStatus::Scored, Some(value), Some(levels)) => (
@@ -301,6 +311,7 @@ pub fn inputs(
                 levels: targets.get(&kpi.kpi_id).copied(),
                 points,
                 override_score: None,
+                override_actual: None,
             })
         })
         .collect()
@@ -423,6 +434,7 @@ mod tests {
             }),
             points,
             override_score: None,
+            override_actual: None,
         }
     }
 

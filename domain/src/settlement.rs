@@ -74,6 +74,14 @@ impl DomainError for SettlementError {
     }
 }
 
+/// A hypothetical: other actuals for some KPIs, another payout curve. Nothing of it is
+/// recorded; a period need not be locked, and data gaps do not stop it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scenario {
+    pub actuals: Vec<(crate::ids::KpiId, Decimal)>,
+    pub curve: Option<PayoutCurve>,
+}
+
 /// Calculates one participant's payout. `state` is the log replayed to now (reviews,
 /// plans); `frozen` is the log replayed to the lock's snapshot position (scoring inputs).
 pub fn calculate(
@@ -83,10 +91,46 @@ pub fn calculate(
     plan_id: Uuid,
     member_id: MemberId,
 ) -> Result<Calculation, SettlementError> {
-    let review = state
-        .review_for(period)
-        .filter(|r| r.locked)
-        .ok_or_else(|| SettlementError::NotLocked(period.to_string()))?;
+    settle(state, frozen, period, plan_id, member_id, None)
+}
+
+/// What a participant's payout would be under a scenario. For a locked period `frozen` is
+/// the log at the lock's snapshot; otherwise the log as it is now.
+pub fn what_if(
+    state: &Model,
+    frozen: &Model,
+    period: &Period,
+    plan_id: Uuid,
+    member_id: MemberId,
+    scenario: &Scenario,
+) -> Result<Calculation, SettlementError> {
+    settle(state, frozen, period, plan_id, member_id, Some(scenario))
+}
+
+fn settle(
+    state: &Model,
+    frozen: &Model,
+    period: &Period,
+    plan_id: Uuid,
+    member_id: MemberId,
+    scenario: Option<&Scenario>,
+) -> Result<Calculation, SettlementError> {
+    let locked = state.review_for(period).filter(|r| r.locked);
+    let review = match (locked, scenario) {
+        (Some(review), _) => review.clone(),
+        (None, Some(_)) => crate::replay::ReplayedReview {
+            review_id: Uuid::nil(),
+            period: period.clone(),
+            locked: false,
+            version: 0,
+            snapshot_position: frozen.position,
+            decisions: state
+                .review_for(period)
+                .map(|r| r.decisions.clone())
+                .unwrap_or_default(),
+        },
+        (None, None) => return Err(SettlementError::NotLocked(period.to_string())),
+    };
     if frozen.position != review.snapshot_position {
         return Err(SettlementError::Invalid(format!(
             "the inputs were replayed to position {}, the lock froze them at {}",
@@ -115,11 +159,12 @@ pub fn calculate(
     let days = frozen.days(period).map_err(SettlementError::Invalid)?;
     let decisions = &review.decisions;
 
+    let actuals = scenario.map(|s| s.actuals.as_slice()).unwrap_or_default();
     let (individual, individual_kpis) = frozen
-        .decided_scorecard(period, Some(member_id), decisions)
+        .scenario_scorecard(period, Some(member_id), decisions, actuals)
         .map_err(SettlementError::Invalid)?;
     let (team, team_kpis) = frozen
-        .decided_scorecard(period, None, decisions)
+        .scenario_scorecard(period, None, decisions, actuals)
         .map_err(SettlementError::Invalid)?;
 
     // Every source feeding the participant's KPIs must be complete through the period's
@@ -160,7 +205,7 @@ pub fn calculate(
             None => gaps.push(format!("{platform} has no data")),
         }
     }
-    if !gaps.is_empty() {
+    if !gaps.is_empty() && scenario.is_none() {
         return Err(SettlementError::Incomplete(format!(
             "{} (a review decision can accept the gap)",
             gaps.join("; ")
@@ -187,10 +232,13 @@ pub fn calculate(
     let gates_passed = gates.iter().all(|g| *g == Some(true));
     let score = member_score(individual_score, team_score, plan.terms.team_weight)
         .ok_or_else(|| SettlementError::Incomplete("the team scorecard is incomplete".into()))?;
+    let curve = scenario
+        .and_then(|s| s.curve.clone())
+        .unwrap_or_else(|| plan.terms.curve.clone());
     let figures = payout(
         participant.target_bonus,
         score,
-        &plan.terms.curve,
+        &curve,
         gates_passed,
         active_days(days, member.active_from, member.active_until),
         days.days(),
@@ -207,7 +255,7 @@ pub fn calculate(
         individual_score,
         team_score,
         team_weight: plan.terms.team_weight,
-        curve: plan.terms.curve.clone(),
+        curve,
         score,
         gates_passed,
         figures,
@@ -436,6 +484,7 @@ mod tests {
     use super::*;
     use crate::access::EngagementRole;
     use crate::metrics::Direction;
+    use crate::payout::CurvePoint;
     use crate::plan::{Participant, PlanEvent, PlanPeriod, PlanTerms};
     use crate::replay::fixtures::*;
     use crate::review::ReviewEvent;
@@ -579,6 +628,51 @@ mod tests {
         let calculation = settle(&log, snapshot).unwrap();
         assert!(!calculation.gates_passed);
         assert_eq!(calculation.figures.amount, Decimal::ZERO);
+    }
+
+    #[test]
+    fn what_if_scores_a_hypothetical_actual_without_a_lock() {
+        let log = worked_example();
+        let state = replay(&log, log.len());
+        // GMV at ¥60,000,000 instead of ¥55,000,000: 0.4×100 + 0.2×75 + 0.4×120 = 103.
+        let scenario = Scenario {
+            actuals: vec![(crate::ids::KpiId(Uuid::from_u128(12)), d("60000000"))],
+            curve: None,
+        };
+        let calculation = what_if(&state, &state, &june(), plan_id(), li(), &scenario);
+        // No plan in this log: the what-if still needs an approved plan.
+        assert!(matches!(calculation, Err(SettlementError::PlanNotFound)));
+        let mut log = worked_example();
+        lock_and_plan(&mut log);
+        let state = replay(&log, log.len());
+        let calculation = what_if(&state, &state, &june(), plan_id(), li(), &scenario);
+        // The period is locked: the snapshot must be used.
+        assert!(calculation.is_err());
+        let frozen = replay(
+            &log,
+            state.review_for(&june()).unwrap().snapshot_position as usize,
+        );
+        let calculation = what_if(&state, &frozen, &june(), plan_id(), li(), &scenario).unwrap();
+        assert_eq!(normalised(calculation.score), "103");
+        let curve = PayoutCurve {
+            points: vec![CurvePoint {
+                score: d("0"),
+                payout_pct: d("100"),
+            }],
+        };
+        let flat = what_if(
+            &state,
+            &frozen,
+            &june(),
+            plan_id(),
+            li(),
+            &Scenario {
+                actuals: vec![],
+                curve: Some(curve),
+            },
+        )
+        .unwrap();
+        assert_eq!(normalised(flat.figures.amount), "133333");
     }
 
     #[test]

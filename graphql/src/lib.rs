@@ -26,6 +26,7 @@ pub struct QueryRoot(
     viewer::ViewerQuery,
     engagement::EngagementQuery,
     metrics::MetricQuery,
+    settlement::SettlementQuery,
 );
 
 #[derive(MergedObject, Default)]

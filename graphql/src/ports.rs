@@ -486,6 +486,15 @@ pub trait Ports: Send + Sync + 'static {
         payout_id: uuid::Uuid,
     ) -> Result<VerificationView, PortError>;
 
+    /// What every participant's payout would be under a scenario; records nothing.
+    async fn what_if_payouts(
+        &self,
+        scope: &EngagementScope,
+        period: &kpi_ledger_domain::period::Period,
+        plan_id: uuid::Uuid,
+        scenario: &kpi_ledger_domain::settlement::Scenario,
+    ) -> Result<Vec<kpi_ledger_domain::settlement::Calculation>, PortError>;
+
     /// A payout statement: the payout with the locked scorecard behind it, replayed from
     /// the log. The caller has already checked that the viewer may see this payout.
     async fn payout_statement(

@@ -895,3 +895,79 @@ impl SettlementMutation {
         load_payout(ctx, &scope, input.payout_id).await
     }
 }
+
+/// A hypothetical payout: nothing of it is recorded.
+#[derive(SimpleObject)]
+pub struct WhatIfPayout {
+    pub member_id: Uuid,
+    pub individual_score: Dec,
+    pub score: Dec,
+    pub payout_pct: Dec,
+    pub gates_passed: bool,
+    pub active_days: i64,
+    pub period_days: i64,
+    pub amount: Dec,
+}
+
+#[derive(InputObject)]
+pub struct WhatIfActual {
+    pub kpi_id: Uuid,
+    /// The actual to assume for the KPI (a ratio as a fraction).
+    pub actual: Dec,
+}
+
+#[derive(Default)]
+pub struct SettlementQuery;
+
+#[Object]
+impl SettlementQuery {
+    /// What the plan's payouts for a period would be if some KPIs had other actuals, or
+    /// the curve were another — without recording anything. On a locked period the locked
+    /// inputs are used. Consultants and client owners.
+    async fn what_if_payouts(
+        &self,
+        ctx: &Context<'_>,
+        engagement_id: Uuid,
+        period: PeriodScalar,
+        plan_id: Uuid,
+        #[graphql(default)] actuals: Vec<WhatIfActual>,
+        curve: Option<Vec<PayoutCurvePoint>>,
+    ) -> Result<Vec<WhatIfPayout>> {
+        let scope = engagement_scope(ctx, EngagementId(engagement_id)).await?;
+        scope.require(Capability::ReadAllPersonalScorecards)?;
+        let scenario = kpi_ledger_domain::settlement::Scenario {
+            actuals: actuals
+                .into_iter()
+                .map(|a| (KpiId(a.kpi_id), a.actual.0))
+                .collect(),
+            curve: curve.map(|points| PayoutCurve {
+                points: points
+                    .into_iter()
+                    .map(|p| CurvePoint {
+                        score: p.score.0,
+                        payout_pct: p.payout_pct.0,
+                    })
+                    .collect(),
+            }),
+        };
+        if let Some(curve) = &scenario.curve {
+            curve.check().map_err(validation)?;
+        }
+        Ok(ports(ctx)
+            .what_if_payouts(&scope, &period.0, plan_id, &scenario)
+            .await
+            .gql()?
+            .into_iter()
+            .map(|c| WhatIfPayout {
+                member_id: c.member_id.as_uuid(),
+                individual_score: c.individual_score.into(),
+                score: c.score.into(),
+                payout_pct: c.figures.payout_pct.into(),
+                gates_passed: c.gates_passed,
+                active_days: c.figures.active_days,
+                period_days: c.figures.period_days,
+                amount: c.figures.amount.into(),
+            })
+            .collect())
+    }
+}

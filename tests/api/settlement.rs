@@ -229,6 +229,22 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
         "-5000"
     );
 
+    // What if GMV had been ¥60,000,000, or the curve flat at 100 %? Nothing is recorded.
+    let events = app.count("events").await;
+    let what_if = app
+        .ok(&s.owner, "query($id: UUID!, $plan: UUID!, $gmv: UUID!) {
+            a: whatIfPayouts(engagementId: $id, period: \"2026-06\", planId: $plan, actuals: [{ kpiId: $gmv, actual: \"60000000\" }]) { score amount }
+            b: whatIfPayouts(engagementId: $id, period: \"2026-06\", planId: $plan, curve: [{ score: \"0\", payoutPct: \"100\" }]) { amount } }",
+            json!({ "id": s.engagement, "plan": plan_id, "gmv": s.gmv }))
+        .await;
+    assert_eq!(what_if["a"][0]["score"], "103");
+    assert_eq!(what_if["b"][0]["amount"], "133333");
+    assert_eq!(
+        app.count("events").await,
+        events,
+        "a what-if records nothing"
+    );
+
     // The statement, as XLSX (read back) and CSV, holds the same figures.
     let statement = "query($id: UUID!, $f: StatementFormat!, $l: StatementLanguage!) { engagement(id: $id) {
         payouts(period: \"2026-06\") { statement(format: $f, language: $l) { fileName contentType contentBase64 } } } }";
