@@ -33,6 +33,9 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "KPI_LEDGER_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Seed the demo engagements first (once) and print tokens to explore them.
+        #[arg(long)]
+        demo: bool,
         /// Largest file an import upload may carry, in bytes.
         #[arg(long, env = "KPI_LEDGER_MAX_UPLOAD_BYTES", default_value_t = crate::http::DEFAULT_MAX_UPLOAD_BYTES)]
         max_upload_bytes: usize,
@@ -50,6 +53,12 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Seed demo engagements (the SPEC worked example and three months of daily data) and
+    /// print tokens for a consultant, a client owner and a member.
+    Demo {
+        #[command(flatten)]
+        auth: AuthSettings,
     },
     /// Import a marketplace export (through a running server, or into the database).
     Import(crate::cli_import::ImportArgs),
@@ -94,12 +103,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             listen,
+            demo,
             max_upload_bytes,
             auth,
         } => {
             let app =
                 Application::build_with_limits(&cli.database_url, &listen, &auth, max_upload_bytes)
                     .await?;
+            if demo {
+                let context = Context::connect(&cli.database_url).await?;
+                let tokens = crate::demo::seed(&context, &auth).await?;
+                crate::demo::print(&tokens, &app.local_addr()?.to_string());
+            }
             tracing::info!(
                 address = %app.local_addr()?,
                 database = %crate::store::redact(&cli.database_url),
@@ -149,6 +164,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let token = tokens.issue(account.user_id, now, now + ttl)?;
             context.db.close().await;
             println!("{token}");
+            Ok(())
+        }
+        Command::Demo { auth } => {
+            let context = Context::connect(&cli.database_url).await?;
+            let tokens = crate::demo::seed(&context, &auth).await?;
+            context.db.close().await;
+            crate::demo::print(&tokens, "127.0.0.1:8080");
+            println!("Start the server with `kpi-ledger serve` (same --database-url).");
             Ok(())
         }
         Command::Import(args) => crate::cli_import::run(&cli.database_url, args).await,

@@ -122,3 +122,24 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }
+
+#[test]
+fn the_demo_seeds_once_and_prints_tokens_for_three_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    for _ in 0..2 {
+        let output = kpi(dir.path(), &["demo"]);
+        assert!(output.status.success(), "{output:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        for role in ["consultant", "client owner", "member"] {
+            let line = stdout
+                .lines()
+                .find(|l| l.trim_start().starts_with(role))
+                .unwrap_or_else(|| panic!("{role} in {stdout}"));
+            assert_eq!(
+                line.rsplit(' ').next().unwrap().split('.').count(),
+                3,
+                "{line}"
+            );
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! `kpi-ledger demo`: seeds a living installation — the SPEC worked example "Acme Home JP"
+//! and a second engagement with three months of daily data on amazon_jp and rakuten, a
+//! locked review and calculated payouts — through the same GraphQL API and import
+//! pipeline a user drives, then prints tokens to explore it with.
+
+use crate::app::Context;
+use crate::auth::{AuthSettings, TokenService};
+use crate::imports::{ImportSpec, Importer};
+use anyhow::{anyhow, bail, Context as _};
+use chrono::{Duration, NaiveDate, Utc};
+use kpi_ledger_domain::ids::{EngagementId, UserId};
+use kpi_ledger_domain::metadata::CommandMetadata;
+use kpi_ledger_domain::user::Grants;
+use kpi_ledger_graphql::access::{RequestContext, Viewer};
+use kpi_ledger_graphql::ports::Ports;
+use kpi_ledger_graphql::KpiSchema;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub const CONSULTANT: &str = "aiko.sato@demo.kpi-ledger.test";
+pub const OWNER: &str = "hiro.tanaka@demo.kpi-ledger.test";
+pub const MEMBER: &str = "li.wei@demo.kpi-ledger.test";
+
+/// Tokens for the three demo roles.
+pub struct DemoTokens {
+    pub consultant: String,
+    pub client_owner: String,
+    pub member: String,
+}
+
+struct Api {
+    schema: KpiSchema,
+}
+
+impl Api {
+    async fn run(&self, viewer: Viewer, query: &str, variables: Value) -> anyhow::Result<Value> {
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables))
+            .data(viewer)
+            .data(RequestContext {
+                correlation_id: Uuid::new_v4(),
+                received_at: Utc::now(),
+            });
+        let response = self.schema.execute(request).await;
+        if !response.errors.is_empty() {
+            bail!("demo step failed: {:?}", response.errors);
+        }
+        Ok(response.data.into_json()?)
+    }
+}
+
+fn viewer(user_id: UserId, consultant: bool) -> Viewer {
+    Viewer {
+        user_id,
+        grants: Grants {
+            consultant,
+            admin: false,
+        },
+    }
+}
+
+fn id(value: &Value) -> anyhow::Result<String> {
+    value
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| anyhow!("expected an id, got {value}"))
+}
+
+/// Seeds the demo unless it is there already, and returns tokens for it.
+pub async fn seed(context: &Context, auth: &AuthSettings) -> anyhow::Result<DemoTokens> {
+    let accounts = context.services.accounts();
+    if accounts.by_email(CONSULTANT).await?.is_none() {
+        populate(context)
+            .await
+            .context("failed to seed the demo data")?;
+    }
+    let tokens = TokenService::from_settings(auth, &context.db).await?;
+    let now = Utc::now();
+    let mut issued = Vec::new();
+    for email in [CONSULTANT, OWNER, MEMBER] {
+        let account = accounts
+            .by_email(email)
+            .await?
+            .ok_or_else(|| anyhow!("demo user {email} is missing"))?;
+        issued.push(tokens.issue(account.user_id, now, now + Duration::days(30))?);
+    }
+    let [consultant, client_owner, member]: [String; 3] = issued
+        .try_into()
+        .map_err(|_| anyhow!("three tokens expected"))?;
+    Ok(DemoTokens {
+        consultant,
+        client_owner,
+        member,
+    })
+}
+
+const OPEN: &str = "mutation($i: OpenEngagementInput!) { openEngagement(input: $i) { id } }";
+const ADD: &str = "mutation($i: AddMemberInput!) { addMember(input: $i) { id } }";
+const DEFINE: &str = "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }";
+const TARGET: &str = "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }";
+const RECORD: &str =
+    "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }";
+const STATUS: &str =
+    "mutation($i: ChangeEngagementStatusInput!) { changeEngagementStatus(input: $i) { status } }";
+const REVIEW: &str = "mutation($i: OpenReviewInput!) { openReview(input: $i) { id } }";
+const DECIDE: &str = "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { id } }";
+const FINDING: &str = "mutation($i: RecordFindingInput!) { recordFinding(input: $i) { id } }";
+const SIGN: &str = "mutation($i: SignOffReviewInput!) { signOffReview(input: $i) { status } }";
+const DRAFT: &str =
+    "mutation($i: DraftIncentivePlanInput!) { draftIncentivePlan(input: $i) { id } }";
+const APPROVE_PLAN: &str =
+    "mutation($i: ApproveIncentivePlanInput!) { approveIncentivePlan(input: $i) { approved } }";
+const CALCULATE: &str =
+    "mutation($i: CalculatePayoutsInput!) { calculatePayouts(input: $i) { id amount } }";
+const APPROVE_PAYOUT: &str = "mutation($i: PayoutInput!) { approvePayout(input: $i) { status } }";
+
+async fn populate(context: &Context) -> anyhow::Result<()> {
+    let accounts = context.services.accounts();
+    let metadata = CommandMetadata::new(None, Uuid::new_v4()).with_reason(Some("demo".into()));
+    let aiko = accounts
+        .add(
+            CONSULTANT,
+            "Aiko Sato",
+            Grants {
+                consultant: true,
+                admin: false,
+            },
+            &metadata,
+        )
+        .await?;
+    let ports: Arc<dyn Ports> = context.services.clone();
+    let api = Api {
+        schema: kpi_ledger_graphql::build_schema(ports),
+    };
+    let consultant = viewer(aiko.user_id, true);
+
+    // 1. The SPEC §7 worked example.
+    let acme = id(&api
+        .run(consultant, OPEN, json!({ "i": { "name": "Acme Home JP", "clientName": "Acme Home K.K.", "platforms": ["amazon_jp"] } }))
+        .await?["openEngagement"]["id"])?;
+    api.run(consultant, ADD, json!({ "i": { "engagementId": acme, "displayName": "Hiro Tanaka", "email": OWNER, "role": "CLIENT_OWNER" } })).await?;
+    let li = id(&api
+        .run(consultant, ADD, json!({ "i": { "engagementId": acme, "displayName": "Li Wei", "email": MEMBER, "role": "MEMBER", "position": "advertising", "activeFrom": "2026-06-11" } }))
+        .await?["addMember"]["id"])?;
+    let hiro = viewer(
+        accounts
+            .by_email(OWNER)
+            .await?
+            .ok_or_else(|| anyhow!("owner missing"))?
+            .user_id,
+        false,
+    );
+    for status in ["TRIAL", "ACTIVE"] {
+        api.run(
+            consultant,
+            STATUS,
+            json!({ "i": { "engagementId": acme, "status": status, "reason": "demo" } }),
+        )
+        .await?;
+    }
+    for (metric, weight, levels) in [
+        ("acos", "40", ("0.35", "0.25", "0.20")),
+        ("ctr", "20", ("0.003", "0.0045", "0.006")),
+        ("gmv", "40", ("40000000", "50000000", "60000000")),
+    ] {
+        let kpi = id(&api
+            .run(consultant, DEFINE, json!({ "i": { "engagementId": acme, "metric": metric, "weight": weight, "assignee": { "position": "advertising" } } }))
+            .await?["defineKpi"]["id"])?;
+        api.run(consultant, TARGET, json!({ "i": { "engagementId": acme, "kpiId": kpi, "periods": ["2026-06"],
+            "threshold": levels.0, "target": levels.1, "stretch": levels.2, "reason": "agreed at kickoff" } })).await?;
+    }
+    for (metric, value) in [
+        ("ad_spend", "1200000"),
+        ("ad_sales", "4800000"),
+        ("clicks", "9000"),
+        ("impressions", "2400000"),
+        ("gmv", "55000000"),
+    ] {
+        api.run(
+            consultant,
+            RECORD,
+            json!({ "i": { "engagementId": acme, "metric": metric, "platform": "amazon_jp",
+            "from": "2026-06-01", "to": "2026-06-30", "value": value } }),
+        )
+        .await?;
+    }
+    lock_and_pay(
+        &api,
+        consultant,
+        hiro,
+        &acme,
+        "2026-06",
+        &[(li.as_str(), "200000")],
+    )
+    .await?;
+
+    // 2. Three months of daily data on two platforms.
+    let sakura = id(&api
+        .run(consultant, OPEN, json!({ "i": { "name": "Sakura Kitchen JP", "clientName": "Sakura Kitchenware K.K.", "platforms": ["amazon_jp", "rakuten"] } }))
+        .await?["openEngagement"]["id"])?;
+    api.run(consultant, ADD, json!({ "i": { "engagementId": sakura, "displayName": "Hiro Tanaka", "email": OWNER, "role": "CLIENT_OWNER" } })).await?;
+    let mei = id(&api
+        .run(consultant, ADD, json!({ "i": { "engagementId": sakura, "displayName": "Mei Suzuki", "email": "mei.suzuki@demo.kpi-ledger.test", "role": "MEMBER", "position": "advertising", "activeFrom": "2026-04-01" } }))
+        .await?["addMember"]["id"])?;
+    let ren = id(&api
+        .run(consultant, ADD, json!({ "i": { "engagementId": sakura, "displayName": "Ren Kobayashi", "email": "ren.kobayashi@demo.kpi-ledger.test", "role": "MEMBER", "position": "operations", "activeFrom": "2026-04-01" } }))
+        .await?["addMember"]["id"])?;
+    for status in ["TRIAL", "ACTIVE"] {
+        api.run(
+            consultant,
+            STATUS,
+            json!({ "i": { "engagementId": sakura, "status": status, "reason": "demo" } }),
+        )
+        .await?;
+    }
+    let months = ["2026-04", "2026-05", "2026-06"];
+    for (metric, weight, assignee, levels) in [
+        (
+            "gmv",
+            "50",
+            json!({ "team": true }),
+            ("24000000", "30000000", Some("36000000")),
+        ),
+        (
+            "conversion_rate",
+            "50",
+            json!({ "team": true }),
+            ("0.04", "0.05", Some("0.06")),
+        ),
+        (
+            "acos",
+            "60",
+            json!({ "position": "advertising" }),
+            ("0.30", "0.22", Some("0.18")),
+        ),
+        (
+            "roas",
+            "40",
+            json!({ "position": "advertising" }),
+            ("3", "4.5", Some("5.5")),
+        ),
+        (
+            "gmv",
+            "50",
+            json!({ "position": "operations" }),
+            ("24000000", "30000000", Some("36000000")),
+        ),
+        (
+            "conversion_rate",
+            "50",
+            json!({ "position": "operations" }),
+            ("0.04", "0.05", Some("0.06")),
+        ),
+    ] {
+        let kpi = id(&api
+            .run(consultant, DEFINE, json!({ "i": { "engagementId": sakura, "metric": metric, "weight": weight, "assignee": assignee } }))
+            .await?["defineKpi"]["id"])?;
+        api.run(consultant, TARGET, json!({ "i": { "engagementId": sakura, "kpiId": kpi, "periods": months,
+            "threshold": levels.0, "target": levels.1, "stretch": levels.2, "reason": "quarterly plan" } })).await?;
+    }
+    import_daily(context, &sakura, aiko.user_id).await?;
+    lock_and_pay(
+        &api,
+        consultant,
+        hiro,
+        &sakura,
+        "2026-04",
+        &[(mei.as_str(), "150000"), (ren.as_str(), "120000")],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Reviews a period, locks it with both signatures, and pays a plan on it.
+async fn lock_and_pay(
+    api: &Api,
+    consultant: Viewer,
+    owner: Viewer,
+    engagement: &str,
+    period: &str,
+    participants: &[(&str, &str)],
+) -> anyhow::Result<()> {
+    let review = id(&api
+        .run(
+            consultant,
+            REVIEW,
+            json!({ "i": { "engagementId": engagement, "period": period } }),
+        )
+        .await?["openReview"]["id"])?;
+    api.run(
+        consultant,
+        FINDING,
+        json!({ "i": { "engagementId": engagement, "reviewId": review,
+        "deviation": "ad efficiency ahead of target", "cause": "search-term pruning in week 2" } }),
+    )
+    .await?;
+    api.run(
+        consultant,
+        DECIDE,
+        json!({ "i": { "engagementId": engagement, "reviewId": review, "kind": "ACCEPT" } }),
+    )
+    .await?;
+    api.run(consultant, DECIDE, json!({ "i": { "engagementId": engagement, "reviewId": review, "kind": "ACTION_ITEM",
+        "owner": "Aiko Sato", "due": "2026-07-15", "description": "extend negative keywords to the new listings" } })).await?;
+    api.run(
+        consultant,
+        SIGN,
+        json!({ "i": { "engagementId": engagement, "reviewId": review } }),
+    )
+    .await?;
+    api.run(
+        owner,
+        SIGN,
+        json!({ "i": { "engagementId": engagement, "reviewId": review } }),
+    )
+    .await?;
+    let participants: Vec<Value> = participants
+        .iter()
+        .map(|(member, bonus)| json!({ "memberId": member, "targetBonus": bonus }))
+        .collect();
+    let plan = id(&api
+        .run(consultant, DRAFT, json!({ "i": { "engagementId": engagement, "terms": {
+            "name": format!("Monthly bonus {}", &period[..4]), "period": "MONTH", "participants": participants } } }))
+        .await?["draftIncentivePlan"]["id"])?;
+    api.run(
+        owner,
+        APPROVE_PLAN,
+        json!({ "i": { "engagementId": engagement, "planId": plan, "version": 1 } }),
+    )
+    .await?;
+    let payouts = api
+        .run(
+            consultant,
+            CALCULATE,
+            json!({ "i": { "engagementId": engagement, "period": period, "planId": plan } }),
+        )
+        .await?;
+    for payout in payouts["calculatePayouts"].as_array().into_iter().flatten() {
+        api.run(
+            owner,
+            APPROVE_PAYOUT,
+            json!({ "i": { "engagementId": engagement, "payoutId": payout["id"] } }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deterministic, plausible daily figures for April–June 2026, imported as generic_csv.
+async fn import_daily(context: &Context, engagement: &str, actor: UserId) -> anyhow::Result<()> {
+    let mut file = tempfile_path()?;
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        writeln!(out, "date,platform,metric,value")?;
+        let mut day = NaiveDate::from_ymd_opt(2026, 4, 1).expect("valid date");
+        let mut n: u64 = 0;
+        while day <= NaiveDate::from_ymd_opt(2026, 6, 30).expect("valid date") {
+            for (platform, scale) in [("amazon_jp", 700_000u64), ("rakuten", 320_000u64)] {
+                n += 1;
+                let wave = (n * 7919 % 200) as u64;
+                let gmv = scale + wave * 1_700;
+                let sessions = gmv / 380 + wave * 3;
+                let orders = sessions * (45 + wave % 15) / 1000;
+                let ad_spend = gmv * (8 + wave % 4) / 100;
+                let ad_sales = ad_spend * (40 + wave % 12) / 10;
+                for (metric, value) in [
+                    ("gmv", gmv),
+                    ("sessions", sessions),
+                    ("orders", orders),
+                    ("ad_spend", ad_spend),
+                    ("ad_sales", ad_sales),
+                ] {
+                    writeln!(out, "{day},{platform},{metric},{value}")?;
+                }
+            }
+            day = day.succ_opt().expect("valid date");
+        }
+        out.flush()?;
+    }
+    let importer = Importer::new(context.db.clone(), context.projector.clone());
+    let spec = ImportSpec {
+        engagement_id: engagement.parse::<EngagementId>()?,
+        format: kpi_ledger_import::Format::GenericCsv,
+        platform: None,
+        range: None,
+        encoding: kpi_ledger_import::EncodingChoice::Auto,
+        file_name: Some("sakura-kitchen-q2.csv".into()),
+        currency: "JPY".into(),
+    };
+    let metadata =
+        CommandMetadata::new(Some(actor), Uuid::new_v4()).with_reason(Some("demo data".into()));
+    let outcome = importer
+        .import_file(Uuid::new_v4(), &spec, &file, &metadata, &|_| {})
+        .await;
+    std::fs::remove_file(&file).ok();
+    file.clear();
+    outcome
+        .map(|_| ())
+        .map_err(|e| anyhow!("demo import failed: {e}"))
+}
+
+fn tempfile_path() -> anyhow::Result<std::path::PathBuf> {
+    let folder = crate::imports::spool_dir();
+    std::fs::create_dir_all(&folder)?;
+    Ok(folder.join(format!("demo-{}.csv", Uuid::new_v4())))
+}
+
+/// Prints how to explore the seeded installation.
+pub fn print(tokens: &DemoTokens, address: &str) {
+    println!("kpi-ledger demo is ready: GraphiQL on http://{address}/graphql");
+    println!("Paste one of these into GraphiQL's Headers tab as {{\"Authorization\": \"Bearer <token>\"}}:");
+    println!("  consultant   ({CONSULTANT}): {}", tokens.consultant);
+    println!("  client owner ({OWNER}): {}", tokens.client_owner);
+    println!("  member       ({MEMBER}): {}", tokens.member);
+    println!("Try: {{ engagements(first: 10) {{ edges {{ node {{ id name status }} }} }} }}");
+}
