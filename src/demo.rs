@@ -359,7 +359,7 @@ async fn import_daily(context: &Context, engagement: &str, actor: UserId) -> any
         while day <= NaiveDate::from_ymd_opt(2026, 6, 30).expect("valid date") {
             for (platform, scale) in [("amazon_jp", 700_000u64), ("rakuten", 320_000u64)] {
                 n += 1;
-                let wave = (n * 7919 % 200) as u64;
+                let wave = n * 7919 % 200;
                 let gmv = scale + wave * 1_700;
                 let sessions = gmv / 380 + wave * 3;
                 let orders = sessions * (45 + wave % 15) / 1000;
