@@ -876,6 +876,44 @@ impl Ports for Services {
         })
     }
 
+    async fn locked_scorecard(
+        &self,
+        scope: &EngagementScope,
+        review_id: uuid::Uuid,
+        member: Option<MemberId>,
+    ) -> Result<kpi_ledger_graphql::ports::AsOfScorecard, PortError> {
+        self.owned_by(
+            "reviews",
+            "review_id",
+            &review_id.to_string(),
+            scope.engagement_id(),
+            "review",
+        )
+        .await?;
+        let head = crate::store::events::head_position(&self.db).await?;
+        let state = crate::store::events::replay(&self.db, scope.engagement_id(), head).await?;
+        let not_found = |message: String| PortError::Domain {
+            kind: kpi_ledger_domain::ErrorKind::NotFound,
+            message,
+        };
+        let review = state
+            .reviews()
+            .find(|r| r.review_id == review_id)
+            .cloned()
+            .ok_or_else(|| not_found("review not found".into()))?;
+        let frozen =
+            crate::store::events::replay(&self.db, scope.engagement_id(), review.snapshot_position)
+                .await?;
+        let (card, kpis) = frozen
+            .decided_scorecard(&review.period, member, &review.decisions)
+            .map_err(not_found)?;
+        Ok(kpi_ledger_graphql::ports::AsOfScorecard {
+            position: review.snapshot_position,
+            card,
+            kpis,
+        })
+    }
+
     async fn what_if_payouts(
         &self,
         scope: &EngagementScope,

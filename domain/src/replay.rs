@@ -328,6 +328,10 @@ impl Model {
             .max_by_key(|r| (r.locked, r.version))
     }
 
+    pub fn reviews(&self) -> impl Iterator<Item = &ReplayedReview> {
+        self.reviews.values()
+    }
+
     pub fn plan(&self, plan_id: Uuid) -> Option<&ReplayedPlan> {
         self.plans.get(&plan_id)
     }

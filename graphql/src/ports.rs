@@ -505,6 +505,15 @@ pub trait Ports: Send + Sync + 'static {
         language: StatementLanguage,
     ) -> Result<StatementFile, PortError>;
 
+    /// A review's locked result for the team (no member) or one member: the log replayed
+    /// to the lock's snapshot, with the review's decisions applied.
+    async fn locked_scorecard(
+        &self,
+        scope: &EngagementScope,
+        review_id: uuid::Uuid,
+        member: Option<MemberId>,
+    ) -> Result<AsOfScorecard, PortError>;
+
     /// Queues an import of `content` (an uploaded file) and starts it in the background.
     async fn start_import(
         &self,

@@ -346,12 +346,39 @@ pub async fn load_as_of(
     as_of: chrono::DateTime<chrono::Utc>,
 ) -> Result<Scorecard> {
     check_access(scope, member_id)?;
-    let ports = ports(ctx);
-    let replayed = ports
+    let replayed = ports(ctx)
         .scorecard_as_of(scope, &period, member_id, as_of)
         .await
         .gql()?;
-    let current: HashMap<_, KpiView> = ports
+    from_replay(ctx, scope, period, member_id, replayed, as_of).await
+}
+
+/// A period's result as its review locked it: the log replayed to the lock's snapshot,
+/// with the review's decisions applied.
+pub async fn load_locked(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    review_id: uuid::Uuid,
+    period: Period,
+    member_id: Option<MemberId>,
+) -> Result<Scorecard> {
+    check_access(scope, member_id)?;
+    let replayed = ports(ctx)
+        .locked_scorecard(scope, review_id, member_id)
+        .await
+        .gql()?;
+    from_replay(ctx, scope, period, member_id, replayed, chrono::Utc::now()).await
+}
+
+async fn from_replay(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    period: Period,
+    member_id: Option<MemberId>,
+    replayed: crate::ports::AsOfScorecard,
+    as_of: chrono::DateTime<chrono::Utc>,
+) -> Result<Scorecard> {
+    let current: HashMap<_, KpiView> = ports(ctx)
         .kpis(scope)
         .await
         .gql()?

@@ -31,10 +31,63 @@ pub struct ReviewEntry {
 }
 
 /// A review of one period.
-pub struct Review(ReviewView);
+pub struct Review(ReviewView, EngagementScope);
 
 #[Object]
 impl Review {
+    /// The period's result as this review froze it (the team's, or with `memberId` one
+    /// member's): the log replayed to the snapshot, with the review's decisions applied.
+    async fn scorecard(
+        &self,
+        ctx: &Context<'_>,
+        member_id: Option<Uuid>,
+    ) -> Result<crate::scorecard::Scorecard> {
+        let period = self
+            .0
+            .period
+            .parse()
+            .map_err(|e: kpi_ledger_domain::period::PeriodError| validation(e.to_string()))?;
+        crate::scorecard::load_locked(ctx, &self.1, self.0.id, period, member_id.map(MemberId))
+            .await
+    }
+
+    /// Observations of the period recorded after the snapshot: they do not change the
+    /// locked result; compare `scorecard` with the live `engagement.scorecard` for the
+    /// variance they would cause.
+    async fn arrived_after_lock(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<crate::observation::Observation>> {
+        let period: kpi_ledger_domain::period::Period = self
+            .0
+            .period
+            .parse()
+            .map_err(|e: kpi_ledger_domain::period::PeriodError| validation(e.to_string()))?;
+        let ports = ports(ctx);
+        let engagement = ports.engagement(&self.1).await.gql()?;
+        let tz: chrono_tz::Tz = engagement
+            .time_zone
+            .parse()
+            .map_err(|_| validation("time zone"))?;
+        let days = period.days(engagement.fiscal_year_start_month, tz);
+        let metrics: Vec<String> = ports
+            .metric_catalogue(&self.1)
+            .await
+            .gql()?
+            .into_iter()
+            .filter(|m| !m.aggregation.is_ratio())
+            .map(|m| m.key)
+            .collect();
+        Ok(ports
+            .observations(&self.1, &metrics, days)
+            .await
+            .gql()?
+            .iter()
+            .filter(|o| o.recorded_position > self.0.snapshot_position)
+            .map(crate::observation::Observation::from)
+            .collect())
+    }
+
     async fn id(&self) -> Uuid {
         self.0.id
     }
@@ -355,7 +408,7 @@ pub async fn reviews(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<R
         .await
         .gql()?
         .into_iter()
-        .map(Review)
+        .map(|r| Review(r, scope.clone()))
         .collect())
 }
 
@@ -418,7 +471,7 @@ async fn load_review(
         .gql()?
         .into_iter()
         .find(|r| r.id == review_id)
-        .map(Review)
+        .map(|r| Review(r, scope.clone()))
         .ok_or_else(|| not_found("review"))
 }
 

@@ -170,6 +170,25 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
     )
     .await;
     crate::engagements::open(&app, &s.consultant, "Another client").await;
+    let review = app
+        .ok(&s.owner, "query($id: UUID!, $li: UUID!) { engagement(id: $id) {
+            scorecard(period: \"2026-06\", memberId: $li) { score }
+            reviews { status scorecard(memberId: $li) { score } arrivedAfterLock { metric from to value } } } }",
+            json!({ "id": s.engagement, "li": s.li }))
+        .await;
+    let e = &review["engagement"];
+    assert_eq!(
+        e["reviews"][0]["scorecard"]["score"], "99",
+        "the locked result stands: {e}"
+    );
+    assert_ne!(
+        e["scorecard"]["score"], "99",
+        "the live card shows the variance: {e}"
+    );
+    assert_eq!(
+        e["reviews"][0]["arrivedAfterLock"],
+        json!([{ "metric": "gmv", "from": "2026-06-16", "to": "2026-06-30", "value": "1" }])
+    );
     let verification = app
         .ok(&s.owner, "query($id: UUID!, $p: UUID!) { engagement(id: $id) { payoutVerification(payoutId: $p) {
             recordedAmount recomputedAmount identical } } }", json!({ "id": s.engagement, "p": payout_id }))
