@@ -268,12 +268,16 @@ impl Importer {
             return self.summary_of(first).await;
         }
 
+        let started = std::time::Instant::now();
         let staged = stage::stage(self, job_id, spec, path, &mut report, progress).await;
+        tracing::info!(%job_id, rows = report.rows_read, elapsed = ?started.elapsed(), "import read and staged");
         let result = match staged {
             Ok(staged) => {
                 report.phase = Phase::Checking;
                 progress(report);
-                match checks::check(self, job_id).await {
+                let checked = checks::check(self, job_id).await;
+                tracing::info!(%job_id, elapsed = ?started.elapsed(), "import checked");
+                match checked {
                     Ok(()) => {
                         report.phase = Phase::Recording;
                         progress(report);
@@ -297,12 +301,14 @@ impl Importer {
             }
             Err(error) => Err(error),
         };
+        tracing::info!(%job_id, elapsed = ?started.elapsed(), "import recorded");
         stage::clear(self, job_id).await?;
         match result {
             Ok(summary) => {
                 if let Err(error) = self.projector.catch_up().await {
                     tracing::error!(%error, "read models lag behind the event log");
                 }
+                tracing::info!(%job_id, elapsed = ?started.elapsed(), "import projected");
                 Ok(summary)
             }
             // Another identical import committed first.
