@@ -58,9 +58,12 @@ pub struct Claims {
     pub iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
-    /// Used to find the account when `sub` is not a user id of this installation.
+    /// Used to find the account when `sub` is not a user id of this installation, and
+    /// only when the identity provider says it verified it (`email_verified: true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +164,7 @@ impl TokenService {
             exp: expires_at.timestamp(),
             iss: Some(ISSUER.to_string()),
             email: None,
+            email_verified: None,
         };
         encode(&Header::new(Algorithm::HS256), &claims, encoding).map_err(AuthError::Rejected)
     }

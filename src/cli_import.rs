@@ -170,12 +170,11 @@ async fn direct(
     }
     #[derive(sqlx::FromRow)]
     struct EngagementRow {
-        currency: String,
         platforms: String,
         status: String,
     }
     let row: EngagementRow = on_db!(&context.db, pool => {
-        sqlx::query_as("SELECT currency, platforms, status FROM engagements WHERE engagement_id = $1")
+        sqlx::query_as("SELECT platforms, status FROM engagements WHERE engagement_id = $1")
             .bind(engagement_id.to_string())
             .fetch_one(pool)
             .await?
@@ -204,7 +203,6 @@ async fn direct(
             .file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
-        currency: row.currency,
     };
     let importer = Importer::new(context.db.clone(), context.projector.clone());
     let metadata = CommandMetadata::new(Some(account.user_id), Uuid::new_v4())

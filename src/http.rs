@@ -145,7 +145,13 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, &
         Ok(user_id) => state.accounts.by_id(user_id).await,
         Err(_) => Ok(None),
     };
-    let account = match (by_id, &claims.email) {
+    // An email names an account only if the identity provider verified it; anyone can
+    // register an unverified address that belongs to someone else.
+    let verified_email = claims
+        .email
+        .as_ref()
+        .filter(|_| claims.email_verified == Some(true));
+    let account = match (by_id, verified_email) {
         (Ok(Some(account)), _) => Some(account),
         (Ok(None), Some(email)) => state.accounts.by_email(email).await.ok().flatten(),
         (Ok(None), None) => None,

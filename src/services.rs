@@ -415,7 +415,8 @@ impl Ports for Services {
                         e.opened_position
                    FROM engagement_members m
                    JOIN engagements e ON e.engagement_id = m.engagement_id
-                  WHERE m.user_id = $1",
+                  WHERE m.user_id = $1
+                  ORDER BY m.added_position DESC",
             )
             .bind(user_id.to_string())
             .fetch_all(pool)
@@ -1059,13 +1060,6 @@ impl Ports for Services {
         mut content: std::fs::File,
         metadata: &CommandMetadata,
     ) -> Result<ImportJobView, PortError> {
-        let currency: String = on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT currency FROM engagements WHERE engagement_id = $1")
-                .bind(permit.engagement_id().to_string())
-                .fetch_one(pool)
-                .await
-                .map_err(StoreError::from)?
-        });
         let folder = spool_dir();
         let path = folder.join(format!("upload-{}", uuid::Uuid::new_v4()));
         let target = path.clone();
@@ -1085,7 +1079,6 @@ impl Ports for Services {
             range: request.range,
             encoding: request.encoding,
             file_name: request.file_name,
-            currency,
         };
         let job = self
             .jobs

@@ -196,6 +196,8 @@ pub async fn visible_engagements(ctx: &Context<'_>) -> Result<Vec<EngagementScop
         .filter(|m| is_current(m, &request))
         .map(|m| scope_of(&viewer, m))
         .collect();
+    // Newest engagement first; within one engagement the newest membership (the ports
+    // return memberships newest first, and the sort is stable) is the one that counts.
     scopes.sort_by_key(|s| std::cmp::Reverse(s.opened_position));
     scopes.dedup_by_key(|s| s.engagement_id);
     Ok(scopes)

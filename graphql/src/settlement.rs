@@ -110,18 +110,48 @@ impl Review {
     async fn opened_at(&self) -> DateTime<Utc> {
         self.0.opened_at
     }
+    /// Findings, decisions and sign-offs. Client viewers see them without member ids and
+    /// free text (which may name people).
     async fn entries(&self) -> Vec<ReviewEntry> {
+        let redact = self.1.role() == EngagementRole::ClientViewer;
         self.0
             .entries
             .iter()
             .map(|e| ReviewEntry {
                 position: e.position,
                 kind: e.kind.clone(),
-                detail: Json(e.detail.clone()),
+                detail: Json(if redact {
+                    redacted(&e.detail)
+                } else {
+                    e.detail.clone()
+                }),
                 recorded_by: e.actor.clone(),
                 recorded_at: e.recorded_at,
             })
             .collect()
+    }
+}
+
+/// A review entry without member ids or free text.
+fn redacted(detail: &serde_json::Value) -> serde_json::Value {
+    const PERSONAL: [&str; 8] = [
+        "member_id",
+        "user_id",
+        "owner",
+        "deviation",
+        "cause",
+        "description",
+        "reason",
+        "note",
+    ];
+    match detail {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .filter(|(k, _)| !PERSONAL.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), redacted(v)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -693,6 +723,23 @@ impl SettlementMutation {
         let permit = scope.permit(Capability::RunReviews)?;
         ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, input.reason)?;
+        // One review per period: a locked period is changed by reopening its review.
+        let period = input.period.0.to_string();
+        if let Some(existing) = ports(ctx)
+            .reviews(&scope)
+            .await
+            .gql()?
+            .into_iter()
+            .find(|r| r.period == period)
+        {
+            return Err(coded(
+                "CONFLICT",
+                format!(
+                    "{period} already has review {} ({}); record decisions there, or a reopen decision if it is locked",
+                    existing.id, existing.status
+                ),
+            ));
+        }
         let review_id = Uuid::new_v4();
         let snapshot_position = ports(ctx).head_position().await.gql()?;
         let command = ReviewCommand::Open {
@@ -712,6 +759,7 @@ impl SettlementMutation {
     async fn record_finding(&self, ctx: &Context<'_>, input: RecordFindingInput) -> Result<Review> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::RunReviews)?;
+        ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, None)?;
         let command = ReviewCommand::RecordFinding {
             kpi_id: input.kpi_id.map(KpiId),
@@ -734,6 +782,7 @@ impl SettlementMutation {
     ) -> Result<Review> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::RunReviews)?;
+        ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, input.reason.clone())?;
         let reason = || needed(input.reason.clone(), "reason");
         let decision = match input.kind {
@@ -794,10 +843,12 @@ impl SettlementMutation {
     ) -> Result<Review> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::SignOffReviews)?;
+        ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, None)?;
         let command = ReviewCommand::SignOff {
             user_id: scope.user_id(),
             role: scope.role(),
+            position: ports(ctx).head_position().await.gql()?,
         };
         ports(ctx)
             .execute_review(&permit, input.review_id, command, &metadata)
@@ -863,6 +914,7 @@ impl SettlementMutation {
     ) -> Result<IncentivePlan> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ApprovePlans)?;
+        ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, None)?;
         let command = PlanCommand::Approve {
             version: input.version,
@@ -884,6 +936,7 @@ impl SettlementMutation {
     ) -> Result<Vec<Payout>> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::CalculatePayouts)?;
+        ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, None)?;
         Ok(ports(ctx)
             .calculate_payouts(&permit, &input.period.0, input.plan_id, &metadata)
@@ -898,6 +951,7 @@ impl SettlementMutation {
     async fn approve_payout(&self, ctx: &Context<'_>, input: PayoutInput) -> Result<Payout> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ApprovePayouts)?;
+        ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, None)?;
         let command = PayoutCommand::Approve {
             by: scope.user_id(),
@@ -917,6 +971,7 @@ impl SettlementMutation {
     ) -> Result<Payout> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::MarkPayoutsPaid)?;
+        ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, None)?;
         let command = PayoutCommand::MarkPaid {
             by: scope.user_id(),
@@ -934,6 +989,7 @@ impl SettlementMutation {
     async fn adjust_payout(&self, ctx: &Context<'_>, input: AdjustPayoutInput) -> Result<Payout> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::CalculatePayouts)?;
+        ensure_open(ctx, &scope).await?;
         let metadata = command_metadata(ctx, Some(input.reason.clone()))?;
         let command = PayoutCommand::Adjust {
             by: scope.user_id(),

@@ -37,7 +37,7 @@ CREATE TABLE period_locks
     snapshot_position BIGINT  NOT NULL,
     locked_at         TEXT NOT NULL,
     reopened_at       TEXT,
-    PRIMARY KEY (engagement_id, period, version)
+    PRIMARY KEY (review_id, version)
 );
 
 CREATE TABLE incentive_plans

@@ -47,8 +47,15 @@ pub struct ImportSpec {
     pub range: Option<DateRange>,
     pub encoding: EncodingChoice,
     pub file_name: Option<String>,
-    /// The engagement's reporting currency.
+}
+
+/// What the import needs to know of the engagement: rows for other platforms, unknown
+/// metrics or money in another currency are refused.
+#[derive(Debug, Clone)]
+pub struct EngagementFacts {
     pub currency: String,
+    pub platforms: Vec<String>,
+    pub catalogue: Vec<kpi_ledger_domain::metrics::MetricDefinition>,
 }
 
 /// One thing wrong with a file, where it is.
@@ -179,6 +186,39 @@ impl Importer {
         &self.db
     }
 
+    /// The engagement's currency, platforms and metric catalogue.
+    async fn facts(&self, engagement_id: EngagementId) -> Result<EngagementFacts, ImportError> {
+        let engagement = engagement_id.to_string();
+        let (row, custom): ((String, String), Vec<String>) = on_db!(&self.db, pool => {
+            let row: (String, String) = sqlx::query_as(
+                "SELECT currency, platforms FROM engagements WHERE engagement_id = $1",
+            )
+            .bind(&engagement)
+            .fetch_one(pool)
+            .await?;
+            let custom = sqlx::query_scalar(
+                "SELECT definition FROM engagement_metrics WHERE engagement_id = $1",
+            )
+            .bind(&engagement)
+            .fetch_all(pool)
+            .await?;
+            (row, custom)
+        });
+        let mut catalogue = kpi_ledger_domain::metrics::builtin_catalogue();
+        for definition in custom {
+            catalogue.push(
+                serde_json::from_str(&definition)
+                    .map_err(|e| StoreError::Corrupt(format!("custom metric: {e}")))?,
+            );
+        }
+        Ok(EngagementFacts {
+            currency: row.0,
+            platforms: serde_json::from_str(&row.1)
+                .map_err(|e| StoreError::Corrupt(format!("platforms: {e}")))?,
+            catalogue,
+        })
+    }
+
     /// The import an identical earlier file produced, if any.
     async fn already_imported(&self, key: &str) -> Result<Option<Uuid>, ImportError> {
         let found: Option<String> = on_db!(&self.db, pool => {
@@ -269,7 +309,8 @@ impl Importer {
         }
 
         let started = std::time::Instant::now();
-        let staged = stage::stage(self, job_id, spec, path, &mut report, progress).await;
+        let facts = self.facts(spec.engagement_id).await?;
+        let staged = stage::stage(self, job_id, spec, &facts, path, &mut report, progress).await;
         tracing::info!(%job_id, rows = report.rows_read, elapsed = ?started.elapsed(), "import read and staged");
         let result = match staged {
             Ok(staged) => {

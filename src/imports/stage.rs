@@ -1,6 +1,8 @@
 //! Reading a file into the staging tables, in batches, on a blocking thread.
 
-use super::{ImportError, ImportSpec, Importer, Phase, Problem, Progress, MAX_LISTED};
+use super::{
+    EngagementFacts, ImportError, ImportSpec, Importer, Phase, Problem, Progress, MAX_LISTED,
+};
 use crate::on_db;
 use crate::store::params::values_sql;
 use kpi_ledger_domain::series::SeriesKey;
@@ -39,6 +41,7 @@ pub async fn stage(
     importer: &Importer,
     job_id: Uuid,
     spec: &ImportSpec,
+    facts: &EngagementFacts,
     path: &Path,
     report: &mut Progress,
     progress: &(dyn Fn(Progress) + Send + Sync),
@@ -48,7 +51,7 @@ pub async fn stage(
         encoding: spec.encoding,
         platform: spec.platform.clone(),
         range: spec.range,
-        currency: spec.currency.clone(),
+        currency: facts.currency.clone(),
     };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Message>(4);
     let file = std::fs::File::open(path)?;
@@ -94,6 +97,13 @@ pub async fn stage(
             Message::Rows(rows, bytes_read) => {
                 report.rows_read += rows.iter().filter(|r| r.line > 0).count() as u64;
                 report.bytes_read = bytes_read;
+                for problem in rows.iter().flat_map(|row| foreign(row, facts)) {
+                    invalid += 1;
+                    report.rows_invalid = invalid;
+                    if problems.len() < MAX_LISTED {
+                        problems.push(problem);
+                    }
+                }
                 // Once a row is bad nothing will be recorded: keep reading only to find
                 // every bad row.
                 if invalid == 0 {
@@ -150,6 +160,44 @@ pub async fn stage(
     Ok(Staged {
         rows_read: report.rows_read,
     })
+}
+
+/// What in a row does not belong to this engagement: a platform it does not sell on, a
+/// metric its catalogue lacks (or a ratio, recorded through its components), a value the
+/// metric does not allow.
+fn foreign(row: &ParsedRow, facts: &EngagementFacts) -> Vec<Problem> {
+    let problem = |column: &str, value: String, reason: String| Problem {
+        line: row.line,
+        column: Some(column.to_string()),
+        value: Some(value),
+        reason,
+    };
+    let mut problems = Vec::new();
+    for o in &row.observations {
+        if !facts.platforms.contains(&o.platform) {
+            problems.push(problem(
+                "platform",
+                o.platform.clone(),
+                format!(
+                    "not one of this engagement's platforms ({})",
+                    facts.platforms.join(", ")
+                ),
+            ));
+        }
+        match facts.catalogue.iter().find(|m| m.key == o.metric) {
+            None => problems.push(problem(
+                "metric",
+                o.metric.clone(),
+                "not in this engagement's metric catalogue".to_string(),
+            )),
+            Some(metric) => {
+                if let Err(reason) = metric.check_value(o.value) {
+                    problems.push(problem("value", o.value.to_string(), reason));
+                }
+            }
+        }
+    }
+    problems
 }
 
 /// Writes one batch of rows (keys and observations) to the staging tables.

@@ -555,3 +555,32 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
     assert!(stderr.contains("line 2"), "{stderr}");
 }
 on_both_backends!(the_cli_imports_directly_and_through_the_server);
+
+async fn rows_for_other_platforms_or_unknown_metrics_are_refused(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    let csv = "date,platform,metric,value\n2026-05-01,amazon_jp,gmv,1000\n2026-05-01,shopee_jp,gmv,5\n2026-05-02,amazon_jp,gmvv,7\n";
+    let job = import(
+        &app,
+        &token,
+        input(&e, "GENERIC_CSV", "amazon_jp"),
+        "x.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert_eq!(job["totalProblems"], 2, "{job}");
+    let problems = job["problems"].as_array().unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["line"] == 3 && p["column"] == "platform" && p["value"] == "shopee_jp"),
+        "{job}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["line"] == 4 && p["column"] == "metric" && p["value"] == "gmvv"),
+        "{job}"
+    );
+}
+on_both_backends!(rows_for_other_platforms_or_unknown_metrics_are_refused);

@@ -477,3 +477,47 @@ fn read_xlsx(bytes: Vec<u8>) -> Vec<Vec<String>> {
         })
         .collect()
 }
+
+async fn a_period_has_one_review_and_a_relock_takes_the_corrections(app: TestApp) {
+    let s = setup(&app).await;
+    let plan_id = plan(&app, &s).await;
+    let review = lock_june(&app, &s).await;
+    let body = app
+        .gql(
+            &s.consultant,
+            OPEN_REVIEW,
+            json!({ "i": { "engagementId": s.engagement, "period": "2026-06" } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{body}"
+    );
+
+    // Reopen, correct June's GMV target, re-lock: version 2 is scored with the new target.
+    app.ok(&s.consultant, DECIDE, json!({ "i": { "engagementId": s.engagement, "reviewId": review, "kind": "REOPEN", "reason": "target agreed wrong" } })).await;
+    app.ok(&s.consultant, "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }",
+        json!({ "i": { "engagementId": s.engagement, "kpiId": s.gmv, "periods": ["2026-06"],
+                       "threshold": "40000000", "target": "55000000", "stretch": "60000000", "reason": "as signed in the contract" } })).await;
+    app.ok(
+        &s.consultant,
+        SIGN,
+        json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+    )
+    .await;
+    let relocked = app
+        .ok(
+            &s.owner,
+            SIGN,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(relocked["signOffReview"]["version"], 2);
+    let payouts = app
+        .ok(&s.consultant, CALCULATE, json!({ "i": { "engagementId": s.engagement, "period": "2026-06", "planId": plan_id } }))
+        .await["calculatePayouts"].clone();
+    // GMV 55M now hits the target exactly: 0.4×100 + 0.2×75 + 0.4×100 = 95.
+    assert_eq!(payouts[0]["score"], "95", "{payouts}");
+    assert_eq!(payouts[0]["lockVersion"], 2);
+}
+on_both_backends!(a_period_has_one_review_and_a_relock_takes_the_corrections);

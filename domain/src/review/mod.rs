@@ -86,6 +86,8 @@ pub enum ReviewCommand {
     SignOff {
         user_id: UserId,
         role: EngagementRole,
+        /// The head of the log now: a re-lock after a reopen freezes the inputs here.
+        position: i64,
     },
 }
 
@@ -179,6 +181,9 @@ pub struct Review {
     snapshot_position: i64,
     signatures: Vec<(UserId, EngagementRole)>,
     open_items: Vec<Uuid>,
+    /// Reopened since the last lock: the next lock takes a new snapshot.
+    #[serde(default)]
+    reopened: bool,
 }
 
 fn required(field: &str, text: &str) -> Result<String, ReviewError> {
@@ -236,7 +241,11 @@ impl Review {
                 decision,
                 snapshot_position,
             } => self.decision(decision, snapshot_position),
-            ReviewCommand::SignOff { user_id, role } => {
+            ReviewCommand::SignOff {
+                user_id,
+                role,
+                position,
+            } => {
                 if self.locked {
                     return Err(ReviewError::Locked);
                 }
@@ -254,9 +263,16 @@ impl Review {
                     |r: EngagementRole| role == r || self.signatures.iter().any(|(_, sr)| *sr == r);
                 // Two different people by construction: one user signs once.
                 if signed(EngagementRole::Consultant) && signed(EngagementRole::ClientOwner) {
+                    // The first lock freezes the snapshot the review was opened on; a re-lock
+                    // after a reopen freezes the log as it is now, corrections included.
+                    let snapshot_position = if self.reopened {
+                        position
+                    } else {
+                        self.snapshot_position
+                    };
                     events.push(ReviewEvent::PeriodLocked {
                         version: self.version + 1,
-                        snapshot_position: self.snapshot_position,
+                        snapshot_position,
                     });
                 }
                 Ok(events)
@@ -355,14 +371,20 @@ impl Aggregate for Review {
                 _ => {}
             },
             ReviewEvent::SignedOff { user_id, role } => self.signatures.push((user_id, role)),
-            ReviewEvent::PeriodLocked { version, .. } => {
+            ReviewEvent::PeriodLocked {
+                version,
+                snapshot_position,
+            } => {
                 self.locked = true;
+                self.reopened = false;
                 self.version = version;
+                self.snapshot_position = snapshot_position;
             }
             ReviewEvent::PeriodReopened {
                 snapshot_position, ..
             } => {
                 self.locked = false;
+                self.reopened = true;
                 self.signatures.clear();
                 self.snapshot_position = snapshot_position;
             }

@@ -53,6 +53,7 @@ fn a_consultant_and_a_client_owner_signing_lock_the_period_at_the_snapshot() {
         .when(ReviewCommand::SignOff {
             user_id: owner(),
             role: EngagementRole::ClientOwner,
+            position: 99,
         })
         .then_expect_events(vec![
             signed(owner(), EngagementRole::ClientOwner),
@@ -73,6 +74,7 @@ fn two_consultants_signing_do_not_lock() {
         .when(ReviewCommand::SignOff {
             user_id: UserId(id(12)),
             role: EngagementRole::Consultant,
+            position: 99,
         })
         .then_expect_events(vec![signed(UserId(id(12)), EngagementRole::Consultant)]);
 }
@@ -87,6 +89,7 @@ fn one_person_signs_once() {
         .when(ReviewCommand::SignOff {
             user_id: consultant(),
             role: EngagementRole::ClientOwner,
+            position: 99,
         })
         .then_expect_error(ReviewError::AlreadySigned);
 }
@@ -98,6 +101,7 @@ fn viewers_and_members_cannot_sign() {
         .when(ReviewCommand::SignOff {
             user_id: owner(),
             role: EngagementRole::ClientViewer,
+            position: 99,
         })
         .then_expect_error(ReviewError::RoleCannotSign(EngagementRole::ClientViewer));
 }
@@ -161,12 +165,14 @@ fn reopening_unlocks_on_a_new_snapshot_and_relocking_makes_version_2() {
         .when(ReviewCommand::SignOff {
             user_id: consultant(),
             role: EngagementRole::Consultant,
+            position: 99,
         })
         .then_expect_events(vec![
             signed(consultant(), EngagementRole::Consultant),
+            // The re-lock freezes the log as it stood at the completing sign-off.
             ReviewEvent::PeriodLocked {
                 version: 2,
-                snapshot_position: 55,
+                snapshot_position: 99,
             },
         ]);
 }
@@ -236,6 +242,7 @@ fn commands_on_a_review_that_was_never_opened_are_not_found() {
         .when(ReviewCommand::SignOff {
             user_id: owner(),
             role: EngagementRole::ClientOwner,
+            position: 99,
         })
         .then_expect_error(ReviewError::NotFound);
 }
