@@ -15,7 +15,7 @@ use crate::scoring::Levels;
 use crate::series::{SeriesEvent, SeriesKey};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// One member as the log says at the replayed position.
@@ -64,7 +64,9 @@ pub struct Model {
     custom_metrics: Vec<MetricDefinition>,
     kpis: Vec<ReplayedKpi>,
     kpi_index: HashMap<KpiId, usize>,
-    series: BTreeMap<SeriesKey, BTreeMap<DateRange, Decimal>>,
+    /// Every observation: its value and the source that delivered it (a correction keeps
+    /// the source of the value it corrects).
+    series: BTreeMap<SeriesKey, BTreeMap<DateRange, (Decimal, String)>>,
     /// (platform, source) → complete through.
     watermarks: BTreeMap<(String, String), NaiveDate>,
     reviews: BTreeMap<Uuid, ReplayedReview>,
@@ -336,15 +338,6 @@ impl Model {
         self.plans.get(&plan_id)
     }
 
-    /// How far each platform's data is complete (the latest day over its sources).
-    pub fn complete_through(&self, platform: &str) -> Option<NaiveDate> {
-        self.watermarks
-            .iter()
-            .filter(|((p, _), _)| p == platform)
-            .map(|(_, through)| *through)
-            .max()
-    }
-
     fn apply_series(&mut self, event: SeriesEvent) {
         if let SeriesEvent::ObservationRecorded {
             key, range, source, ..
@@ -354,27 +347,61 @@ impl Model {
                 self.advance(key.platform.clone(), source.watermark_name(), range.end);
             }
         }
-        let (key, values): (SeriesKey, Vec<(DateRange, Decimal)>) = match event {
+        let (key, values): (SeriesKey, Vec<(DateRange, Decimal, Option<String>)>) = match event {
             SeriesEvent::ObservationRecorded {
+                key,
+                range,
+                value,
+                source,
+                ..
+            } => (key, vec![(range, value, Some(source.watermark_name()))]),
+            SeriesEvent::ObservationCorrected {
                 key, range, value, ..
-            }
-            | SeriesEvent::ObservationCorrected {
-                key, range, value, ..
-            } => (key, vec![(range, value)]),
+            } => (key, vec![(range, value, None)]),
             SeriesEvent::ObservationsImported {
-                key, observations, ..
+                key,
+                observations,
+                format,
+                ..
             } => (
                 key,
                 observations
                     .into_iter()
-                    .map(|o| (o.range, o.value))
+                    .map(|o| (o.range, o.value, Some(format.clone())))
                     .collect(),
             ),
         };
         if key.engagement_id != self.engagement_id {
             return;
         }
-        self.series.entry(key).or_default().extend(values);
+        let series = self.series.entry(key).or_default();
+        for (range, value, source) in values {
+            let source = source
+                .or_else(|| series.get(&range).map(|(_, s)| s.clone()))
+                .unwrap_or_else(|| "manual".to_string());
+            series.insert(range, (value, source));
+        }
+    }
+
+    /// The sources that delivered a platform's observations touching `days`.
+    pub fn sources_in(&self, platform: &str, days: DateRange) -> BTreeSet<String> {
+        self.series
+            .iter()
+            .filter(|(key, _)| key.platform == platform)
+            .flat_map(|(_, values)| {
+                values
+                    .iter()
+                    .filter(|(range, _)| range.overlaps(&days))
+                    .map(|(_, (_, source))| source.clone())
+            })
+            .collect()
+    }
+
+    /// How far one source's data for a platform is complete.
+    pub fn source_complete_through(&self, platform: &str, source: &str) -> Option<NaiveDate> {
+        self.watermarks
+            .get(&(platform.to_string(), source.to_string()))
+            .copied()
     }
 
     pub fn settings(&self) -> Option<&EngagementSettings> {
@@ -483,7 +510,7 @@ impl Model {
                 values
                     .iter()
                     .filter(|(range, _)| range.overlaps(&days))
-                    .map(move |(range, value)| Point {
+                    .map(move |(range, (value, _))| Point {
                         metric: key.metric.clone(),
                         platform: key.platform.clone(),
                         scope: key.scope.clone(),

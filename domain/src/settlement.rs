@@ -199,10 +199,20 @@ fn settle(
         if accepted.contains(platform.as_str()) {
             continue;
         }
-        match frozen.complete_through(platform) {
-            Some(through) if through >= days.end => {}
-            Some(through) => gaps.push(format!("{platform} is complete only through {through}")),
-            None => gaps.push(format!("{platform} has no data")),
+        // Every source that delivered this platform's data for the period must be
+        // complete through its last day.
+        let sources = frozen.sources_in(platform, days);
+        if sources.is_empty() {
+            gaps.push(format!("{platform} has no data"));
+        }
+        for source in sources {
+            match frozen.source_complete_through(platform, &source) {
+                Some(through) if through >= days.end => {}
+                Some(through) => gaps.push(format!(
+                    "{platform} data from {source} is complete only through {through}"
+                )),
+                None => gaps.push(format!("{platform} data from {source} has no watermark")),
+            }
         }
     }
     if !gaps.is_empty() && scenario.is_none() {
@@ -673,6 +683,58 @@ mod tests {
         )
         .unwrap();
         assert_eq!(normalised(flat.figures.amount), "133333");
+    }
+
+    #[test]
+    fn a_source_that_stopped_early_blocks_the_payout_even_if_another_is_complete() {
+        let mut log = worked_example();
+        // An import of the business report complete only through June 20 delivered part
+        // of June; the manual month values are complete through June 30.
+        let key = crate::series::SeriesKey {
+            engagement_id: engagement(),
+            metric: "sessions".into(),
+            platform: "amazon_jp".into(),
+            scope: None,
+        };
+        let import_id = Uuid::from_u128(90);
+        push(
+            &mut log,
+            "series",
+            key.series_id().to_string(),
+            crate::series::SeriesEvent::ObservationsImported {
+                key,
+                import_id,
+                format: "amazon_business_report".into(),
+                observations: vec![crate::series::ImportedObservation {
+                    range: crate::period::DateRange::day("2026-06-20".parse().unwrap()),
+                    value: d("100"),
+                    restates: None,
+                }],
+            },
+        );
+        push(
+            &mut log,
+            "import",
+            import_id.to_string(),
+            crate::import::ImportEvent::ImportCompleted {
+                engagement_id: engagement(),
+                format: "amazon_business_report".into(),
+                rows_read: 1,
+                observations_recorded: 1,
+                observations_restated: 0,
+                series: 1,
+                watermarks: vec![crate::import::Watermark {
+                    platform: "amazon_jp".into(),
+                    through: "2026-06-20".parse().unwrap(),
+                }],
+            },
+        );
+        let snapshot = lock_and_plan(&mut log);
+        let error = settle(&log, snapshot).unwrap_err();
+        assert!(
+            matches!(&error, SettlementError::Incomplete(m) if m.contains("amazon_business_report is complete only through 2026-06-20")),
+            "{error}"
+        );
     }
 
     #[test]
