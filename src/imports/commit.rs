@@ -20,6 +20,8 @@ pub struct FileFacts {
     pub bytes: u64,
     pub dedup_key: String,
     pub rows_read: u64,
+    /// The log position the overlap checks saw.
+    pub checked_through: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -119,6 +121,25 @@ pub async fn commit(
                 .bind(import_id.to_string())
                 .execute(&mut *tx)
                 .await?;
+            // Appends are now held off (the lock, or SQLite's write lock): if any series of
+            // this file gained observations since the checks ran, they may overlap; refuse.
+            let raced: Option<String> = sqlx::query_scalar(
+                "SELECT aggregate_id FROM events
+                  WHERE position > $1 AND aggregate_type = 'series'
+                    AND aggregate_id IN (SELECT DISTINCT series_id FROM import_staging WHERE job_id = $2)
+                  LIMIT 1",
+            )
+            .bind(facts.checked_through)
+            .bind(&job)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if raced.is_some() {
+                return Err(ImportError::refused(
+                    "observations of the same series were recorded while the file was being checked; nothing was recorded — import it again",
+                    Vec::new(),
+                    0,
+                ));
+            }
             append!(
                 tx,
                 IMPORT_AGGREGATE,

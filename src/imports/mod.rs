@@ -316,13 +316,15 @@ impl Importer {
             Ok(staged) => {
                 report.phase = Phase::Checking;
                 progress(report);
+                // The checks read the projected observations: bring them up to date first,
+                // and remember how far, so the commit can see what arrived after.
+                let checked_through = self.projector.catch_up().await?;
                 let checked = checks::check(self, job_id).await;
                 tracing::info!(%job_id, elapsed = ?started.elapsed(), "import checked");
                 match checked {
                     Ok(()) => {
                         report.phase = Phase::Recording;
                         progress(report);
-                        self.projector.catch_up().await?;
                         commit::commit(
                             self,
                             job_id,
@@ -332,6 +334,7 @@ impl Importer {
                                 bytes,
                                 dedup_key: key.clone(),
                                 rows_read: staged.rows_read,
+                                checked_through,
                             },
                             metadata,
                         )
