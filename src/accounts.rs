@@ -140,13 +140,18 @@ impl Accounts {
         Ok((existing.user_id, false))
     }
 
-    /// Deletes a directory entry (an account created for a change that then failed).
+    /// Deletes a directory entry created for a change that then failed — unless a
+    /// membership (of a concurrent request for the same email) already refers to it.
     pub async fn discard(&self, user_id: UserId) -> Result<(), StoreError> {
         on_db!(&self.db, pool => {
-            sqlx::query("DELETE FROM user_accounts WHERE user_id = $1")
-                .bind(user_id.to_string())
-                .execute(pool)
-                .await?;
+            sqlx::query(
+                "DELETE FROM user_accounts WHERE user_id = $1
+                   AND NOT EXISTS (SELECT 1 FROM engagement_members WHERE user_id = $1)
+                   AND NOT EXISTS (SELECT 1 FROM users WHERE user_id = $1)",
+            )
+            .bind(user_id.to_string())
+            .execute(pool)
+            .await?;
         });
         Ok(())
     }

@@ -346,7 +346,11 @@ impl Importer {
             Err(error) => Err(error),
         };
         tracing::info!(%job_id, elapsed = ?started.elapsed(), "import recorded");
-        stage::clear(self, job_id).await?;
+        // Staging rows are scratch: failing to clear them must not turn a recorded import
+        // into a reported failure.
+        if let Err(error) = stage::clear(self, job_id).await {
+            tracing::warn!(%error, %job_id, "cannot clear an import's staging rows");
+        }
         match result {
             Ok(summary) => {
                 if let Err(error) = self.projector.catch_up().await {
