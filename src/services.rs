@@ -164,6 +164,27 @@ impl Services {
         Ok(views)
     }
 
+    /// Decides and records a command on aggregate `id`, then brings the read models up to
+    /// date.
+    async fn record<A>(
+        &self,
+        cqrs: &Cqrs<A>,
+        id: &str,
+        command: A::Command,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError>
+    where
+        A: cqrs_es::Aggregate<Services = ()>,
+        A::Command: Clone,
+        A::Error: DomainError,
+    {
+        cqrs.execute(id, command, metadata.to_map())
+            .await
+            .map_err(command_error)?;
+        self.project().await;
+        Ok(())
+    }
+
     /// Brings the read models up to date after a recorded command. The command is
     /// recorded either way; a projection failure is logged and retried in the background.
     async fn project(&self) {
@@ -667,12 +688,8 @@ impl Ports for Services {
                 .await?
             }
         }
-        self.reviews
-            .execute(&review_id.to_string(), command, metadata.to_map())
+        self.record(&self.reviews, &review_id.to_string(), command, metadata)
             .await
-            .map_err(command_error)?;
-        self.project().await;
-        Ok(())
     }
 
     async fn plans(&self, scope: &EngagementScope) -> Result<Vec<PlanView>, PortError> {
@@ -724,12 +741,8 @@ impl Ports for Services {
                 .await?
             }
         }
-        self.plans
-            .execute(&plan_id.to_string(), command, metadata.to_map())
+        self.record(&self.plans, &plan_id.to_string(), command, metadata)
             .await
-            .map_err(command_error)?;
-        self.project().await;
-        Ok(())
     }
 
     async fn calculate_payouts(
@@ -814,12 +827,8 @@ impl Ports for Services {
             "payout",
         )
         .await?;
-        self.payouts
-            .execute(&payout_id.to_string(), command, metadata.to_map())
+        self.record(&self.payouts, &payout_id.to_string(), command, metadata)
             .await
-            .map_err(command_error)?;
-        self.project().await;
-        Ok(())
     }
 
     async fn verify_payout(
@@ -1104,12 +1113,8 @@ impl Ports for Services {
         metadata: &CommandMetadata,
     ) -> Result<(), PortError> {
         let id: EngagementId = permit.engagement_id();
-        self.engagements
-            .execute(&id.to_string(), command, metadata.to_map())
+        self.record(&self.engagements, &id.to_string(), command, metadata)
             .await
-            .map_err(command_error)?;
-        self.project().await;
-        Ok(())
     }
 
     async fn metric_catalogue(
@@ -1321,12 +1326,8 @@ impl Ports for Services {
                 message: "KPI not found".into(),
             });
         }
-        self.kpis
-            .execute(&kpi.to_string(), command, metadata.to_map())
+        self.record(&self.kpis, &kpi.to_string(), command, metadata)
             .await
-            .map_err(command_error)?;
-        self.project().await;
-        Ok(())
     }
 
     async fn execute_series(
@@ -1345,11 +1346,12 @@ impl Ports for Services {
                 message: "series not found".into(),
             });
         }
-        self.series
-            .execute(&key.series_id().to_string(), command, metadata.to_map())
-            .await
-            .map_err(command_error)?;
-        self.project().await;
-        Ok(())
+        self.record(
+            &self.series,
+            &key.series_id().to_string(),
+            command,
+            metadata,
+        )
+        .await
     }
 }
