@@ -76,6 +76,11 @@ impl Application {
         let tokens = TokenService::from_settings(auth, &context.db)
             .await
             .context("failed to set up token verification")?;
+        match context.services.jobs().clean_up_interrupted().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "marked interrupted imports as failed"),
+            Err(error) => tracing::warn!(%error, "cannot clean up interrupted imports"),
+        }
         let ports: Arc<dyn Ports> = context.services.clone();
         let state = AppState {
             schema: kpi_ledger_graphql::build_schema(ports),

@@ -322,6 +322,45 @@ impl Jobs {
         Ok(())
     }
 
+    /// Marks jobs whose server stopped mid-import as failed and removes their staging
+    /// rows. Only jobs silent for longer than a running job ever is are touched, so this is
+    /// safe while other servers import.
+    pub async fn clean_up_interrupted(&self) -> Result<u64, StoreError> {
+        let cutoff = (Utc::now() - Duration::seconds(STALE_AFTER_SECONDS))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let stale: Vec<String> = on_db!(self.importer.db(), pool => {
+            sqlx::query_scalar(
+                "SELECT job_id FROM import_jobs
+                  WHERE status NOT IN ('succeeded', 'failed') AND updated_at < $1",
+            )
+            .bind(&cutoff)
+            .fetch_all(pool)
+            .await?
+        });
+        for job in &stale {
+            on_db!(self.importer.db(), pool => {
+                let mut tx = pool.begin().await?;
+                for table in ["import_staging", "import_staging_keys"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE job_id = $1"))
+                        .bind(job)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(
+                    "UPDATE import_jobs SET status = 'failed', message = $1, updated_at = $2
+                      WHERE job_id = $3",
+                )
+                .bind("the import was interrupted (its server stopped); nothing was recorded — import the file again")
+                .bind(now_text())
+                .bind(job)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            });
+        }
+        Ok(stale.len() as u64)
+    }
+
     pub async fn job(&self, job_id: Uuid) -> Result<Option<Job>, StoreError> {
         let sql = format!("{SELECT_JOB} WHERE job_id = $1");
         let row: Option<JobRow> = on_db!(self.importer.db(), pool => {

@@ -57,7 +57,8 @@ impl Db {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                // Long enough for a large import to record its events while others wait.
+                .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
                 .pragma("secure_delete", "ON");
             let path = options.get_filename();

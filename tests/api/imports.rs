@@ -584,3 +584,34 @@ async fn rows_for_other_platforms_or_unknown_metrics_are_refused(app: TestApp) {
     );
 }
 on_both_backends!(rows_for_other_platforms_or_unknown_metrics_are_refused);
+
+async fn imports_interrupted_by_a_stopped_server_are_cleaned_up_at_start(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    let db = kpi_ledger::store::Db::connect(&app.database.url)
+        .await
+        .unwrap();
+    let job = uuid::Uuid::new_v4().to_string();
+    let long_ago = "2026-01-01T00:00:00.000Z";
+    kpi_ledger::on_db!(&db, pool => {
+        sqlx::query(
+            "INSERT INTO import_jobs (job_id, engagement_id, requested_by, format, status,
+                 bytes_total, bytes_read, rows_read, rows_invalid, created_at, updated_at)
+             VALUES ($1, $2, 'x', 'generic_csv', 'reading', 10, 5, 1, 0, $3, $3)",
+        )
+        .bind(&job).bind(&e).bind(long_ago)
+        .execute(pool).await.unwrap();
+        sqlx::query("INSERT INTO import_staging_keys (job_id, row_key, line) VALUES ($1, 'k', 2)")
+            .bind(&job).execute(pool).await.unwrap();
+    });
+    db.close().await;
+    let app = app.restart().await;
+    assert_eq!(app.count("import_staging_keys").await, 0);
+    let jobs = app.ok(&token, JOBS, json!({ "id": e })).await;
+    let found = &jobs["engagement"]["imports"][0];
+    assert_eq!(found["status"], "FAILED");
+    assert!(
+        found["message"].as_str().unwrap().contains("interrupted"),
+        "{found}"
+    );
+}
+on_both_backends!(imports_interrupted_by_a_stopped_server_are_cleaned_up_at_start);
