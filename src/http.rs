@@ -194,7 +194,9 @@ async fn read_request(
         let options = MultipartOptions::default()
             .max_file_size(state.max_upload_bytes)
             .max_num_files(1);
-        return async_graphql::http::receive_body(Some(content_type), reader, options)
+        // `max_num_files(1)` caps the whole stream at one file's size; the number of
+        // files is checked here, once they are parsed (and spooled to temporary files).
+        let request = async_graphql::http::receive_body(Some(content_type), reader, options)
             .await
             .map_err(|e| {
                 let status = match e {
@@ -202,7 +204,14 @@ async fn read_request(
                     _ => StatusCode::BAD_REQUEST,
                 };
                 bad_request(status, format!("cannot read the upload: {e}"))
-            });
+            })?;
+        if request.uploads.len() > 1 {
+            return Err(bad_request(
+                StatusCode::BAD_REQUEST,
+                format!("one file per request, not {}", request.uploads.len()),
+            ));
+        }
+        return Ok(request);
     }
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await

@@ -96,10 +96,20 @@ impl TestApp {
 
     /// Starts a server on an existing database.
     pub async fn start(database: TestDatabase) -> Self {
+        Self::start_with_upload_limit(database, kpi_ledger::http::DEFAULT_MAX_UPLOAD_BYTES).await
+    }
+
+    /// Starts a server whose uploads may carry at most `max_upload_bytes`.
+    pub async fn start_with_upload_limit(database: TestDatabase, max_upload_bytes: usize) -> Self {
         init_logs();
-        let app = Application::build(&database.url, "127.0.0.1:0", &AuthSettings::default())
-            .await
-            .expect("build application");
+        let app = Application::build_with_limits(
+            &database.url,
+            "127.0.0.1:0",
+            &AuthSettings::default(),
+            max_upload_bytes,
+        )
+        .await
+        .expect("build application");
         let address = format!("http://{}", app.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until(async {

@@ -615,3 +615,49 @@ async fn imports_interrupted_by_a_stopped_server_are_cleaned_up_at_start(app: Te
     );
 }
 on_both_backends!(imports_interrupted_by_a_stopped_server_are_cleaned_up_at_start);
+
+async fn uploads_over_the_limit_or_with_two_files_are_refused(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    let mut app = app;
+    app.stop().await;
+    let database = std::mem::replace(
+        &mut app.database,
+        crate::helpers::TestDatabase::create(crate::helpers::Store::Sqlite)
+            .await
+            .unwrap(),
+    );
+    let small = TestApp::start_with_upload_limit(database, 1024).await;
+    let send = |files: Vec<Vec<u8>>| {
+        let operations = json!({ "query": IMPORT, "variables": { "input": input(&e, "GENERIC_CSV", "amazon_jp"), "file": null } });
+        let map: serde_json::Map<String, Value> = (0..files.len())
+            .map(|i| (i.to_string(), json!(["variables.file"])))
+            .collect();
+        let mut form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", Value::Object(map).to_string());
+        for (i, bytes) in files.into_iter().enumerate() {
+            form = form.part(
+                i.to_string(),
+                reqwest::multipart::Part::bytes(bytes).file_name("x.csv"),
+            );
+        }
+        reqwest::Client::new()
+            .post(format!("{}/graphql", small.address))
+            .bearer_auth(&token)
+            .multipart(form)
+            .send()
+    };
+    let big = send(vec![vec![b'a'; 4096]]).await.unwrap();
+    assert_eq!(big.status(), 413, "a file over the limit");
+    let two = send(vec![
+        b"date,platform,metric,value\n".to_vec(),
+        b"x".to_vec(),
+    ])
+    .await
+    .unwrap();
+    let status = two.status();
+    let body = two.text().await.unwrap();
+    assert!(status.is_client_error(), "two files: {status} {body}");
+    assert_eq!(small.count("import_jobs").await, 0);
+}
+on_both_backends!(uploads_over_the_limit_or_with_two_files_are_refused);
