@@ -55,6 +55,7 @@ pub struct Claims {
     /// The user id (tokens of this installation) or the identity provider's subject.
     pub sub: String,
     pub exp: i64,
+    #[serde(default)]
     pub iat: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
@@ -113,7 +114,16 @@ impl TokenService {
                     ),
                 };
             let mut validation = Validation::new(algorithm);
-            validation.set_required_spec_claims(&["exp", "sub"]);
+            // A configured issuer or audience must be present, not merely not wrong.
+            let mut required = vec!["exp", "sub"];
+            if settings.jwt_issuer.is_some() {
+                required.push("iss");
+            }
+            if settings.jwt_audience.is_some() {
+                required.push("aud");
+            }
+            validation.set_required_spec_claims(&required);
+            validation.validate_nbf = true;
             match &settings.jwt_issuer {
                 Some(issuer) => validation.set_issuer(&[issuer]),
                 None => validation.iss = None,
@@ -148,6 +158,11 @@ impl TokenService {
             decoding: DecodingKey::from_secret(secret),
             validation,
         }
+    }
+
+    /// Whether this installation signs tokens itself (not with an external provider).
+    pub fn can_issue(&self) -> bool {
+        self.encoding.is_some()
     }
 
     /// Signs a token for `user_id` valid until `expires_at`.

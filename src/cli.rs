@@ -19,7 +19,13 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/kpi-ledger.db";
 )]
 pub struct Cli {
     /// Database: sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
-    #[arg(long, env = "DATABASE_URL", global = true, default_value = DEFAULT_DATABASE_URL)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        global = true,
+        default_value = DEFAULT_DATABASE_URL
+    )]
     pub database_url: String,
 
     #[command(subcommand)]

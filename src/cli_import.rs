@@ -127,7 +127,7 @@ pub async fn run(database_url: &str, args: ImportArgs) -> anyhow::Result<()> {
         bail!("{} is not a file", args.file.display());
     }
     match &args.server {
-        Some(server) => remote(server, &args, format, range).await,
+        Some(server) => remote(server, &args, format, encoding, range).await,
         None => direct(database_url, &args, format, encoding, range).await,
     }
 }
@@ -235,6 +235,29 @@ async fn direct(
     }
 }
 
+/// The JSON body of a server answer, or an error that says what the server said.
+async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
+    let status = response.status();
+    let body = response.text().await?;
+    match serde_json::from_str::<Value>(&body) {
+        Ok(json) if status.is_success() || json.get("errors").is_some() => {
+            if !status.is_success() {
+                bail!(
+                    "the server answered {status}: {}",
+                    json["errors"][0]["message"]
+                        .as_str()
+                        .unwrap_or("unknown error")
+                );
+            }
+            Ok(json)
+        }
+        _ => bail!(
+            "the server answered {status}: {}",
+            body.chars().take(300).collect::<String>()
+        ),
+    }
+}
+
 const IMPORT_MUTATION: &str = "mutation($input: ImportMetricsInput!, $file: Upload!) {
   importMetrics(input: $input, file: $file) { id } }";
 
@@ -248,6 +271,7 @@ async fn remote(
     server: &str,
     args: &ImportArgs,
     format: Format,
+    encoding: EncodingChoice,
     range: Option<DateRange>,
 ) -> anyhow::Result<()> {
     let token = args.token.as_deref().unwrap_or_default();
@@ -262,7 +286,11 @@ async fn remote(
                 "platform": args.platform,
                 "from": range.map(|r| r.start.to_string()),
                 "to": range.map(|r| r.end.to_string()),
-                "encoding": args.encoding.to_uppercase().replace('-', ""),
+                "encoding": match encoding {
+                    EncodingChoice::Auto => "AUTO",
+                    EncodingChoice::Utf8 => "UTF8",
+                    EncodingChoice::Cp932 => "CP932",
+                },
             },
             "file": null
         }
@@ -273,15 +301,14 @@ async fn remote(
         .file("0", &args.file)
         .await
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let response: Value = client
+    let response = client
         .post(&url)
         .bearer_auth(token)
         .multipart(form)
         .send()
         .await
-        .with_context(|| format!("cannot reach {url}"))?
-        .json()
-        .await?;
+        .with_context(|| format!("cannot reach {url}"))?;
+    let response = answer(response).await?;
     if let Some(errors) = response.get("errors") {
         bail!(
             "the server refused the import: {}",
@@ -295,14 +322,21 @@ async fn remote(
     let bar = bar(std::fs::metadata(&args.file)?.len());
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let answer: Value = client
-            .post(&url)
-            .bearer_auth(token)
-            .json(&json!({ "query": JOBS_QUERY, "variables": { "id": args.engagement } }))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let answer = answer(
+            client
+                .post(&url)
+                .bearer_auth(token)
+                .json(&json!({ "query": JOBS_QUERY, "variables": { "id": args.engagement } }))
+                .send()
+                .await?,
+        )
+        .await?;
+        if let Some(errors) = answer.get("errors") {
+            bail!(
+                "the server refused: {}",
+                errors[0]["message"].as_str().unwrap_or("unknown error")
+            );
+        }
         let job = answer["data"]["engagement"]["imports"]
             .as_array()
             .and_then(|jobs| jobs.iter().find(|j| j["id"] == job_id.as_str()))

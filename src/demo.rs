@@ -80,10 +80,9 @@ pub async fn seed(context: &Context, auth: &AuthSettings) -> anyhow::Result<Demo
     let now = Utc::now();
     let mut issued = Vec::new();
     for email in [CONSULTANT, OWNER, MEMBER] {
-        let account = accounts
-            .by_email(email)
-            .await?
-            .ok_or_else(|| anyhow!("demo user {email} is missing"))?;
+        let account = accounts.by_email(email).await?.ok_or_else(|| {
+            anyhow!("demo user {email} is missing: an earlier seeding stopped half-way; use an empty database")
+        })?;
         issued.push(tokens.issue(account.user_id, now, now + Duration::days(30))?);
     }
     let [consultant, client_owner, member]: [String; 3] = issued

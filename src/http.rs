@@ -126,8 +126,22 @@ fn with_correlation(mut response: Response, correlation: Uuid) -> Response {
     response
 }
 
+/// Why a request could not be authenticated.
+enum AuthFailure {
+    /// The token is missing, invalid, expired or names no user: 401.
+    Rejected(&'static str),
+    /// The accounts could not be read: 503, so clients keep their token.
+    Unavailable,
+}
+
+impl From<&'static str> for AuthFailure {
+    fn from(message: &'static str) -> Self {
+        AuthFailure::Rejected(message)
+    }
+}
+
 /// Resolves the bearer token to a viewer, or says why not.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, &'static str> {
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, AuthFailure> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -153,11 +167,17 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, &
         .filter(|_| claims.email_verified == Some(true));
     let account = match (by_id, verified_email) {
         (Ok(Some(account)), _) => Some(account),
-        (Ok(None), Some(email)) => state.accounts.by_email(email).await.ok().flatten(),
+        (Ok(None), Some(email)) => match state.accounts.by_email(email).await {
+            Ok(account) => account,
+            Err(error) => {
+                tracing::error!(%error, "cannot look up the token's user");
+                return Err(AuthFailure::Unavailable);
+            }
+        },
         (Ok(None), None) => None,
         (Err(error), _) => {
             tracing::error!(%error, "cannot look up the token's user");
-            return Err("cannot verify the token's user right now");
+            return Err(AuthFailure::Unavailable);
         }
     };
     let account = account.ok_or("the token's user does not exist")?;
@@ -234,7 +254,15 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     // Authenticate before reading the body, so unauthenticated uploads are not spooled.
     let viewer = match authenticate(&state, &headers).await {
         Ok(viewer) => viewer,
-        Err(message) => return unauthenticated(message),
+        Err(AuthFailure::Rejected(message)) => return unauthenticated(message),
+        Err(AuthFailure::Unavailable) => return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({ "errors": [{ "message": "the server cannot verify tokens right now; retry",
+                                          "extensions": { "code": "INTERNAL" } }] }),
+            ),
+        )
+            .into_response(),
     };
     let request = match read_request(&state, &headers, body).await {
         Ok(request) => request,

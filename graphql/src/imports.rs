@@ -52,8 +52,10 @@ pub enum FileEncoding {
     /// UTF-8 (with or without BOM) or CP932, detected.
     #[default]
     Auto,
+    #[graphql(name = "UTF8")]
     Utf8,
     /// Shift_JIS as Windows writes it.
+    #[graphql(name = "CP932")]
     Cp932,
 }
 

@@ -20,6 +20,8 @@ pub struct FileFacts {
     pub bytes: u64,
     pub dedup_key: String,
     pub rows_read: u64,
+    /// Observations staged: all of them must be recorded, or none.
+    pub staged: u64,
     /// The log position the overlap checks saw.
     pub checked_through: i64,
 }
@@ -270,6 +272,16 @@ pub async fn commit(
                     },
                     meta.clone()
                 );
+            }
+            if recorded != facts.staged {
+                return Err(ImportError::refused(
+                    format!(
+                        "{} of {} staged observations could be read back while recording; nothing was recorded — import the file again",
+                        recorded, facts.staged
+                    ),
+                    Vec::new(),
+                    0,
+                ));
             }
             let watermarks: Vec<Watermark> = watermarks
                 .iter()

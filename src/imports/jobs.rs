@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// A job whose progress has not moved for this long was interrupted (its server stopped).
-const STALE_AFTER_SECONDS: i64 = 60;
+/// Generous, so that clocks of several servers a little apart never call a running job
+/// interrupted.
+const STALE_AFTER_SECONDS: i64 = 600;
 /// How often a running job writes its progress.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 

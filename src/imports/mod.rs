@@ -310,41 +310,36 @@ impl Importer {
 
         let started = std::time::Instant::now();
         let facts = self.facts(spec.engagement_id).await?;
-        let staged = stage::stage(self, job_id, spec, &facts, path, &mut report, progress).await;
-        tracing::info!(%job_id, rows = report.rows_read, elapsed = ?started.elapsed(), "import read and staged");
-        let result = match staged {
-            Ok(staged) => {
-                report.phase = Phase::Checking;
-                progress(report);
-                // The checks read the projected observations: bring them up to date first,
-                // and remember how far, so the commit can see what arrived after.
-                let checked_through = self.projector.catch_up().await?;
-                let checked = checks::check(self, job_id).await;
-                tracing::info!(%job_id, elapsed = ?started.elapsed(), "import checked");
-                match checked {
-                    Ok(()) => {
-                        report.phase = Phase::Recording;
-                        progress(report);
-                        commit::commit(
-                            self,
-                            job_id,
-                            spec,
-                            &commit::FileFacts {
-                                sha256,
-                                bytes,
-                                dedup_key: key.clone(),
-                                rows_read: staged.rows_read,
-                                checked_through,
-                            },
-                            metadata,
-                        )
-                        .await
-                    }
-                    Err(error) => Err(error),
-                }
-            }
-            Err(error) => Err(error),
-        };
+        // Every outcome below ends with the staging rows cleared.
+        let result = async {
+            let staged = stage::stage(self, job_id, spec, &facts, path, &mut report, progress).await?;
+            tracing::info!(%job_id, rows = report.rows_read, elapsed = ?started.elapsed(), "import read and staged");
+            report.phase = Phase::Checking;
+            progress(report);
+            // The checks read the projected observations: bring them up to date first, and
+            // remember how far, so the commit can see what arrived after.
+            let checked_through = self.projector.catch_up().await?;
+            checks::check(self, job_id).await?;
+            tracing::info!(%job_id, elapsed = ?started.elapsed(), "import checked");
+            report.phase = Phase::Recording;
+            progress(report);
+            commit::commit(
+                self,
+                job_id,
+                spec,
+                &commit::FileFacts {
+                    sha256,
+                    bytes,
+                    dedup_key: key.clone(),
+                    rows_read: staged.rows_read,
+                    staged: staged.observations,
+                    checked_through,
+                },
+                metadata,
+            )
+            .await
+        }
+        .await;
         tracing::info!(%job_id, elapsed = ?started.elapsed(), "import recorded");
         // Staging rows are scratch: failing to clear them must not turn a recorded import
         // into a reported failure.

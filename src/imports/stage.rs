@@ -25,6 +25,8 @@ enum Message {
 
 pub struct Staged {
     pub rows_read: u64,
+    /// Observations staged.
+    pub observations: u64,
 }
 
 fn problem(error: RowError) -> Problem {
@@ -159,6 +161,7 @@ pub async fn stage(
     report.phase = Phase::Checking;
     Ok(Staged {
         rows_read: report.rows_read,
+        observations: u64::try_from(seq).unwrap_or(0),
     })
 }
 

@@ -122,6 +122,23 @@ fn create_folder(folder: &Path) -> Result<(), StoreError> {
 
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {
+    let url = match url.split_once('?') {
+        Some((base, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            format!("{}?{}", redact_userinfo(base), query.join("&"))
+        }
+        None => redact_userinfo(url),
+    };
+    url
+}
+
+fn redact_userinfo(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
@@ -150,5 +167,9 @@ mod tests {
             "postgres://kpi:***@db:5432/kpi"
         );
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(
+            redact("postgres://db/kpi?user=kpi&password=secret"),
+            "postgres://db/kpi?user=kpi&password=***"
+        );
     }
 }

@@ -524,6 +524,8 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
         e.clone(),
         "--format".into(),
         "rakuten_rms".into(),
+        "--encoding".into(),
+        "utf8".into(),
         "--platform".into(),
         "rakuten".into(),
         rakuten.display().to_string(),
