@@ -364,6 +364,32 @@ struct WatermarkRow {
     through: String,
 }
 
+/// A replayed card with the watermarks and platforms of the same position.
+fn as_of_card(
+    position: i64,
+    card: kpi_ledger_domain::scorecard::Scorecard,
+    kpis: Vec<kpi_ledger_domain::scorecard::CardKpi>,
+    model: &kpi_ledger_domain::replay::Model,
+) -> kpi_ledger_graphql::ports::AsOfScorecard {
+    kpi_ledger_graphql::ports::AsOfScorecard {
+        position,
+        card,
+        kpis,
+        watermarks: model
+            .watermarks()
+            .map(|(platform, source, through)| WatermarkView {
+                platform: platform.to_string(),
+                source: source.to_string(),
+                through,
+            })
+            .collect(),
+        platforms: model
+            .settings()
+            .map(|s| s.platforms.clone())
+            .unwrap_or_default(),
+    }
+}
+
 fn job_view(job: Job) -> ImportJobView {
     let (problems, total_problems) = match &job.refusal {
         Some(refusal) => (
@@ -917,11 +943,7 @@ impl Ports for Services {
         let (card, kpis) = frozen
             .decided_scorecard(&review.period, member, &review.decisions)
             .map_err(not_found)?;
-        Ok(kpi_ledger_graphql::ports::AsOfScorecard {
-            position: review.snapshot_position,
-            card,
-            kpis,
-        })
+        Ok(as_of_card(review.snapshot_position, card, kpis, &frozen))
     }
 
     async fn what_if_payouts(
@@ -1055,11 +1077,7 @@ impl Ports for Services {
                     kind: kpi_ledger_domain::ErrorKind::NotFound,
                     message,
                 })?;
-        Ok(kpi_ledger_graphql::ports::AsOfScorecard {
-            position,
-            card,
-            kpis,
-        })
+        Ok(as_of_card(position, card, kpis, &model))
     }
 
     async fn start_import(

@@ -397,6 +397,13 @@ impl Model {
             .collect()
     }
 
+    /// Every source's watermark: (platform, source, complete through).
+    pub fn watermarks(&self) -> impl Iterator<Item = (&str, &str, NaiveDate)> {
+        self.watermarks
+            .iter()
+            .map(|((platform, source), through)| (platform.as_str(), source.as_str(), *through))
+    }
+
     /// How far one source's data for a platform is complete.
     pub fn source_complete_through(&self, platform: &str, source: &str) -> Option<NaiveDate> {
         self.watermarks

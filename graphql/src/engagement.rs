@@ -167,7 +167,7 @@ impl Engagement {
     /// The team scorecard for a period, or with `memberId` that member's (their
     /// position's KPIs plus their personal ones). Members may read only their own.
     /// With `asOf`, the card as it stood then: the event log replayed up to the last
-    /// position recorded at or before that instant (freshness is reported for live cards).
+    /// position recorded at or before that instant, with the freshness of that moment.
     async fn scorecard(
         &self,
         ctx: &Context<'_>,

@@ -199,6 +199,10 @@ pub struct AsOfScorecard {
     pub position: i64,
     pub card: kpi_ledger_domain::scorecard::Scorecard,
     pub kpis: Vec<kpi_ledger_domain::scorecard::CardKpi>,
+    /// The sources' watermarks as they stood then.
+    pub watermarks: Vec<WatermarkView>,
+    /// The engagement's platforms then.
+    pub platforms: Vec<String>,
 }
 
 /// One finding, decision or sign-off of a review.

@@ -386,6 +386,15 @@ async fn from_replay(
         .map(|k| (k.kpi_id, k))
         .collect();
     let period_key = period.to_string();
+    let days = replayed.card.days;
+    let definitions: Vec<&kpi_ledger_domain::kpi::KpiDefinition> =
+        replayed.kpis.iter().map(|k| &k.definition).collect();
+    let freshness = fresh(
+        &definitions,
+        &replayed.platforms,
+        replayed.watermarks.clone(),
+        days,
+    );
     let kpis = replayed
         .kpis
         .into_iter()
@@ -425,7 +434,7 @@ async fn from_replay(
         member_id,
         card: replayed.card,
         kpis,
-        freshness: Vec::new(),
+        freshness,
     })
 }
 
@@ -437,17 +446,29 @@ async fn freshness(
     kpis: &[KpiView],
     days: DateRange,
 ) -> Result<Vec<Freshness>> {
+    let watermarks: Vec<WatermarkView> = ports(ctx).watermarks(scope).await.gql()?;
+    let definitions: Vec<&kpi_ledger_domain::kpi::KpiDefinition> =
+        kpis.iter().map(|k| &k.definition).collect();
+    Ok(fresh(&definitions, &engagement.platforms, watermarks, days))
+}
+
+/// The watermarks of the platforms the KPIs read (an unscoped KPI reads every platform).
+fn fresh(
+    kpis: &[&kpi_ledger_domain::kpi::KpiDefinition],
+    all_platforms: &[String],
+    watermarks: Vec<WatermarkView>,
+    days: DateRange,
+) -> Vec<Freshness> {
     let mut platforms: BTreeSet<&str> = BTreeSet::new();
     for kpi in kpis {
-        match &kpi.definition.platform {
+        match &kpi.platform {
             Some(p) => {
                 platforms.insert(p);
             }
-            None => platforms.extend(engagement.platforms.iter().map(String::as_str)),
+            None => platforms.extend(all_platforms.iter().map(String::as_str)),
         }
     }
-    let watermarks: Vec<WatermarkView> = ports(ctx).watermarks(scope).await.gql()?;
-    Ok(watermarks
+    watermarks
         .into_iter()
         .filter(|w| platforms.contains(w.platform.as_str()))
         .map(|w| Freshness {
@@ -456,5 +477,5 @@ async fn freshness(
             source: w.source,
             complete_through: w.through.into(),
         })
-        .collect())
+        .collect()
 }

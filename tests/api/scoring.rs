@@ -755,7 +755,8 @@ async fn a_scorecard_can_be_read_as_of_an_earlier_instant(app: TestApp) {
     )
     .await;
     let query = "query($id: UUID!, $member: UUID, $asOf: DateTime) { engagement(id: $id) {
-        scorecard(period: \"2026-06\", memberId: $member, asOf: $asOf) { score asOfPosition kpis { actual score target { target } } } } }";
+        scorecard(period: \"2026-06\", memberId: $member, asOf: $asOf) { score asOfPosition kpis { actual score target { target } }
+            freshness { platform source completeThrough } } } }";
     let now = app
         .ok(
             &consultant,
@@ -776,5 +777,9 @@ async fn a_scorecard_can_be_read_as_of_an_earlier_instant(app: TestApp) {
     assert_eq!(card["kpis"][2]["actual"], "55000000");
     assert_eq!(card["kpis"][2]["target"]["target"], "50000000");
     assert!(card["asOfPosition"].as_i64().unwrap() > 0);
+    assert_eq!(
+        card["freshness"],
+        json!([{ "platform": "amazon_jp", "source": "manual", "completeThrough": "2026-06-30" }])
+    );
 }
 on_both_backends!(a_scorecard_can_be_read_as_of_an_earlier_instant);
