@@ -3,8 +3,7 @@
 use crate::accounts::Accounts;
 use crate::auth::TokenService;
 use crate::store::Db;
-use async_graphql::http::{GraphiQLSource, MultipartOptions};
-use async_graphql::ParseRequestError;
+use async_graphql::http::GraphiQLSource;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
@@ -13,7 +12,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
-use futures::TryStreamExt;
 use kpi_ledger_graphql::access::{RequestContext, Viewer};
 use kpi_ledger_graphql::KpiSchema;
 use serde_json::json;
@@ -39,8 +37,9 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    // A multipart upload may carry one file of up to `max_upload_bytes` plus the operation.
-    let body_limit = state.max_upload_bytes.saturating_add(MAX_BODY_BYTES);
+    // A multipart upload carries one file of up to `max_upload_bytes`, plus `operations`
+    // and `map` of up to `MAX_BODY_BYTES` each.
+    let body_limit = state.max_upload_bytes.saturating_add(2 * MAX_BODY_BYTES);
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/healthz", get(healthz))
@@ -207,31 +206,14 @@ async fn read_request(
         .unwrap_or("")
         .to_string();
     if content_type.starts_with("multipart/form-data") {
-        let reader = body
-            .into_data_stream()
-            .map_err(std::io::Error::other)
-            .into_async_read();
-        let options = MultipartOptions::default()
-            .max_file_size(state.max_upload_bytes)
-            .max_num_files(1);
-        // `max_num_files(1)` caps the whole stream at one file's size; the number of
-        // files is checked here, once they are parsed (and spooled to temporary files).
-        let request = async_graphql::http::receive_body(Some(content_type), reader, options)
+        let limits = crate::upload::UploadLimits {
+            max_file_bytes: state.max_upload_bytes,
+            max_field_bytes: MAX_BODY_BYTES,
+            max_files: 1,
+        };
+        return crate::upload::read(&content_type, body, limits)
             .await
-            .map_err(|e| {
-                let status = match e {
-                    ParseRequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                bad_request(status, format!("cannot read the upload: {e}"))
-            })?;
-        if request.uploads.len() > 1 {
-            return Err(bad_request(
-                StatusCode::BAD_REQUEST,
-                format!("one file per request, not {}", request.uploads.len()),
-            ));
-        }
-        return Ok(request);
+            .map_err(|(status, message)| bad_request(status, message));
     }
     let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await

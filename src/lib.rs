@@ -14,4 +14,5 @@ pub mod services;
 pub mod statements;
 pub mod store;
 pub mod telemetry;
+pub mod upload;
 pub mod vault;

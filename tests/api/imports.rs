@@ -660,6 +660,24 @@ async fn uploads_over_the_limit_or_with_two_files_are_refused(app: TestApp) {
     let status = two.status();
     let body = two.text().await.unwrap();
     assert!(status.is_client_error(), "two files: {status} {body}");
+    // The operation itself is capped at 1 MiB, whatever the file limit.
+    let huge_operation = json!({ "query": format!("# {}\n{IMPORT}", "x".repeat(2 << 20)),
+                                 "variables": { "input": input(&e, "GENERIC_CSV", "amazon_jp"), "file": null } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", huge_operation.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.csv"),
+        );
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", small.address))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413, "an oversized operations part");
     assert_eq!(small.count("import_jobs").await, 0);
 }
 on_both_backends!(uploads_over_the_limit_or_with_two_files_are_refused);
