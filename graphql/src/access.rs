@@ -149,6 +149,40 @@ pub fn command_metadata(ctx: &Context<'_>, reason: Option<String>) -> Result<Com
     Ok(CommandMetadata::new(Some(viewer.user_id), request.correlation_id).with_reason(reason))
 }
 
+/// Everything a mutation on an existing engagement needs: the caller's scope, the permit
+/// for `capability`, and the command metadata.
+pub struct Change {
+    pub scope: EngagementScope,
+    pub permit: CommandPermit,
+    pub metadata: CommandMetadata,
+}
+
+/// The checks every change to an engagement starts with, in order: the caller belongs to
+/// it (NOT_FOUND otherwise), their role allows `capability` (FORBIDDEN), and the
+/// engagement is not closed (LOCKED).
+pub async fn change(
+    ctx: &Context<'_>,
+    engagement_id: Uuid,
+    capability: Capability,
+    reason: Option<String>,
+) -> Result<Change> {
+    let scope = engagement_scope(ctx, EngagementId(engagement_id)).await?;
+    let permit = scope.permit(capability)?;
+    let view = ports(ctx).engagement(&scope).await.gql()?;
+    if view.status == kpi_ledger_domain::engagement::EngagementStatus::Closed {
+        return Err(coded(
+            "LOCKED",
+            "the engagement is closed; it accepts no changes",
+        ));
+    }
+    let metadata = command_metadata(ctx, reason)?;
+    Ok(Change {
+        scope,
+        permit,
+        metadata,
+    })
+}
+
 /// Permission to open a new engagement: only users with the consultant grant.
 pub fn open_permit(ctx: &Context<'_>, engagement_id: EngagementId) -> Result<CommandPermit> {
     let viewer = viewer(ctx)?;

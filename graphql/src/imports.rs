@@ -1,15 +1,13 @@
 //! Metric imports (SPEC §5): upload a marketplace export; it is imported as a job whose
 //! status and progress can be read from `engagement.imports`.
 
-use crate::access::{command_metadata, engagement_scope, ports, EngagementScope};
+use crate::access::{change, ports, Change, EngagementScope};
 use crate::error::{validation, PortResultExt};
-use crate::metrics::ensure_open;
 use crate::ports::{ImportJobView, ImportRequest};
 use crate::scalars::Date;
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use kpi_ledger_domain::access::Capability;
-use kpi_ledger_domain::ids::EngagementId;
 use kpi_ledger_domain::period::DateRange;
 use kpi_ledger_import::{EncodingChoice, Format};
 use uuid::Uuid;
@@ -221,10 +219,17 @@ impl ImportMutation {
         input: ImportMetricsInput,
         file: Upload,
     ) -> Result<ImportJob> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::RecordObservations)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(
+            ctx,
+            input.engagement_id,
+            Capability::RecordObservations,
+            None,
+        )
+        .await?;
         let engagement = ports(ctx).engagement(&scope).await.gql()?;
         let format: Format = input.format.into();
         let platform = input

@@ -1,8 +1,8 @@
 //! KPIs, their targets and target history (SPEC §6).
 
-use crate::access::{command_metadata, engagement_scope, ports, EngagementScope};
+use crate::access::{change, ports, Change, EngagementScope};
 use crate::error::{not_found, validation, PortResultExt};
-use crate::metrics::{ensure_open, DirectionGql, Metric};
+use crate::metrics::{DirectionGql, Metric};
 use crate::ports::{KpiView, MemberView, TargetChangeView, TargetView};
 use crate::scalars::{Date, Dec, PeriodScalar};
 use async_graphql::{
@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use kpi_ledger_domain::access::{Capability, EngagementRole};
-use kpi_ledger_domain::ids::{EngagementId, KpiId, MemberId};
+use kpi_ledger_domain::ids::{KpiId, MemberId};
 use kpi_ledger_domain::kpi::{Assignee, KpiCommand};
 use kpi_ledger_domain::scoring::{Curve, Levels};
 use uuid::Uuid;
@@ -355,10 +355,17 @@ pub struct KpiMutation;
 impl KpiMutation {
     /// Defines a KPI. Consultants only.
     async fn define_kpi(&self, ctx: &Context<'_>, input: DefineKpiInput) -> Result<Kpi> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManageKpis)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(
+            ctx,
+            input.engagement_id,
+            Capability::ManageKpis,
+            input.reason,
+        )
+        .await?;
         let ports = ports(ctx);
         let engagement = ports.engagement(&scope).await.gql()?;
         let metric_key = input.metric.trim().to_string();
@@ -499,10 +506,11 @@ async fn change_kpi(
     reason: Option<String>,
     command: KpiCommand,
 ) -> Result<Kpi> {
-    let scope = engagement_scope(ctx, EngagementId(engagement_id)).await?;
-    let permit = scope.permit(Capability::ManageKpis)?;
-    ensure_open(ctx, &scope).await?;
-    let metadata = command_metadata(ctx, reason)?;
+    let Change {
+        scope,
+        permit,
+        metadata,
+    } = change(ctx, engagement_id, Capability::ManageKpis, reason).await?;
     let kpi_id = KpiId(kpi_id);
     load_kpi(ctx, &scope, kpi_id).await?;
     // Targets of a locked period cannot change (SPEC §6, §8).

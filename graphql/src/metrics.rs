@@ -1,10 +1,10 @@
 //! The metric catalogue: built-in metrics and an engagement's custom ones.
 
 use crate::access::{command_metadata, engagement_scope, ports, EngagementScope};
-use crate::error::{coded, validation, PortResultExt};
+use crate::error::{validation, PortResultExt};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use kpi_ledger_domain::access::Capability;
-use kpi_ledger_domain::engagement::{EngagementCommand, EngagementStatus};
+use kpi_ledger_domain::engagement::EngagementCommand;
 use kpi_ledger_domain::ids::EngagementId;
 use kpi_ledger_domain::metrics::{
     builtin_catalogue, Aggregation, Direction, MetricDefinition, Unit,
@@ -137,18 +137,6 @@ pub async fn engagement_metrics(ctx: &Context<'_>, scope: &EngagementScope) -> R
         .iter()
         .map(|m| Metric::from_definition(m, !builtin.contains(&m.key)))
         .collect())
-}
-
-/// Refuses changes to a closed engagement (reads stay possible).
-pub async fn ensure_open(ctx: &Context<'_>, scope: &EngagementScope) -> Result<()> {
-    let view = ports(ctx).engagement(scope).await.gql()?;
-    if view.status == EngagementStatus::Closed {
-        return Err(coded(
-            "LOCKED",
-            "the engagement is closed; it accepts no changes",
-        ));
-    }
-    Ok(())
 }
 
 #[derive(Default)]

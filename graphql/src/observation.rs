@@ -1,14 +1,12 @@
 //! Observations (SPEC §4): recording, restating and correcting values by hand.
 
-use crate::access::{command_metadata, engagement_scope, ports, EngagementScope};
+use crate::access::{change, ports, Change, EngagementScope};
 use crate::error::{not_found, validation, PortResultExt};
-use crate::metrics::ensure_open;
 use crate::ports::ObservationView;
 use crate::scalars::{Date, Dec};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use kpi_ledger_domain::access::Capability;
-use kpi_ledger_domain::ids::EngagementId;
 use kpi_ledger_domain::metrics::MetricDefinition;
 use kpi_ledger_domain::period::DateRange;
 use kpi_ledger_domain::series::{SeriesCommand, SeriesKey, Source};
@@ -188,10 +186,17 @@ impl ObservationMutation {
         ctx: &Context<'_>,
         input: RecordObservationInput,
     ) -> Result<Observation> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::RecordObservations)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(
+            ctx,
+            input.engagement_id,
+            Capability::RecordObservations,
+            input.reason,
+        )
+        .await?;
         let range = range_of(input.date, input.from, input.to)?;
         let resolved = resolve(ctx, &scope, &input.metric, &input.platform, input.scope).await?;
         let command = SeriesCommand::Record {
@@ -214,10 +219,17 @@ impl ObservationMutation {
         ctx: &Context<'_>,
         input: CorrectObservationInput,
     ) -> Result<Observation> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::RecordObservations)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, Some(input.reason.clone()))?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(
+            ctx,
+            input.engagement_id,
+            Capability::RecordObservations,
+            Some(input.reason.clone()),
+        )
+        .await?;
         let range = range_of(input.date, input.from, input.to)?;
         let resolved = resolve(ctx, &scope, &input.metric, &input.platform, input.scope).await?;
         let command = SeriesCommand::Correct {

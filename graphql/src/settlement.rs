@@ -1,8 +1,7 @@
 //! Reviews, incentive plans and payouts (SPEC §8, §9).
 
-use crate::access::{command_metadata, engagement_scope, ports, EngagementScope};
+use crate::access::{change, engagement_scope, ports, Change, EngagementScope};
 use crate::error::{coded, not_found, validation, PortResultExt, FORBIDDEN};
-use crate::metrics::ensure_open;
 use crate::ports::{
     PayoutView, PlanView, ReviewView, StatementFormat, StatementLanguage, VerificationView,
 };
@@ -719,10 +718,17 @@ impl SettlementMutation {
     /// Opens a review of one period; its scorecards are frozen at the current event
     /// position. Consultants only.
     async fn open_review(&self, ctx: &Context<'_>, input: OpenReviewInput) -> Result<Review> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::RunReviews)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(
+            ctx,
+            input.engagement_id,
+            Capability::RunReviews,
+            input.reason,
+        )
+        .await?;
         // One review per period: a locked period is changed by reopening its review.
         let period = input.period.0.to_string();
         if let Some(existing) = ports(ctx)
@@ -757,10 +763,11 @@ impl SettlementMutation {
 
     /// Records a finding (deviation and cause). Consultants only.
     async fn record_finding(&self, ctx: &Context<'_>, input: RecordFindingInput) -> Result<Review> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::RunReviews)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(ctx, input.engagement_id, Capability::RunReviews, None).await?;
         let command = ReviewCommand::RecordFinding {
             kpi_id: input.kpi_id.map(KpiId),
             member_id: input.member_id.map(MemberId),
@@ -780,10 +787,17 @@ impl SettlementMutation {
         ctx: &Context<'_>,
         input: RecordDecisionInput,
     ) -> Result<Review> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::RunReviews)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, input.reason.clone())?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(
+            ctx,
+            input.engagement_id,
+            Capability::RunReviews,
+            input.reason.clone(),
+        )
+        .await?;
         let reason = || needed(input.reason.clone(), "reason");
         let decision = match input.kind {
             DecisionKind::Accept => Decision::Accept,
@@ -841,10 +855,11 @@ impl SettlementMutation {
         ctx: &Context<'_>,
         input: SignOffReviewInput,
     ) -> Result<Review> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::SignOffReviews)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(ctx, input.engagement_id, Capability::SignOffReviews, None).await?;
         let command = ReviewCommand::SignOff {
             user_id: scope.user_id(),
             role: scope.role(),
@@ -863,10 +878,11 @@ impl SettlementMutation {
         ctx: &Context<'_>,
         input: DraftIncentivePlanInput,
     ) -> Result<IncentivePlan> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManagePlans)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(ctx, input.engagement_id, Capability::ManagePlans, None).await?;
         let terms = terms(input.terms);
         check_participants(ctx, &scope, &terms).await?;
         let plan_id = Uuid::new_v4();
@@ -888,10 +904,11 @@ impl SettlementMutation {
         ctx: &Context<'_>,
         input: ReviseIncentivePlanInput,
     ) -> Result<IncentivePlan> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManagePlans)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(ctx, input.engagement_id, Capability::ManagePlans, None).await?;
         let terms = terms(input.terms);
         check_participants(ctx, &scope, &terms).await?;
         ports(ctx)
@@ -912,10 +929,11 @@ impl SettlementMutation {
         ctx: &Context<'_>,
         input: ApproveIncentivePlanInput,
     ) -> Result<IncentivePlan> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ApprovePlans)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(ctx, input.engagement_id, Capability::ApprovePlans, None).await?;
         let command = PlanCommand::Approve {
             version: input.version,
             by: scope.user_id(),
@@ -934,10 +952,11 @@ impl SettlementMutation {
         ctx: &Context<'_>,
         input: CalculatePayoutsInput,
     ) -> Result<Vec<Payout>> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::CalculatePayouts)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(ctx, input.engagement_id, Capability::CalculatePayouts, None).await?;
         Ok(ports(ctx)
             .calculate_payouts(&permit, &input.period.0, input.plan_id, &metadata)
             .await
@@ -949,10 +968,11 @@ impl SettlementMutation {
 
     /// Approves a payout. Client owners only.
     async fn approve_payout(&self, ctx: &Context<'_>, input: PayoutInput) -> Result<Payout> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ApprovePayouts)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(ctx, input.engagement_id, Capability::ApprovePayouts, None).await?;
         let command = PayoutCommand::Approve {
             by: scope.user_id(),
         };
@@ -969,10 +989,11 @@ impl SettlementMutation {
         ctx: &Context<'_>,
         input: MarkPayoutPaidInput,
     ) -> Result<Payout> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::MarkPayoutsPaid)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, None)?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(ctx, input.engagement_id, Capability::MarkPayoutsPaid, None).await?;
         let command = PayoutCommand::MarkPaid {
             by: scope.user_id(),
             paid_on: input.paid_on.0,
@@ -987,10 +1008,17 @@ impl SettlementMutation {
     /// Corrects a paid payout: an adjustment or clawback with a reason, carried into a
     /// later period. The paid payout itself is never edited. Consultants only.
     async fn adjust_payout(&self, ctx: &Context<'_>, input: AdjustPayoutInput) -> Result<Payout> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::CalculatePayouts)?;
-        ensure_open(ctx, &scope).await?;
-        let metadata = command_metadata(ctx, Some(input.reason.clone()))?;
+        let Change {
+            scope,
+            permit,
+            metadata,
+        } = change(
+            ctx,
+            input.engagement_id,
+            Capability::CalculatePayouts,
+            Some(input.reason.clone()),
+        )
+        .await?;
         let command = PayoutCommand::Adjust {
             by: scope.user_id(),
             amount: input.amount.0,
