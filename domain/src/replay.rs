@@ -64,9 +64,11 @@ pub struct Model {
     custom_metrics: Vec<MetricDefinition>,
     kpis: Vec<ReplayedKpi>,
     kpi_index: HashMap<KpiId, usize>,
-    /// Every observation: its value and the source that delivered it (a correction keeps
-    /// the source of the value it corrects).
-    series: BTreeMap<SeriesKey, BTreeMap<DateRange, (Decimal, String)>>,
+    /// Every observation: its value and the source that delivered it (an index into
+    /// `sources`; a correction keeps the source of the value it corrects).
+    series: BTreeMap<SeriesKey, BTreeMap<DateRange, (Decimal, u16)>>,
+    /// Source names, interned: an import's observations share one entry.
+    sources: Vec<String>,
     /// (platform, source) → complete through.
     watermarks: BTreeMap<(String, String), NaiveDate>,
     reviews: BTreeMap<Uuid, ReplayedReview>,
@@ -85,6 +87,7 @@ impl Model {
             kpis: Vec::new(),
             kpi_index: HashMap::new(),
             series: BTreeMap::new(),
+            sources: Vec::new(),
             watermarks: BTreeMap::new(),
             reviews: BTreeMap::new(),
             plans: BTreeMap::new(),
@@ -374,11 +377,30 @@ impl Model {
         if key.engagement_id != self.engagement_id {
             return;
         }
+        let mut interned: HashMap<String, u16> = HashMap::new();
+        let mut intern = |sources: &mut Vec<String>, name: String| -> u16 {
+            if let Some(id) = interned.get(&name) {
+                return *id;
+            }
+            let id = match sources.iter().position(|s| *s == name) {
+                Some(i) => i as u16,
+                None => {
+                    sources.push(name.clone());
+                    (sources.len() - 1) as u16
+                }
+            };
+            interned.insert(name, id);
+            id
+        };
         let series = self.series.entry(key).or_default();
         for (range, value, source) in values {
-            let source = source
-                .or_else(|| series.get(&range).map(|(_, s)| s.clone()))
-                .unwrap_or_else(|| "manual".to_string());
+            let source = match source {
+                Some(name) => intern(&mut self.sources, name),
+                None => match series.get(&range) {
+                    Some((_, id)) => *id,
+                    None => intern(&mut self.sources, "manual".to_string()),
+                },
+            };
             series.insert(range, (value, source));
         }
     }
@@ -392,7 +414,7 @@ impl Model {
                 values
                     .iter()
                     .filter(|(range, _)| range.overlaps(&days))
-                    .map(|(_, (_, source))| source.clone())
+                    .map(|(_, (_, source))| self.sources[*source as usize].clone())
             })
             .collect()
     }

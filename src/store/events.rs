@@ -185,7 +185,8 @@ pub async fn replay(
     engagement_id: kpi_ledger_domain::ids::EngagementId,
     position: i64,
 ) -> Result<kpi_ledger_domain::replay::Model, StoreError> {
-    const BATCH: i64 = 2_000;
+    // Few events per read: one import event carries up to 1,000 observations.
+    const BATCH: i64 = 100;
     let mut model = kpi_ledger_domain::replay::Model::new(engagement_id);
     let mut after = 0;
     while after < position {
