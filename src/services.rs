@@ -1255,25 +1255,42 @@ impl Ports for Services {
         scope: &EngagementScope,
         metrics: &[String],
         range: DateRange,
+        series_scopes: Option<&[Option<String>]>,
     ) -> Result<Vec<ObservationView>, PortError> {
+        // Scopes are stored as '' for the store level.
+        let scopes: Option<Vec<String>> =
+            series_scopes.map(|s| s.iter().map(|s| s.clone().unwrap_or_default()).collect());
+        let scope_filter = match &scopes {
+            Some(list) if !list.is_empty() => format!(
+                " AND scope IN ({})",
+                (0..list.len())
+                    .map(|i| format!("${}", i + 5))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(_) => " AND 1 = 0".to_string(),
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT metric, platform, scope, start_date, end_date, value, source,
+                    recorded_at, recorded_position
+               FROM observations
+              WHERE engagement_id = $1 AND metric = $2
+                AND start_date <= $3 AND end_date >= $4{scope_filter}
+              ORDER BY platform, scope, start_date"
+        );
         let mut views = Vec::new();
         for metric in metrics {
             let rows: Vec<ObservationRow> = on_db!(&self.db, pool => {
-                sqlx::query_as(
-                    "SELECT metric, platform, scope, start_date, end_date, value, source,
-                            recorded_at, recorded_position
-                       FROM observations
-                      WHERE engagement_id = $1 AND metric = $2
-                        AND start_date <= $3 AND end_date >= $4
-                      ORDER BY platform, scope, start_date",
-                )
-                .bind(scope.engagement_id().to_string())
-                .bind(metric)
-                .bind(range.end.to_string())
-                .bind(range.start.to_string())
-                .fetch_all(pool)
-                .await
-                .map_err(StoreError::from)?
+                let mut query = sqlx::query_as(&sql)
+                    .bind(scope.engagement_id().to_string())
+                    .bind(metric)
+                    .bind(range.end.to_string())
+                    .bind(range.start.to_string());
+                for s in scopes.iter().flatten() {
+                    query = query.bind(s);
+                }
+                query.fetch_all(pool).await.map_err(StoreError::from)?
             });
             for row in rows {
                 views.push(ObservationView {

@@ -59,7 +59,7 @@ pub async fn list(
 ) -> Result<Vec<Observation>> {
     scope.require(Capability::ReadAuditLog)?;
     Ok(ports(ctx)
-        .observations(scope, &[metric], range)
+        .observations(scope, &[metric], range, None)
         .await
         .gql()?
         .iter()
@@ -164,7 +164,12 @@ async fn current(
     range: DateRange,
 ) -> Result<Observation> {
     ports(ctx)
-        .observations(scope, std::slice::from_ref(&key.metric), range)
+        .observations(
+            scope,
+            std::slice::from_ref(&key.metric),
+            range,
+            Some(std::slice::from_ref(&key.scope)),
+        )
         .await
         .gql()?
         .iter()

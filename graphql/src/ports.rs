@@ -393,12 +393,14 @@ pub trait Ports: Send + Sync + 'static {
         kpi: KpiId,
     ) -> Result<Vec<TargetChangeView>, PortError>;
 
-    /// Current observations of the given metrics whose dates touch `range`.
+    /// Current observations of the given metrics whose dates touch `range`; with
+    /// `series_scopes`, only those series scopes (`None` in it: the store level).
     async fn observations(
         &self,
         scope: &EngagementScope,
         metrics: &[String],
         range: DateRange,
+        series_scopes: Option<&[Option<String>]>,
     ) -> Result<Vec<ObservationView>, PortError>;
 
     async fn watermarks(&self, scope: &EngagementScope) -> Result<Vec<WatermarkView>, PortError>;

@@ -280,7 +280,15 @@ pub async fn load(
     let observations: Vec<ObservationView> = if components.is_empty() {
         Vec::new()
     } else {
-        ports.observations(scope, &components, days).await.gql()?
+        // Only the series scopes the card's KPIs read (store level for unscoped KPIs).
+        let mut scopes: Vec<Option<String>> =
+            kpis.iter().map(|k| k.definition.scope.clone()).collect();
+        scopes.sort();
+        scopes.dedup();
+        ports
+            .observations(scope, &components, days, Some(&scopes))
+            .await
+            .gql()?
     };
     let points: Vec<Point> = observations
         .iter()

@@ -78,7 +78,7 @@ impl Review {
             .map(|m| m.key)
             .collect();
         Ok(ports
-            .observations(&self.1, &metrics, days)
+            .observations(&self.1, &metrics, days, None)
             .await
             .gql()?
             .iter()
