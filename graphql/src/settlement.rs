@@ -968,19 +968,17 @@ impl SettlementMutation {
 
     /// Approves a payout. Client owners only.
     async fn approve_payout(&self, ctx: &Context<'_>, input: PayoutInput) -> Result<Payout> {
-        let Change {
-            scope,
-            permit,
-            metadata,
-        } = change(ctx, input.engagement_id, Capability::ApprovePayouts, None).await?;
-        let command = PayoutCommand::Approve {
-            by: scope.user_id(),
-        };
-        ports(ctx)
-            .execute_payout(&permit, input.payout_id, command, &metadata)
-            .await
-            .gql()?;
-        load_payout(ctx, &scope, input.payout_id).await
+        change_payout(
+            ctx,
+            input.engagement_id,
+            input.payout_id,
+            Capability::ApprovePayouts,
+            None,
+            |scope| PayoutCommand::Approve {
+                by: scope.user_id(),
+            },
+        )
+        .await
     }
 
     /// Marks an approved payout paid.
@@ -989,47 +987,38 @@ impl SettlementMutation {
         ctx: &Context<'_>,
         input: MarkPayoutPaidInput,
     ) -> Result<Payout> {
-        let Change {
-            scope,
-            permit,
-            metadata,
-        } = change(ctx, input.engagement_id, Capability::MarkPayoutsPaid, None).await?;
-        let command = PayoutCommand::MarkPaid {
-            by: scope.user_id(),
-            paid_on: input.paid_on.0,
-        };
-        ports(ctx)
-            .execute_payout(&permit, input.payout_id, command, &metadata)
-            .await
-            .gql()?;
-        load_payout(ctx, &scope, input.payout_id).await
+        change_payout(
+            ctx,
+            input.engagement_id,
+            input.payout_id,
+            Capability::MarkPayoutsPaid,
+            None,
+            |scope| PayoutCommand::MarkPaid {
+                by: scope.user_id(),
+                paid_on: input.paid_on.0,
+            },
+        )
+        .await
     }
 
     /// Corrects a paid payout: an adjustment or clawback with a reason, carried into a
     /// later period. The paid payout itself is never edited. Consultants only.
     async fn adjust_payout(&self, ctx: &Context<'_>, input: AdjustPayoutInput) -> Result<Payout> {
-        let Change {
-            scope,
-            permit,
-            metadata,
-        } = change(
+        let reason = input.reason.clone();
+        change_payout(
             ctx,
             input.engagement_id,
+            input.payout_id,
             Capability::CalculatePayouts,
-            Some(input.reason.clone()),
+            Some(reason),
+            |scope| PayoutCommand::Adjust {
+                by: scope.user_id(),
+                amount: input.amount.0,
+                reason: input.reason,
+                carry_into: input.carry_into.0,
+            },
         )
-        .await?;
-        let command = PayoutCommand::Adjust {
-            by: scope.user_id(),
-            amount: input.amount.0,
-            reason: input.reason,
-            carry_into: input.carry_into.0,
-        };
-        ports(ctx)
-            .execute_payout(&permit, input.payout_id, command, &metadata)
-            .await
-            .gql()?;
-        load_payout(ctx, &scope, input.payout_id).await
+        .await
     }
 }
 
@@ -1107,4 +1096,25 @@ impl SettlementQuery {
             })
             .collect())
     }
+}
+
+/// Runs a command on an existing payout the caller may change, and returns the payout.
+async fn change_payout(
+    ctx: &Context<'_>,
+    engagement_id: Uuid,
+    payout_id: Uuid,
+    capability: Capability,
+    reason: Option<String>,
+    command: impl FnOnce(&EngagementScope) -> PayoutCommand,
+) -> Result<Payout> {
+    let Change {
+        scope,
+        permit,
+        metadata,
+    } = change(ctx, engagement_id, capability, reason).await?;
+    ports(ctx)
+        .execute_payout(&permit, payout_id, command(&scope), &metadata)
+        .await
+        .gql()?;
+    load_payout(ctx, &scope, payout_id).await
 }
