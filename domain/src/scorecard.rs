@@ -6,7 +6,7 @@ use crate::ids::KpiId;
 use crate::kpi::KpiDefinition;
 use crate::metrics::{Aggregation, MetricDefinition};
 use crate::period::DateRange;
-use crate::scoring::{kpi_score, weighted_score, Levels};
+use crate::scoring::{kpi_score, kpi_score_of_ratio, weighted_score, Levels};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashMap};
 
@@ -204,15 +204,17 @@ fn score_kpi(days: DateRange, input: &KpiInput) -> KpiResult {
     };
     let (status, score) = match (actual.status, actual.value, input.levels) {
         _ if input.override_score.is_some() => (KpiStatus::Overridden, input.override_score),
-        (KpiStatus::Scored, Some(value), Some(levels)) => (
-            KpiStatus::Scored,
-            Some(kpi_score(
-                value,
-                &levels,
-                &input.definition.curve,
-                input.definition.direction,
-            )),
-        ),
+        (KpiStatus::Scored, Some(value), Some(levels)) => {
+            let (curve, direction) = (&input.definition.curve, input.definition.direction);
+            // A ratio is scored from its components, so its actual is rounded only once.
+            let score = match (input.override_actual, actual.numerator, actual.denominator) {
+                (None, Some(n), Some(d)) if !d.is_zero() => {
+                    kpi_score_of_ratio(n, d, &levels, curve, direction)
+                }
+                _ => kpi_score(value, &levels, curve, direction),
+            };
+            (KpiStatus::Scored, Some(score))
+        }
         (KpiStatus::Scored, _, None) => (KpiStatus::NoTarget, None),
         (status, _, _) => (status, None),
     };
@@ -536,6 +538,26 @@ mod tests {
         // mean of daily ratios (0.55 %) would have scored 100.
         let score = result.score.unwrap();
         assert!(score > d("50") && score < d("51"), "{score}");
+    }
+
+    #[test]
+    fn a_ratio_kpi_is_scored_from_its_components_not_its_rounded_ratio() {
+        // 100 orders of 3,100 sessions against 2% / 4% / 6%: one rounding, at the end.
+        let conversion = input(
+            1,
+            "conversion_rate",
+            "1",
+            Some(("0.02", "0.04", Some("0.06"))),
+            vec![
+                point("orders", june(), "100"),
+                point("sessions", june(), "3100"),
+            ],
+        );
+        let card = compute(june(), &[conversion]);
+        assert_eq!(
+            card.kpis[0].score.map(|s| s.to_string()),
+            Some("80.64516129032258064516129032".into())
+        );
     }
 
     #[test]

@@ -85,13 +85,37 @@ impl Curve {
     }
 }
 
-/// The score of `actual` against `levels` (SPEC §7). A lower-is-better metric is the
-/// mirror image of a higher-is-better one, so it is scored on negated values.
+/// The score of `actual` against `levels` (SPEC §7).
 pub fn kpi_score(actual: Decimal, levels: &Levels, curve: &Curve, direction: Direction) -> Decimal {
+    kpi_score_of_ratio(actual, Decimal::ONE, levels, curve, direction)
+}
+
+/// The score of the actual `numerator ÷ denominator` against `levels` (SPEC §7), with one
+/// rounding at the end: a band's score `s0 + (s1 − s0) × (a − l0) / (l1 − l0)` is computed
+/// as one fraction over `denominator × (l1 − l0)`, so a ratio KPI's actual is never
+/// rounded before it is scored. A lower-is-better metric is the mirror image of a
+/// higher-is-better one, so it is scored on negated values. `denominator` must not be 0.
+pub fn kpi_score_of_ratio(
+    numerator: Decimal,
+    denominator: Decimal,
+    levels: &Levels,
+    curve: &Curve,
+    direction: Direction,
+) -> Decimal {
+    debug_assert!(
+        !denominator.is_zero(),
+        "a ratio with a zero denominator has no score"
+    );
+    // Keep the denominator positive so comparisons of fractions are comparisons of numerators.
+    let (numerator, denominator) = if denominator.is_sign_negative() {
+        (-numerator, -denominator)
+    } else {
+        (numerator, denominator)
+    };
     match direction {
-        Direction::Higher => score_higher(actual, levels, curve),
+        Direction::Higher => score_higher(Fraction::new(numerator, denominator), levels, curve),
         Direction::Lower => score_higher(
-            -actual,
+            Fraction::new(-numerator, denominator),
             &Levels {
                 threshold: -levels.threshold,
                 target: -levels.target,
@@ -102,24 +126,67 @@ pub fn kpi_score(actual: Decimal, levels: &Levels, curve: &Curve, direction: Dir
     }
 }
 
-fn score_higher(a: Decimal, levels: &Levels, curve: &Curve) -> Decimal {
+/// An actual as the quotient `num ÷ den` (den > 0), kept unrounded.
+#[derive(Clone, Copy)]
+struct Fraction {
+    num: Decimal,
+    den: Decimal,
+}
+
+impl Fraction {
+    fn new(num: Decimal, den: Decimal) -> Self {
+        Self { num, den }
+    }
+
+    /// The rounded quotient, for the rare inputs whose exact form would overflow.
+    fn value(self) -> Decimal {
+        self.num / self.den
+    }
+
+    /// `self − level` as a numerator over `self.den`, or `None` on overflow.
+    fn minus(self, level: Decimal) -> Option<Decimal> {
+        self.num.checked_sub(level.checked_mul(self.den)?)
+    }
+
+    fn at_least(self, level: Decimal) -> bool {
+        match self.minus(level) {
+            Some(difference) => !difference.is_sign_negative() || difference.is_zero(),
+            None => self.value() >= level,
+        }
+    }
+
+    /// `from + (to − from) × (self − low) / (high − low)` with a single division.
+    fn interpolate(self, low: Decimal, high: Decimal, from: Decimal, to: Decimal) -> Decimal {
+        let exact = || -> Option<Decimal> {
+            let span = high.checked_sub(low)?;
+            let numerator = from
+                .checked_mul(span)?
+                .checked_mul(self.den)?
+                .checked_add(to.checked_sub(from)?.checked_mul(self.minus(low)?)?)?;
+            numerator.checked_div(span.checked_mul(self.den)?)
+        };
+        exact().unwrap_or_else(|| from + (to - from) * (self.value() - low) / (high - low))
+    }
+}
+
+fn score_higher(a: Fraction, levels: &Levels, curve: &Curve) -> Decimal {
     let (t0, t1) = (levels.threshold, levels.target);
-    if a < t0 {
+    if !a.at_least(t0) {
         return Decimal::ZERO;
     }
     if let Some(t2) = levels.stretch {
-        if a >= t2 {
+        if a.at_least(t2) {
             return curve.stretch_score;
         }
-        if a >= t1 {
+        if a.at_least(t1) {
             // t1 ≤ a < t2, so t2 > t1 and the division is safe.
-            return HUNDRED + (curve.stretch_score - HUNDRED) * (a - t1) / (t2 - t1);
+            return a.interpolate(t1, t2, HUNDRED, curve.stretch_score);
         }
-    } else if a >= t1 {
+    } else if a.at_least(t1) {
         return HUNDRED;
     }
     // t0 ≤ a < t1, so t1 > t0.
-    curve.threshold_score + (HUNDRED - curve.threshold_score) * (a - t0) / (t1 - t0)
+    a.interpolate(t0, t1, curve.threshold_score, HUNDRED)
 }
 
 /// Σ(wᵢ × sᵢ) / Σ wᵢ, or `None` when the weights sum to zero.
@@ -185,6 +252,30 @@ mod tests {
         assert_eq!(normalised(gmv), "110");
         let card = weighted_score(&[(d("40"), acos), (d("20"), ctr), (d("40"), gmv)]).unwrap();
         assert_eq!(normalised(card), "99");
+    }
+
+    #[test]
+    fn a_ratio_is_scored_from_its_components_with_one_rounding() {
+        // 100 ÷ 3,100 against 2% / 4% / 6%: the exact score is 80.645161290322580645161290322…,
+        // whose nearest 28-digit value is …032 (rounding the ratio first gave …025).
+        let score = kpi_score_of_ratio(
+            d("100"),
+            d("3100"),
+            &levels("0.02", "0.04", Some("0.06")),
+            &Curve::default(),
+            Direction::Higher,
+        );
+        assert_eq!(score.to_string(), "80.64516129032258064516129032");
+        let lower = kpi_score_of_ratio(
+            d("100"),
+            d("3100"),
+            &levels("0.04", "0.02", None),
+            &Curve::default(),
+            Direction::Lower,
+        );
+        // 50 + 50 × (0.04 − 100/3100) / 0.02 = 50 + 50 × 24/62 = 69.35483870967741935483870967741…,
+        // correctly rounded to the 29 digits this value fits in.
+        assert_eq!(lower.to_string(), "69.354838709677419354838709677");
     }
 
     #[test]
