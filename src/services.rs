@@ -24,9 +24,9 @@ use kpi_ledger_domain::DomainError;
 use kpi_ledger_graphql::access::{CommandPermit, EngagementScope};
 use kpi_ledger_graphql::ports::{
     AccountView, AdjustmentView, EngagementView, EnsuredAccount, ImportJobView, ImportProblemView,
-    ImportRequest, KpiView, MemberView, MembershipView, ObservationView, PayoutView, PersonalData,
-    PersonalFields, PlanView, PortError, Ports, ReviewEntryView, ReviewView, TargetChangeView,
-    TargetView, VerificationView, WatermarkView,
+    ImportRequest, KpiView, LockView, MemberView, MembershipView, ObservationView, PayoutView,
+    PersonalData, PersonalFields, PlanView, PortError, Ports, ReviewEntryView, ReviewView,
+    TargetChangeView, TargetView, VerificationView, WatermarkView,
 };
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -295,6 +295,15 @@ struct ReviewRow {
     version: i64,
     snapshot_position: i64,
     opened_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct LockRow {
+    review_id: String,
+    version: i64,
+    snapshot_position: i64,
+    locked_at: String,
+    reopened_at: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -643,10 +652,36 @@ impl Ports for Services {
             .await
             .map_err(StoreError::from)?
         });
+        let locks: Vec<LockRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT review_id, version, snapshot_position, locked_at, reopened_at
+                   FROM period_locks WHERE engagement_id = $1 ORDER BY review_id, version",
+            )
+            .bind(&engagement)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from)?
+        });
         rows.into_iter()
             .map(|row| {
                 Ok(ReviewView {
                     id: parse("review id", &row.review_id)?,
+                    locks: locks
+                        .iter()
+                        .filter(|l| l.review_id == row.review_id)
+                        .map(|l| {
+                            Ok(LockView {
+                                version: u32::try_from(l.version).unwrap_or(0),
+                                snapshot_position: l.snapshot_position,
+                                locked_at: parse("instant", &l.locked_at)?,
+                                reopened_at: l
+                                    .reopened_at
+                                    .as_deref()
+                                    .map(|t| parse("instant", t))
+                                    .transpose()?,
+                            })
+                        })
+                        .collect::<Result<_, PortError>>()?,
                     entries: entries
                         .iter()
                         .filter(|e| e.review_id == row.review_id)
@@ -917,6 +952,7 @@ impl Ports for Services {
         scope: &EngagementScope,
         review_id: uuid::Uuid,
         member: Option<MemberId>,
+        version: Option<u32>,
     ) -> Result<kpi_ledger_graphql::ports::AsOfScorecard, PortError> {
         self.owned_by(
             "reviews",
@@ -937,13 +973,22 @@ impl Ports for Services {
             .find(|r| r.review_id == review_id)
             .cloned()
             .ok_or_else(|| not_found("review not found".into()))?;
+        // A lock version reads with its own snapshot and the decisions made before it.
+        let (snapshot, decisions) = match version {
+            Some(v) => {
+                let lock = review
+                    .lock(Some(v))
+                    .ok_or_else(|| not_found(format!("the review has no lock version {v}")))?;
+                (lock.snapshot_position, review.decisions_of(lock))
+            }
+            None => (review.snapshot_position, review.decisions.as_slice()),
+        };
         let frozen =
-            crate::store::events::replay(&self.db, scope.engagement_id(), review.snapshot_position)
-                .await?;
+            crate::store::events::replay(&self.db, scope.engagement_id(), snapshot).await?;
         let (card, kpis) = frozen
-            .decided_scorecard(&review.period, member, &review.decisions)
+            .decided_scorecard(&review.period, member, decisions)
             .map_err(not_found)?;
-        Ok(as_of_card(review.snapshot_position, card, kpis, &frozen))
+        Ok(as_of_card(snapshot, card, kpis, &frozen))
     }
 
     async fn what_if_payouts(

@@ -152,6 +152,21 @@ impl fmt::Display for Period {
     }
 }
 
+impl Period {
+    /// The same period with a campaign window's instants written in `tz` (other periods
+    /// are unchanged), so one window has one spelling however it was written: `…Z` and
+    /// `…+09:00` for the same instants name the same period.
+    pub fn in_time_zone(self, tz: Tz) -> Period {
+        match self {
+            Period::Campaign { start, end } => Period::Campaign {
+                start: start.with_timezone(&tz).fixed_offset(),
+                end: end.with_timezone(&tz).fixed_offset(),
+            },
+            other => other,
+        }
+    }
+}
+
 impl From<Period> for String {
     fn from(value: Period) -> Self {
         value.to_string()

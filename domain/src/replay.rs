@@ -38,6 +38,36 @@ pub struct ReplayedReview {
     /// The position the period's scoring inputs are frozen at.
     pub snapshot_position: i64,
     pub decisions: Vec<Decision>,
+    /// Every lock so far, oldest first; a reopen leaves the earlier versions readable.
+    pub locks: Vec<ReplayedLock>,
+}
+
+/// One version of a review's lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayedLock {
+    pub version: u32,
+    /// The position this version froze the period's scoring inputs at.
+    pub snapshot_position: i64,
+    /// How many of the review's decisions were recorded when this version was locked:
+    /// the decisions that apply to it.
+    pub decisions: usize,
+    /// A later reopen unlocked this version.
+    pub reopened: bool,
+}
+
+impl ReplayedReview {
+    /// One lock version, or the newest when `version` is `None`.
+    pub fn lock(&self, version: Option<u32>) -> Option<&ReplayedLock> {
+        match version {
+            Some(v) => self.locks.iter().find(|l| l.version == v),
+            None => self.locks.last(),
+        }
+    }
+
+    /// The decisions that apply to a lock version: those recorded before it was locked.
+    pub fn decisions_of(&self, lock: &ReplayedLock) -> &[Decision] {
+        &self.decisions[..lock.decisions.min(self.decisions.len())]
+    }
 }
 
 /// An incentive plan as the log says at the replayed position.
@@ -248,6 +278,7 @@ impl Model {
                         version: 0,
                         snapshot_position: *snapshot_position,
                         decisions: Vec::new(),
+                        locks: Vec::new(),
                     },
                 );
             }
@@ -269,12 +300,21 @@ impl Model {
                 review.locked = true;
                 review.version = version;
                 review.snapshot_position = snapshot_position;
+                review.locks.push(ReplayedLock {
+                    version,
+                    snapshot_position,
+                    decisions: review.decisions.len(),
+                    reopened: false,
+                });
             }
             ReviewEvent::PeriodReopened {
                 snapshot_position, ..
             } => {
                 review.locked = false;
                 review.snapshot_position = snapshot_position;
+                if let Some(lock) = review.locks.last_mut() {
+                    lock.reopened = true;
+                }
             }
             _ => {}
         }

@@ -128,6 +128,7 @@ fn settle(
                 .review_for(period)
                 .map(|r| r.decisions.clone())
                 .unwrap_or_default(),
+            locks: Vec::new(),
         },
         (None, None) => return Err(SettlementError::NotLocked(period.to_string())),
     };

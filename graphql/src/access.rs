@@ -77,6 +77,17 @@ impl EngagementScope {
         self.opened_position
     }
 
+    /// A period as this engagement writes it: campaign windows in its time zone.
+    pub fn normalise(
+        &self,
+        period: kpi_ledger_domain::period::Period,
+    ) -> kpi_ledger_domain::period::Period {
+        match self.time_zone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => period.in_time_zone(tz),
+            Err(_) => period,
+        }
+    }
+
     pub fn allows(&self, capability: Capability) -> bool {
         self.role.allows(capability)
     }

@@ -176,11 +176,12 @@ impl Engagement {
         as_of: Option<DateTime<Utc>>,
     ) -> Result<crate::scorecard::Scorecard> {
         let member_id = member_id.map(MemberId);
+        let period = self.scope.normalise(period.0);
         match as_of {
             Some(as_of) => {
-                crate::scorecard::load_as_of(ctx, &self.scope, period.0, member_id, as_of).await
+                crate::scorecard::load_as_of(ctx, &self.scope, period, member_id, as_of).await
             }
-            None => crate::scorecard::load(ctx, &self.scope, &self.view, period.0, member_id).await,
+            None => crate::scorecard::load(ctx, &self.scope, &self.view, period, member_id).await,
         }
     }
 
@@ -226,7 +227,8 @@ impl Engagement {
         ctx: &Context<'_>,
         period: Option<crate::scalars::PeriodScalar>,
     ) -> Result<Vec<crate::settlement::Payout>> {
-        crate::settlement::payouts(ctx, &self.scope, period.map(|p| p.0.to_string())).await
+        let period = period.map(|p| self.scope.normalise(p.0).to_string());
+        crate::settlement::payouts(ctx, &self.scope, period).await
     }
 
     /// Recomputes a payout by replaying the event log to its recorded positions.

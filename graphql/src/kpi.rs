@@ -504,7 +504,7 @@ async fn change_kpi(
     engagement_id: Uuid,
     kpi_id: Uuid,
     reason: Option<String>,
-    command: KpiCommand,
+    mut command: KpiCommand,
 ) -> Result<Kpi> {
     let Change {
         scope,
@@ -513,6 +513,11 @@ async fn change_kpi(
     } = change(ctx, engagement_id, Capability::ManageKpis, reason).await?;
     let kpi_id = KpiId(kpi_id);
     load_kpi(ctx, &scope, kpi_id).await?;
+    if let KpiCommand::SetTarget { periods, .. } = &mut command {
+        for period in periods.iter_mut() {
+            *period = scope.normalise(period.clone());
+        }
+    }
     // Targets of a locked period cannot change (SPEC §6, §8).
     if let KpiCommand::SetTarget { periods, .. } = &command {
         for period in periods {

@@ -228,6 +228,19 @@ pub struct ReviewView {
     pub snapshot_position: i64,
     pub opened_at: DateTime<Utc>,
     pub entries: Vec<ReviewEntryView>,
+    /// Every lock of the review, oldest first.
+    pub locks: Vec<LockView>,
+}
+
+/// One version of a review's lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockView {
+    pub version: u32,
+    /// The position this version froze the period's scoring inputs at.
+    pub snapshot_position: i64,
+    pub locked_at: DateTime<Utc>,
+    /// When a reopen decision unlocked this version.
+    pub reopened_at: Option<DateTime<Utc>>,
 }
 
 /// An incentive plan's current version.
@@ -512,12 +525,15 @@ pub trait Ports: Send + Sync + 'static {
     ) -> Result<StatementFile, PortError>;
 
     /// A review's locked result for the team (no member) or one member: the log replayed
-    /// to the lock's snapshot, with the review's decisions applied.
+    /// to the lock's snapshot, with the decisions recorded before that lock applied. With
+    /// `version`, that lock version (NOT_FOUND if the review has none such); without, the
+    /// newest lock, or for a review never locked its opening snapshot.
     async fn locked_scorecard(
         &self,
         scope: &EngagementScope,
         review_id: uuid::Uuid,
         member: Option<MemberId>,
+        version: Option<u32>,
     ) -> Result<AsOfScorecard, PortError>;
 
     /// Queues an import of `content` (an uploaded file) and starts it in the background.

@@ -121,6 +121,17 @@ impl KpiScore {
     }
 }
 
+/// The lock a period stands under now.
+#[derive(SimpleObject, Clone)]
+pub struct PeriodLock {
+    /// The review whose sign-off locked the period.
+    pub review_id: Uuid,
+    pub version: u32,
+    /// The event position the locked result was computed at.
+    pub snapshot_position: i64,
+    pub locked_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A team's or a member's scorecard for one period.
 pub struct Scorecard {
     period: Period,
@@ -129,6 +140,9 @@ pub struct Scorecard {
     card: scorecard::Scorecard,
     kpis: Vec<KpiScore>,
     freshness: Vec<Freshness>,
+    scope: EngagementScope,
+    /// For a live card of a locked period: the lock.
+    lock: Option<PeriodLock>,
 }
 
 #[Object]
@@ -192,6 +206,53 @@ impl Scorecard {
     async fn data_complete_through(&self) -> Option<Date> {
         self.freshness.iter().map(|f| f.complete_through).min()
     }
+    /// For the live card: whether a review has locked the period. Payouts use the locked
+    /// result (`lockedScorecard`); this card moves with later changes.
+    async fn locked(&self) -> bool {
+        self.lock.is_some()
+    }
+    /// For the live card of a locked period: the lock it stands under.
+    async fn lock(&self) -> Option<&PeriodLock> {
+        self.lock.as_ref()
+    }
+    /// For the live card of a locked period: the locked result, beside this live one.
+    async fn locked_scorecard(&self, ctx: &Context<'_>) -> Result<Option<Scorecard>> {
+        let Some(lock) = &self.lock else {
+            return Ok(None);
+        };
+        load_locked(
+            ctx,
+            &self.scope,
+            lock.review_id,
+            self.period.clone(),
+            self.member_id,
+            Some(lock.version),
+        )
+        .await
+        .map(Some)
+    }
+}
+
+/// The lock the period stands under now, if any.
+async fn current_lock(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    period: &str,
+) -> Result<Option<PeriodLock>> {
+    Ok(ports(ctx)
+        .reviews(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .filter(|r| r.period == period && r.status == "locked")
+        .find_map(|r| {
+            r.locks.last().map(|l| PeriodLock {
+                review_id: r.id,
+                version: l.version,
+                snapshot_position: l.snapshot_position,
+                locked_at: l.locked_at,
+            })
+        }))
 }
 
 /// Decides whether the caller may read this card: the team's for everyone; a member's
@@ -323,6 +384,7 @@ pub async fn load(
         .collect();
     let card = scorecard::compute(days, &inputs);
     let freshness = freshness(ctx, scope, engagement, &kpis, days).await?;
+    let lock = current_lock(ctx, scope, &period_key).await?;
     let kpi_scores = kpis
         .into_iter()
         .zip(card.kpis.iter().cloned())
@@ -342,6 +404,8 @@ pub async fn load(
         card,
         kpis: kpi_scores,
         freshness,
+        scope: scope.clone(),
+        lock,
     })
 }
 
@@ -369,10 +433,11 @@ pub async fn load_locked(
     review_id: uuid::Uuid,
     period: Period,
     member_id: Option<MemberId>,
+    version: Option<u32>,
 ) -> Result<Scorecard> {
     check_access(scope, member_id)?;
     let replayed = ports(ctx)
-        .locked_scorecard(scope, review_id, member_id)
+        .locked_scorecard(scope, review_id, member_id, version)
         .await
         .gql()?;
     from_replay(ctx, scope, period, member_id, replayed, chrono::Utc::now()).await
@@ -443,6 +508,8 @@ async fn from_replay(
         card: replayed.card,
         kpis,
         freshness,
+        scope: scope.clone(),
+        lock: None,
     })
 }
 

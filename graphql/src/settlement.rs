@@ -3,7 +3,8 @@
 use crate::access::{change, engagement_scope, ports, Change, EngagementScope};
 use crate::error::{coded, not_found, validation, PortResultExt, FORBIDDEN};
 use crate::ports::{
-    PayoutView, PlanView, ReviewView, StatementFormat, StatementLanguage, VerificationView,
+    LockView, PayoutView, PlanView, ReviewView, StatementFormat, StatementLanguage,
+    VerificationView,
 };
 use crate::scalars::{Date, Dec, PeriodScalar};
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
@@ -32,59 +33,209 @@ pub struct ReviewEntry {
 /// A review of one period.
 pub struct Review(ReviewView, EngagementScope);
 
+/// One version of a review's lock: its snapshot, its result and what arrived after it.
+pub struct ReviewLock {
+    lock: LockView,
+    review_id: Uuid,
+    period: String,
+    scope: EngagementScope,
+}
+
 #[Object]
-impl Review {
-    /// The period's result as this review froze it (the team's, or with `memberId` one
-    /// member's): the log replayed to the snapshot, with the review's decisions applied.
+impl ReviewLock {
+    /// 1 for the first lock; a re-lock after a reopen makes the next version.
+    async fn version(&self) -> u32 {
+        self.lock.version
+    }
+    /// The event position this version froze the period's scoring inputs at.
+    async fn snapshot_position(&self) -> i64 {
+        self.lock.snapshot_position
+    }
+    async fn locked_at(&self) -> DateTime<Utc> {
+        self.lock.locked_at
+    }
+    /// When a reopen decision unlocked this version; null while it stands.
+    async fn reopened_at(&self) -> Option<DateTime<Utc>> {
+        self.lock.reopened_at
+    }
+    /// This version's result (the team's, or with `memberId` one member's): the log
+    /// replayed to its snapshot, with the decisions recorded before it applied.
     async fn scorecard(
         &self,
         ctx: &Context<'_>,
         member_id: Option<Uuid>,
     ) -> Result<crate::scorecard::Scorecard> {
-        let period = self
-            .0
-            .period
-            .parse()
-            .map_err(|e: kpi_ledger_domain::period::PeriodError| validation(e.to_string()))?;
-        crate::scorecard::load_locked(ctx, &self.1, self.0.id, period, member_id.map(MemberId))
-            .await
+        crate::scorecard::load_locked(
+            ctx,
+            &self.scope,
+            self.review_id,
+            period_of(&self.period)?,
+            member_id.map(MemberId),
+            Some(self.lock.version),
+        )
+        .await
     }
-
-    /// Observations of the period recorded after the snapshot: they do not change the
-    /// locked result; compare `scorecard` with the live `engagement.scorecard` for the
-    /// variance they would cause.
+    /// Observations of the period recorded after this version's snapshot.
     async fn arrived_after_lock(
         &self,
         ctx: &Context<'_>,
     ) -> Result<Vec<crate::observation::Observation>> {
-        let period: kpi_ledger_domain::period::Period = self
-            .0
-            .period
-            .parse()
-            .map_err(|e: kpi_ledger_domain::period::PeriodError| validation(e.to_string()))?;
-        let ports = ports(ctx);
-        let engagement = ports.engagement(&self.1).await.gql()?;
-        let tz: chrono_tz::Tz = engagement
-            .time_zone
-            .parse()
-            .map_err(|_| validation("time zone"))?;
-        let days = period.days(engagement.fiscal_year_start_month, tz);
-        let metrics: Vec<String> = ports
-            .metric_catalogue(&self.1)
-            .await
-            .gql()?
-            .into_iter()
-            .filter(|m| !m.aggregation.is_ratio())
-            .map(|m| m.key)
-            .collect();
-        Ok(ports
-            .observations(&self.1, &metrics, days, None)
-            .await
-            .gql()?
+        arrived_after(ctx, &self.scope, &self.period, self.lock.snapshot_position).await
+    }
+}
+
+/// One signature on a review since it was opened or last reopened.
+#[derive(SimpleObject)]
+pub struct ReviewSignature {
+    /// The user id of whoever signed.
+    pub signed_by: String,
+    pub role: crate::engagement::RoleGql,
+    pub signed_at: DateTime<Utc>,
+}
+
+fn period_of(text: &str) -> Result<kpi_ledger_domain::period::Period> {
+    text.parse()
+        .map_err(|e: kpi_ledger_domain::period::PeriodError| validation(e.to_string()))
+}
+
+/// Current observations of `period` recorded after `position`.
+async fn arrived_after(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    period: &str,
+    position: i64,
+) -> Result<Vec<crate::observation::Observation>> {
+    let period = period_of(period)?;
+    let ports = ports(ctx);
+    let engagement = ports.engagement(scope).await.gql()?;
+    let tz: chrono_tz::Tz = engagement
+        .time_zone
+        .parse()
+        .map_err(|_| validation("time zone"))?;
+    let days = period.days(engagement.fiscal_year_start_month, tz);
+    let metrics: Vec<String> = ports
+        .metric_catalogue(scope)
+        .await
+        .gql()?
+        .into_iter()
+        .filter(|m| !m.aggregation.is_ratio())
+        .map(|m| m.key)
+        .collect();
+    Ok(ports
+        .observations(scope, &metrics, days, None)
+        .await
+        .gql()?
+        .iter()
+        .filter(|o| o.recorded_position > position)
+        .map(crate::observation::Observation::from)
+        .collect())
+}
+
+impl Review {
+    /// Signatures since the review was opened or last reopened, in order.
+    fn signatures_since_reopen(&self) -> Vec<ReviewSignature> {
+        let mut signatures = Vec::new();
+        for entry in &self.0.entries {
+            match entry.kind.as_str() {
+                "decision" if entry.detail["kind"] == "reopen" => signatures.clear(),
+                "sign_off" => {
+                    let role = entry.detail["SignedOff"]["role"]
+                        .as_str()
+                        .and_then(|r| r.parse::<EngagementRole>().ok());
+                    if let Some(role) = role {
+                        signatures.push(ReviewSignature {
+                            signed_by: entry.actor.clone(),
+                            role: role.into(),
+                            signed_at: entry.recorded_at,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        signatures
+    }
+}
+
+#[Object]
+impl Review {
+    /// The period's result as this review froze it (the team's, or with `memberId` one
+    /// member's): the log replayed to the snapshot, with the review's decisions applied.
+    /// With `version`, that lock version's result (see `locks`); without, the newest.
+    async fn scorecard(
+        &self,
+        ctx: &Context<'_>,
+        member_id: Option<Uuid>,
+        version: Option<u32>,
+    ) -> Result<crate::scorecard::Scorecard> {
+        crate::scorecard::load_locked(
+            ctx,
+            &self.1,
+            self.0.id,
+            period_of(&self.0.period)?,
+            member_id.map(MemberId),
+            version,
+        )
+        .await
+    }
+
+    /// Observations of the period recorded after the snapshot: they do not change the
+    /// locked result; compare `scorecard` with the live `engagement.scorecard` for the
+    /// variance they would cause. With `version`, after that lock version's snapshot.
+    async fn arrived_after_lock(
+        &self,
+        ctx: &Context<'_>,
+        version: Option<u32>,
+    ) -> Result<Vec<crate::observation::Observation>> {
+        let position = match version {
+            None => self.0.snapshot_position,
+            Some(v) => {
+                self.0
+                    .locks
+                    .iter()
+                    .find(|l| l.version == v)
+                    .ok_or_else(|| not_found("lock version"))?
+                    .snapshot_position
+            }
+        };
+        arrived_after(ctx, &self.1, &self.0.period, position).await
+    }
+
+    /// Every lock of the period by this review, oldest first; each stays readable.
+    async fn locks(&self) -> Vec<ReviewLock> {
+        self.0
+            .locks
             .iter()
-            .filter(|o| o.recorded_position > self.0.snapshot_position)
-            .map(crate::observation::Observation::from)
-            .collect())
+            .map(|lock| ReviewLock {
+                lock: lock.clone(),
+                review_id: self.0.id,
+                period: self.0.period.clone(),
+                scope: self.1.clone(),
+            })
+            .collect()
+    }
+
+    /// Who has signed since the review was opened or last reopened.
+    async fn signatures(&self) -> Vec<ReviewSignature> {
+        self.signatures_since_reopen()
+    }
+
+    /// The roles whose signature the lock still waits for (a consultant and a client
+    /// owner, two different people); empty once locked.
+    async fn awaiting_sign_off_from(&self) -> Vec<crate::engagement::RoleGql> {
+        if self.0.status == "locked" {
+            return Vec::new();
+        }
+        let signed: Vec<crate::engagement::RoleGql> = self
+            .signatures_since_reopen()
+            .into_iter()
+            .map(|s| s.role)
+            .collect();
+        [EngagementRole::Consultant, EngagementRole::ClientOwner]
+            .into_iter()
+            .map(crate::engagement::RoleGql::from)
+            .filter(|role| !signed.contains(role))
+            .collect()
     }
 
     async fn id(&self) -> Uuid {
@@ -730,18 +881,19 @@ impl SettlementMutation {
         )
         .await?;
         // One review per period: a locked period is changed by reopening its review.
-        let period = input.period.0.to_string();
+        let period = scope.normalise(input.period.0);
+        let period_key = period.to_string();
         if let Some(existing) = ports(ctx)
             .reviews(&scope)
             .await
             .gql()?
             .into_iter()
-            .find(|r| r.period == period)
+            .find(|r| r.period == period_key)
         {
             return Err(coded(
                 "CONFLICT",
                 format!(
-                    "{period} already has review {} ({}); record decisions there, or a reopen decision if it is locked",
+                    "{period_key} already has review {} ({}); record decisions there, or a reopen decision if it is locked",
                     existing.id, existing.status
                 ),
             ));
@@ -751,7 +903,7 @@ impl SettlementMutation {
         let command = ReviewCommand::Open {
             review_id,
             engagement_id: scope.engagement_id(),
-            period: input.period.0,
+            period,
             snapshot_position,
         };
         ports(ctx)
@@ -818,7 +970,7 @@ impl SettlementMutation {
             },
             DecisionKind::ReviseFutureTarget => Decision::ReviseFutureTarget {
                 kpi_id: KpiId(needed(input.kpi_id, "kpiId")?),
-                period: needed(input.period.clone(), "period")?.0,
+                period: scope.normalise(needed(input.period.clone(), "period")?.0),
                 note: needed(input.note.clone(), "note")?,
             },
             DecisionKind::ActionItem => Decision::ActionItem {
@@ -958,7 +1110,12 @@ impl SettlementMutation {
             metadata,
         } = change(ctx, input.engagement_id, Capability::CalculatePayouts, None).await?;
         Ok(ports(ctx)
-            .calculate_payouts(&permit, &input.period.0, input.plan_id, &metadata)
+            .calculate_payouts(
+                &permit,
+                &scope.normalise(input.period.0),
+                input.plan_id,
+                &metadata,
+            )
             .await
             .gql()?
             .into_iter()
@@ -1015,7 +1172,7 @@ impl SettlementMutation {
                 by: scope.user_id(),
                 amount: input.amount.0,
                 reason: input.reason,
-                carry_into: input.carry_into.0,
+                carry_into: scope.normalise(input.carry_into.0),
             },
         )
         .await
@@ -1080,7 +1237,7 @@ impl SettlementQuery {
             curve.check().map_err(validation)?;
         }
         Ok(ports(ctx)
-            .what_if_payouts(&scope, &period.0, plan_id, &scenario)
+            .what_if_payouts(&scope, &scope.normalise(period.0), plan_id, &scenario)
             .await
             .gql()?
             .into_iter()

@@ -61,8 +61,13 @@ pub fn review(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
             snapshot_position,
         } => vec![
             Statement::new(
-                "UPDATE reviews SET status = 'locked', version = $1 WHERE review_id = $2",
-                vec![i64::from(version).into(), id.clone().into()],
+                "UPDATE reviews SET status = 'locked', version = $1, snapshot_position = $2
+                  WHERE review_id = $3",
+                vec![
+                    i64::from(version).into(),
+                    snapshot_position.into(),
+                    id.clone().into(),
+                ],
             ),
             Statement::new(
                 "INSERT INTO period_locks (engagement_id, period, version, review_id,
@@ -164,8 +169,9 @@ pub fn payout(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
             ],
         )],
         PayoutEvent::PayoutApproved { by } => vec![Statement::new(
-            "UPDATE payouts SET status = 'approved', approved_by = $1 WHERE payout_id = $2",
-            vec![by.to_string().into(), id.into()],
+            "UPDATE payouts SET status = 'approved', approved_by = $1, approved_at = $2
+              WHERE payout_id = $3",
+            vec![by.to_string().into(), timestamp(event).into(), id.into()],
         )],
         PayoutEvent::PayoutPaid { paid_on, .. } => vec![Statement::new(
             "UPDATE payouts SET status = 'paid', paid_on = $1 WHERE payout_id = $2",

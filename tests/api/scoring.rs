@@ -783,3 +783,69 @@ async fn a_scorecard_can_be_read_as_of_an_earlier_instant(app: TestApp) {
     );
 }
 on_both_backends!(a_scorecard_can_be_read_as_of_an_earlier_instant);
+
+async fn a_campaign_window_is_one_period_however_its_instants_are_written(app: TestApp) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = open(&app, &consultant, "Acme Home JP").await;
+    let gmv = define(
+        &app,
+        &consultant,
+        &engagement,
+        "gmv",
+        "1",
+        json!({ "team": true }),
+    )
+    .await;
+    // The Super SALE, written in UTC.
+    let set = app
+        .ok(
+            &consultant,
+            SET,
+            json!({ "input": { "engagementId": engagement, "kpiId": gmv,
+                "periods": ["2026-06-04T11:00:00Z/2026-06-10T16:59:00Z"],
+                "threshold": "1000000", "target": "2000000", "reason": "Super SALE" } }),
+        )
+        .await;
+    assert_eq!(
+        set["setTarget"]["targets"][0]["period"], "2026-06-04T20:00+09:00/2026-06-11T01:59+09:00",
+        "stored and shown in the engagement's time zone: {set}"
+    );
+    record(
+        &app,
+        &consultant,
+        &engagement,
+        "gmv",
+        "2026-06-04",
+        "2026-06-11",
+        "1500000",
+    )
+    .await;
+    // Read with the engagement's offset, and with UTC again: the same target either way.
+    for spelling in [
+        "2026-06-04T20:00+09:00/2026-06-11T01:59+09:00",
+        "2026-06-04T11:00Z/2026-06-10T16:59Z",
+    ] {
+        let card = app
+            .ok(
+                &consultant,
+                CARD,
+                json!({ "id": engagement, "period": spelling }),
+            )
+            .await["engagement"]["scorecard"]
+            .clone();
+        assert_eq!(
+            card["period"], "2026-06-04T20:00+09:00/2026-06-11T01:59+09:00",
+            "{card}"
+        );
+        assert_eq!(card["startDate"], "2026-06-04");
+        assert_eq!(card["endDate"], "2026-06-11");
+        assert_eq!(
+            card["kpis"][0]["target"]["target"], "2000000",
+            "{spelling}: {card}"
+        );
+        assert_eq!(card["score"], "75", "{spelling}: {card}");
+    }
+}
+on_both_backends!(a_campaign_window_is_one_period_however_its_instants_are_written);

@@ -521,3 +521,161 @@ async fn a_period_has_one_review_and_a_relock_takes_the_corrections(app: TestApp
     assert_eq!(payouts[0]["lockVersion"], 2);
 }
 on_both_backends!(a_period_has_one_review_and_a_relock_takes_the_corrections);
+
+async fn every_lock_version_reads_with_its_own_snapshot_result_and_late_arrivals(app: TestApp) {
+    let s = setup(&app).await;
+    let review = app
+        .ok(
+            &s.consultant,
+            OPEN_REVIEW,
+            json!({ "i": { "engagementId": s.engagement, "period": "2026-06" } }),
+        )
+        .await["openReview"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    accept_rakuten_gap(&app, &s, &review).await;
+    const SIGN_WAITING: &str = "mutation($i: SignOffReviewInput!) { signOffReview(input: $i) {
+        status awaitingSignOffFrom signatures { role } } }";
+    let first = app
+        .ok(
+            &s.consultant,
+            SIGN_WAITING,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(
+        first["signOffReview"],
+        json!({ "status": "OPEN", "awaitingSignOffFrom": ["CLIENT_OWNER"],
+                "signatures": [{ "role": "CONSULTANT" }] }),
+        "after the first signature the review says whose it still waits for"
+    );
+    let locked = app
+        .ok(
+            &s.owner,
+            SIGN_WAITING,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(locked["signOffReview"]["status"], "LOCKED");
+    assert_eq!(locked["signOffReview"]["awaitingSignOffFrom"], json!([]));
+
+    // After the lock a weight change is accepted, and the live card of the locked period
+    // says it is locked and offers the locked result beside the live one.
+    let acos = app
+        .ok(
+            &s.consultant,
+            "query($id: UUID!) { engagement(id: $id) { kpis { id metric } } }",
+            json!({ "id": s.engagement }),
+        )
+        .await["engagement"]["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["metric"] == "acos")
+        .unwrap()["id"]
+        .clone();
+    app.ok(
+        &s.consultant,
+        "mutation($i: ChangeKpiWeightInput!) { changeKpiWeight(input: $i) { id } }",
+        json!({ "i": { "engagementId": s.engagement, "kpiId": acos, "weight": "10",
+                       "reason": "ACoS matters less from July" } }),
+    )
+    .await;
+    let live = app
+        .ok(
+            &s.owner,
+            "query($id: UUID!, $li: UUID!) { engagement(id: $id) {
+                scorecard(period: \"2026-06\", memberId: $li) {
+                    score locked lock { reviewId version }
+                    lockedScorecard { score asOfPosition } } } }",
+            json!({ "id": s.engagement, "li": s.li }),
+        )
+        .await["engagement"]["scorecard"]
+        .clone();
+    assert_eq!(live["locked"], true, "{live}");
+    assert_eq!(live["lock"]["reviewId"], review.as_str());
+    assert_eq!(live["lock"]["version"], 1);
+    assert_eq!(live["lockedScorecard"]["score"], "99", "{live}");
+    assert_ne!(live["score"], "99", "the live card moved: {live}");
+
+    // Reopen, new GMV data, and a second dual sign-off: version 2.
+    app.ok(
+        &s.consultant,
+        DECIDE,
+        json!({ "i": { "engagementId": s.engagement, "reviewId": review,
+        "kind": "REOPEN", "reason": "late GMV restatement" } }),
+    )
+    .await;
+    app.ok(
+        &s.consultant,
+        "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+        json!({ "i": { "engagementId": s.engagement, "metric": "gmv", "platform": "amazon_jp",
+                       "from": "2026-06-16", "to": "2026-06-30", "value": "30000000" } }),
+    )
+    .await;
+    let waiting = app
+        .ok(
+            &s.consultant,
+            SIGN_WAITING,
+            json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+        )
+        .await;
+    assert_eq!(
+        waiting["signOffReview"]["awaitingSignOffFrom"],
+        json!(["CLIENT_OWNER"]),
+        "a reopen asks for both signatures again: {waiting}"
+    );
+    app.ok(
+        &s.owner,
+        SIGN,
+        json!({ "i": { "engagementId": s.engagement, "reviewId": review } }),
+    )
+    .await;
+
+    let read = app
+        .ok(
+            &s.owner,
+            "query($id: UUID!, $li: UUID!) { engagement(id: $id) { reviews {
+                version snapshotPosition
+                scorecard(memberId: $li) { score asOfPosition }
+                v1: scorecard(memberId: $li, version: 1) { score asOfPosition }
+                arrivedAfterLock { metric from to value }
+                locks { version snapshotPosition reopenedAt
+                        scorecard(memberId: $li) { score asOfPosition }
+                        arrivedAfterLock { metric from to value } } } } }",
+            json!({ "id": s.engagement, "li": s.li }),
+        )
+        .await["engagement"]["reviews"][0]
+        .clone();
+    let locks = read["locks"].as_array().unwrap();
+    assert_eq!(read["version"], 2);
+    assert_eq!(locks.len(), 2, "{read}");
+    assert_eq!(
+        read["snapshotPosition"], locks[1]["snapshotPosition"],
+        "the review reports its newest lock's snapshot: {read}"
+    );
+    assert_ne!(locks[0]["snapshotPosition"], locks[1]["snapshotPosition"]);
+    assert!(!locks[0]["reopenedAt"].is_null());
+    assert!(locks[1]["reopenedAt"].is_null());
+    assert_eq!(
+        read["scorecard"]["asOfPosition"],
+        locks[1]["snapshotPosition"]
+    );
+    assert_eq!(
+        read["arrivedAfterLock"],
+        json!([]),
+        "the second lock counts the new GMV: {read}"
+    );
+    // Version 1 stays readable with its own snapshot, result and late arrivals.
+    assert_eq!(read["v1"]["score"], "99", "{read}");
+    assert_eq!(read["v1"]["asOfPosition"], locks[0]["snapshotPosition"]);
+    assert_eq!(locks[0]["scorecard"], read["v1"]);
+    assert_eq!(
+        locks[0]["arrivedAfterLock"],
+        json!([{ "metric": "gmv", "from": "2026-06-16", "to": "2026-06-30", "value": "30000000" }])
+    );
+    assert_eq!(locks[1]["scorecard"], read["scorecard"]);
+    assert_ne!(read["scorecard"]["score"], "99", "{read}");
+}
+on_both_backends!(every_lock_version_reads_with_its_own_snapshot_result_and_late_arrivals);
