@@ -107,7 +107,8 @@ impl Services {
     ) -> Result<Vec<PayoutView>, PortError> {
         let rows: Vec<PayoutRow> = on_db!(&self.db, pool => {
             sqlx::query_as(
-                "SELECT payout_id, calculation, replayed_to, status, paid_on, calculated_at
+                "SELECT payout_id, calculation, replayed_to, status, approved_at, paid_on,
+                        calculated_at
                    FROM payouts WHERE engagement_id = $1 ORDER BY position",
             )
             .bind(engagement_id.to_string())
@@ -157,6 +158,11 @@ impl Services {
                 calculation,
                 replayed_to: row.replayed_to,
                 status: row.status,
+                approved_at: row
+                    .approved_at
+                    .as_deref()
+                    .map(|t| parse("instant", t))
+                    .transpose()?,
                 paid_on: date(row.paid_on)?,
                 calculated_at: parse("instant", &row.calculated_at)?,
             });
@@ -274,6 +280,7 @@ struct PayoutRow {
     calculation: String,
     replayed_to: i64,
     status: String,
+    approved_at: Option<String>,
     paid_on: Option<String>,
     calculated_at: String,
 }
@@ -1057,32 +1064,70 @@ impl Ports for Services {
             calculation.snapshot_position,
         )
         .await?;
-        let decisions = state
-            .review_for(&calculation.period)
-            .map(|r| r.decisions.clone())
+        let review = state
+            .reviews()
+            .find(|r| r.review_id == calculation.review_id);
+        // The decisions of the lock version the payout was calculated on.
+        let decisions = review
+            .map(|r| match r.lock(Some(calculation.lock_version)) {
+                Some(lock) => r.decisions_of(lock).to_vec(),
+                None => r.decisions.clone(),
+            })
             .unwrap_or_default();
-        let (card, kpis) = frozen
-            .decided_scorecard(&calculation.period, Some(calculation.member_id), &decisions)
-            .map_err(internal)?;
+        let catalogue = frozen.catalogue();
+        let lines =
+            |member: Option<MemberId>| -> Result<Vec<crate::statements::StatementLine>, PortError> {
+                let (card, kpis) = frozen
+                    .decided_scorecard(&calculation.period, member, &decisions)
+                    .map_err(internal)?;
+                Ok(kpis
+                    .into_iter()
+                    .zip(card.kpis)
+                    .map(|(kpi, result)| crate::statements::StatementLine {
+                        metric: catalogue
+                            .iter()
+                            .find(|m| m.key == kpi.definition.metric)
+                            .cloned(),
+                        kpi,
+                        result,
+                    })
+                    .collect())
+            };
+        let member_lines = lines(Some(calculation.member_id))?;
+        let team_lines = lines(None)?;
         let engagement = self.engagement(scope).await?;
-        let member_name = match self
-            .vault
-            .open(scope.engagement_id(), &[calculation.member_id])
-            .await?
-            .remove(&calculation.member_id)
+        // Names only for those who may see them (SPEC §1).
+        let member_name = if scope.role() == kpi_ledger_domain::access::EngagementRole::ClientViewer
         {
-            Some(Sealed::Present(p)) => Some(p.display_name),
-            _ => None,
+            None
+        } else {
+            match self
+                .vault
+                .open(scope.engagement_id(), &[calculation.member_id])
+                .await?
+                .remove(&calculation.member_id)
+            {
+                Some(Sealed::Present(p)) => Some(p.display_name),
+                _ => None,
+            }
         };
         let data = crate::statements::StatementData {
             engagement_name: engagement.name,
             member_name,
             currency: engagement.currency,
-            lines: kpis.into_iter().zip(card.kpis).collect(),
+            time_zone: engagement
+                .time_zone
+                .parse()
+                .unwrap_or(chrono_tz::Asia::Tokyo),
+            lines: member_lines,
+            team_lines,
+            status: payout.status,
+            approved_at: payout.approved_at,
+            paid_on: payout.paid_on,
             calculation,
         };
         let (bytes, file_name, content_type) =
-            crate::statements::render(&data, format, language).map_err(internal)?;
+            crate::statements::render(&data, format, language.into()).map_err(internal)?;
         Ok(kpi_ledger_graphql::ports::StatementFile {
             file_name,
             content_type: content_type.to_string(),

@@ -11,6 +11,7 @@ pub mod error;
 pub mod ids;
 pub mod import;
 pub mod kpi;
+pub mod language;
 pub mod metadata;
 pub mod metrics;
 pub mod payout;

@@ -270,6 +270,7 @@ pub struct PayoutView {
     pub replayed_to: i64,
     /// calculated, approved or paid.
     pub status: String,
+    pub approved_at: Option<DateTime<Utc>>,
     pub paid_on: Option<NaiveDate>,
     pub calculated_at: DateTime<Utc>,
     pub adjustments: Vec<AdjustmentView>,
@@ -295,11 +296,25 @@ pub enum StatementFormat {
     Xlsx,
 }
 
-/// Languages of a statement's headings.
+/// Languages of a statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
 pub enum StatementLanguage {
+    /// 日本語
     Ja,
+    /// 简体中文
+    Zh,
+    /// English
     En,
+}
+
+impl From<StatementLanguage> for kpi_ledger_domain::language::Language {
+    fn from(value: StatementLanguage) -> Self {
+        match value {
+            StatementLanguage::Ja => Self::Ja,
+            StatementLanguage::Zh => Self::Zh,
+            StatementLanguage::En => Self::En,
+        }
+    }
 }
 
 /// A rendered statement.

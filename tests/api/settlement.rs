@@ -275,30 +275,66 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
         )
         .await;
     let file = &xlsx["engagement"]["payouts"][0]["statement"];
-    assert!(file["fileName"].as_str().unwrap().ends_with(".xlsx"));
+    assert_eq!(
+        file["fileName"], "statement-2026-06-li-wei-v1.xlsx",
+        "a readable name, distinct per lock version"
+    );
     let bytes = base64::engine::Engine::decode(
         &base64::engine::general_purpose::STANDARD,
         file["contentBase64"].as_str().unwrap(),
     )
     .unwrap();
-    let cells = read_xlsx(bytes);
+    let cells = read_xlsx_cells(bytes, "Statement");
     let find = |label: &str| {
         cells
             .iter()
-            .find(|row| row.first().map(String::as_str) == Some(label))
+            .find(|row| row.first() == Some(&XlsxCell::Text(label.into())))
             .cloned()
             .unwrap_or_else(|| panic!("{label} in {cells:?}"))
     };
-    assert_eq!(find("Amount")[1], "131667 JPY");
-    assert_eq!(find("Scorecard score")[1], "99");
-    assert_eq!(find("Payout %")[1], "98.75");
-    assert_eq!(find("Active days")[1], "20");
+    // Money is a number (with a yen format), not text; every input appears as used.
+    assert_eq!(find("Amount")[1], XlsxCell::Number(131667.0));
+    assert_eq!(find("Target bonus")[1], XlsxCell::Number(200000.0));
+    assert_eq!(find("Member")[1], XlsxCell::Text("Li Wei".into()));
+    assert_eq!(find("Score used")[1], XlsxCell::Number(99.0));
+    assert_eq!(find("Payout %")[1], XlsxCell::Number(98.75));
+    assert_eq!(find("Active days")[1], XlsxCell::Number(20.0));
+    assert_eq!(find("Period days")[1], XlsxCell::Number(30.0));
+    assert_eq!(find("Status")[1], XlsxCell::Text("paid".into()));
+    assert_eq!(find("Paid on")[1], XlsxCell::Date("2026-07-25".into()));
+    assert!(
+        matches!(find("Approved on")[1], XlsxCell::Date(_)),
+        "the approval date appears once known"
+    );
+    // Recomputing from the printed figures gives the printed yen.
+    let number = |label: &str| match find(label)[1] {
+        XlsxCell::Number(n) => n,
+        ref other => panic!("{label} is {other:?}"),
+    };
+    assert_eq!(
+        (number("Target bonus") * number("Payout %") * number("Active days")
+            / (100.0 * number("Period days")))
+        .round(),
+        number("Amount")
+    );
     let gmv_line = cells
         .iter()
-        .find(|row| row.get(1).map(String::as_str) == Some("gmv"))
+        .find(|row| row.get(1) == Some(&XlsxCell::Text("GMV (gross merchandise value)".into())))
+        .unwrap_or_else(|| panic!("a GMV line in {cells:?}"));
+    assert_eq!(gmv_line[5], XlsxCell::Number(55000000.0));
+    assert_eq!(gmv_line[8], XlsxCell::Number(110.0));
+    // A ratio is a percentage, its exact components beside it.
+    let acos_line = cells
+        .iter()
+        .find(|row| {
+            row.get(1)
+                .is_some_and(|c| matches!(c, XlsxCell::Text(t) if t.starts_with("ACoS")))
+        })
         .unwrap();
-    assert_eq!(gmv_line[5], "55000000");
-    assert_eq!(gmv_line[6], "110");
+    assert_eq!(acos_line[3], XlsxCell::Number(0.25), "target 25%");
+    assert_eq!(acos_line[5], XlsxCell::Number(0.25), "actual 25%");
+    assert_eq!(acos_line[6], XlsxCell::Number(1200000.0));
+    assert_eq!(acos_line[7], XlsxCell::Number(4800000.0));
     let csv = app
         .ok(
             &s.owner,
@@ -306,18 +342,37 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
             json!({ "id": s.engagement, "f": "CSV", "l": "JA" }),
         )
         .await;
+    let file = &csv["engagement"]["payouts"][0]["statement"];
+    assert_eq!(file["fileName"], "statement-2026-06-li-wei-v1.csv");
     let text = String::from_utf8(
         base64::engine::Engine::decode(
             &base64::engine::general_purpose::STANDARD,
-            csv["engagement"]["payouts"][0]["statement"]["contentBase64"]
-                .as_str()
-                .unwrap(),
+            file["contentBase64"].as_str().unwrap(),
         )
         .unwrap(),
     )
     .unwrap();
-    assert!(text.contains("支給額,131667 JPY"), "{text}");
+    assert!(
+        text.contains("支給額,131667\r\n") || text.contains("支給額,131667\n"),
+        "{text}"
+    );
     assert!(text.contains("在籍日数,20"), "{text}");
+    assert!(text.contains("支給率（%）,98.75"), "{text}");
+    assert!(text.contains("支払日,2026-07-25"), "{text}");
+    assert!(text.contains("状態,支払済み"), "{text}");
+    assert!(
+        text.contains("流通総額（GMV）") && text.contains("クリック率（CTR）"),
+        "Japanese metric names: {text}"
+    );
+    assert!(
+        text.contains(",25%,"),
+        "ratios as exact percentages: {text}"
+    );
+    assert!(text.contains(",0.375%,"), "{text}");
+    assert!(
+        !text.contains("gmv,"),
+        "no metric keys in a Japanese statement: {text}"
+    );
 
     // Li Wei reads his own payout; a client viewer reads none.
     let li = app.token_for_email("li.wei@acme.example").await;
@@ -457,21 +512,34 @@ async fn a_failed_gate_pays_nothing_and_two_consultants_do_not_lock(app: TestApp
 }
 on_both_backends!(a_failed_gate_pays_nothing_and_two_consultants_do_not_lock);
 
-/// Every cell of the first sheet as text (numbers as their shortest form).
-fn read_xlsx(bytes: Vec<u8>) -> Vec<Vec<String>> {
+/// One cell of a statement sheet, typed as the spreadsheet stores it.
+#[derive(Debug, Clone, PartialEq)]
+enum XlsxCell {
+    Empty,
+    Text(String),
+    Number(f64),
+    /// A date cell, as YYYY-MM-DD.
+    Date(String),
+}
+
+/// Every cell of a sheet.
+fn read_xlsx_cells(bytes: Vec<u8>, sheet: &str) -> Vec<Vec<XlsxCell>> {
     use calamine::{Data, Reader, Xlsx};
     let mut workbook: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX file");
-    let range = workbook
-        .worksheet_range("Statement")
-        .expect("the Statement sheet");
+    let range = workbook.worksheet_range(sheet).expect("the sheet");
     range
         .rows()
         .map(|row| {
             row.iter()
                 .map(|cell| match cell {
-                    Data::Float(f) => f.to_string(),
-                    Data::Int(i) => i.to_string(),
-                    other => other.to_string(),
+                    Data::Empty => XlsxCell::Empty,
+                    Data::Float(f) => XlsxCell::Number(*f),
+                    Data::Int(i) => XlsxCell::Number(*i as f64),
+                    Data::DateTime(d) => {
+                        let (y, m, day, ..) = d.to_ymd_hms_milli();
+                        XlsxCell::Date(format!("{y:04}-{m:02}-{day:02}"))
+                    }
+                    other => XlsxCell::Text(other.to_string()),
                 })
                 .collect()
         })
