@@ -182,6 +182,16 @@ pub enum FileError {
     Io(String),
 }
 
+impl FileError {
+    /// The line the error is on, when it is on one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            FileError::Mojibake { line, .. } | FileError::LineTooLong { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
 /// One step of reading a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {

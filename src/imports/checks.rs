@@ -1,7 +1,7 @@
 //! Checks on staged rows, done by the database and one ordered pass: memory stays flat
-//! however large the file.
+//! however large the file (the lines with problems are kept as one bit each).
 
-use super::{ImportError, Importer, Problem, MAX_LISTED};
+use super::{ImportError, Importer, Problem, Problems};
 use crate::on_db;
 use futures::TryStreamExt;
 use uuid::Uuid;
@@ -56,7 +56,8 @@ fn line(n: i64) -> u64 {
 /// series and date order.
 const ORDERED_BOUNDS: &str = "
 SELECT series_id, metric, platform, scope, start_date, end_date, line, CAST(0 AS BIGINT) AS existing
-  FROM import_staging WHERE job_id = $1
+  FROM import_staging s
+ WHERE job_id = $1 {rows}
 UNION ALL
 SELECT o.series_id, o.metric, o.platform, o.scope, o.start_date, o.end_date,
        CAST(0 AS BIGINT) AS line, CAST(1 AS BIGINT) AS existing
@@ -64,36 +65,43 @@ SELECT o.series_id, o.metric, o.platform, o.scope, o.start_date, o.end_date,
  WHERE o.series_id IN (SELECT DISTINCT series_id FROM import_staging WHERE job_id = $1)
 ORDER BY series_id, start_date, end_date, existing";
 
-/// Refuses the staged file if two rows share a key, two observations of one series share
-/// or overlap their bounds, or an observation overlaps a recorded one with other bounds.
-pub async fn check(importer: &Importer, job_id: Uuid) -> Result<(), ImportError> {
+/// With duplicate keys in the file, the rows that repeat an earlier row's key are left
+/// out of the bounds check: they are reported as duplicates, not again as observations
+/// with the same bounds.
+const WITHOUT_REPEATED_KEYS: &str = "
+   AND NOT EXISTS (SELECT 1 FROM import_staging_keys a JOIN import_staging_keys b
+                      ON b.job_id = a.job_id AND b.row_key = a.row_key AND b.line > a.line
+                    WHERE a.job_id = $1 AND b.line = s.line)";
+
+/// Notes every problem of the staged rows: two rows that share a key, two observations of
+/// one series that share or overlap their bounds, and observations that overlap recorded
+/// ones with other bounds. The caller refuses the file if any problem was noted.
+pub async fn check(
+    importer: &Importer,
+    job_id: Uuid,
+    problems: &mut Problems,
+) -> Result<(), ImportError> {
     let job = job_id.to_string();
-    let (duplicates, total): (Vec<DuplicateKey>, i64) = on_db!(importer.db(), pool => {
-        let listed = sqlx::query_as(
+    let before = problems.total();
+    on_db!(importer.db(), pool => {
+        let mut duplicates = sqlx::query_as::<_, DuplicateKey>(
             "SELECT a.row_key, a.line AS first_line, b.line AS second_line
                FROM import_staging_keys a
                JOIN import_staging_keys b
                  ON b.job_id = a.job_id AND b.row_key = a.row_key AND b.line > a.line
               WHERE a.job_id = $1
-              ORDER BY a.line, b.line
-              LIMIT 100",
+              ORDER BY b.line, a.line",
         )
         .bind(&job)
-        .fetch_all(pool)
-        .await?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT row_key FROM import_staging_keys WHERE job_id = $1
-                                   GROUP BY row_key HAVING COUNT(*) > 1) d",
-        )
-        .bind(&job)
-        .fetch_one(pool)
-        .await?;
-        (listed, total)
-    });
-    if !duplicates.is_empty() {
-        let problems = duplicates
-            .into_iter()
-            .map(|d| Problem {
+        .fetch(pool);
+        let mut last_line = None;
+        while let Some(d) = duplicates.try_next().await? {
+            // A key three times is two problems: each later line against the first.
+            if last_line == Some(d.second_line) {
+                continue;
+            }
+            last_line = Some(d.second_line);
+            problems.note(Problem {
                 line: line(d.second_line),
                 column: None,
                 value: Some(d.row_key),
@@ -101,25 +109,21 @@ pub async fn check(importer: &Importer, job_id: Uuid) -> Result<(), ImportError>
                     "duplicate row: line {} and line {} have the same key",
                     d.first_line, d.second_line
                 ),
-            })
-            .collect();
-        return Err(ImportError::refused(
-            format!("{total} row key(s) occur more than once; nothing was recorded"),
-            problems,
-            u64::try_from(total).unwrap_or(0),
-        ));
-    }
-
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut total = 0u64;
-    let mut note = |problem: Problem| {
-        total += 1;
-        if problems.len() < MAX_LISTED {
-            problems.push(problem);
+            });
         }
-    };
+    });
+
+    let bounds = ORDERED_BOUNDS.replace(
+        "{rows}",
+        if problems.total() > before {
+            WITHOUT_REPEATED_KEYS
+        } else {
+            ""
+        },
+    );
+    let mut note = |problem: Problem| problems.note(problem);
     on_db!(importer.db(), pool => {
-        let mut rows = sqlx::query_as::<_, Bounds>(ORDERED_BOUNDS).bind(&job).fetch(pool);
+        let mut rows = sqlx::query_as::<_, Bounds>(&bounds).bind(&job).fetch(pool);
         let mut series = String::new();
         let mut last_file: Option<Bounds> = None;
         let mut last_existing: Option<Bounds> = None;
@@ -187,14 +191,5 @@ pub async fn check(importer: &Importer, job_id: Uuid) -> Result<(), ImportError>
             }
         }
     });
-    if total > 0 {
-        return Err(ImportError::refused(
-            format!(
-                "{total} observation(s) repeat or overlap others of the same series; nothing was recorded"
-            ),
-            problems,
-            total,
-        ));
-    }
     Ok(())
 }

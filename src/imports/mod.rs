@@ -68,11 +68,61 @@ pub struct Problem {
     pub reason: String,
 }
 
+/// The problems of one file as they are found: every one counted, the first
+/// [`MAX_LISTED`] kept, and the lines they are on (one bit per line, so a file of a million
+/// bad lines costs 125 KiB).
+#[derive(Debug, Default)]
+pub struct Problems {
+    listed: Vec<Problem>,
+    total: u64,
+    lines: Vec<u64>,
+    rows: u64,
+}
+
+impl Problems {
+    pub fn note(&mut self, problem: Problem) {
+        self.total += 1;
+        if problem.line > 0 {
+            let (word, bit) = ((problem.line / 64) as usize, problem.line % 64);
+            if self.lines.len() <= word {
+                self.lines.resize(word + 1, 0);
+            }
+            if self.lines[word] & (1 << bit) == 0 {
+                self.lines[word] |= 1 << bit;
+                self.rows += 1;
+            }
+        }
+        if self.listed.len() < MAX_LISTED {
+            self.listed.push(problem);
+        }
+    }
+
+    /// How many problems there are.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// How many lines have at least one problem.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The refusal these problems make, listed in line order.
+    fn refusal(mut self, message: String) -> Refusal {
+        self.listed.sort_by_key(|p| p.line);
+        Refusal {
+            message,
+            problems: self.listed,
+            total: self.total,
+        }
+    }
+}
+
 /// Why a file was refused. Nothing of it was recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     pub message: String,
-    /// The first problems found (at most [`MAX_LISTED`]).
+    /// The first problems found (at most [`MAX_LISTED`]), in line order.
     pub problems: Vec<Problem>,
     /// How many problems there are in all.
     pub total: u64,
@@ -177,6 +227,22 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((format!("{:x}", hasher.finalize()), size))
 }
 
+impl Summary {
+    /// The answer to a file imported before: the first import's id, and nothing recorded
+    /// now.
+    fn repeated(import_id: Uuid) -> Self {
+        Summary {
+            import_id,
+            already_imported: true,
+            rows_read: 0,
+            observations_recorded: 0,
+            observations_restated: 0,
+            series: 0,
+            watermarks: Vec::new(),
+        }
+    }
+}
+
 impl Importer {
     pub fn new(db: Db, projector: Arc<Projector>) -> Self {
         Self { db, projector }
@@ -230,51 +296,6 @@ impl Importer {
         Ok(found.and_then(|id| id.parse().ok()))
     }
 
-    /// Summary of a completed import, from the read model.
-    async fn summary_of(&self, import_id: Uuid) -> Result<Summary, ImportError> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            rows_read: Option<i64>,
-            observations_recorded: Option<i64>,
-            observations_restated: Option<i64>,
-            series: Option<i64>,
-            watermarks: Option<String>,
-        }
-        let row: Option<Row> = on_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT rows_read, observations_recorded, observations_restated, series, watermarks
-                   FROM imports WHERE import_id = $1",
-            )
-            .bind(import_id.to_string())
-            .fetch_optional(pool)
-            .await?
-        });
-        let count = |n: Option<i64>| n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
-        Ok(match row {
-            Some(row) => Summary {
-                import_id,
-                already_imported: true,
-                rows_read: count(row.rows_read),
-                observations_recorded: count(row.observations_recorded),
-                observations_restated: count(row.observations_restated),
-                series: count(row.series),
-                watermarks: row
-                    .watermarks
-                    .and_then(|w| serde_json::from_str(&w).ok())
-                    .unwrap_or_default(),
-            },
-            None => Summary {
-                import_id,
-                already_imported: true,
-                rows_read: 0,
-                observations_recorded: 0,
-                observations_restated: 0,
-                series: 0,
-                watermarks: Vec::new(),
-            },
-        })
-    }
-
     /// Imports the file at `path`. `job_id` names the staging rows and becomes the
     /// import's id. Nothing is recorded unless everything is valid.
     pub async fn import_file(
@@ -305,22 +326,45 @@ impl Importer {
             &sha256,
         );
         if let Some(first) = self.already_imported(&key).await? {
-            return self.summary_of(first).await;
+            return Ok(Summary::repeated(first));
         }
 
         let started = std::time::Instant::now();
         let facts = self.facts(spec.engagement_id).await?;
         // Every outcome below ends with the staging rows cleared.
         let result = async {
-            let staged = stage::stage(self, job_id, spec, &facts, path, &mut report, progress).await?;
+            let mut problems = Problems::default();
+            let staged =
+                stage::stage(self, job_id, spec, &facts, path, &mut report, &mut problems, progress)
+                    .await?;
             tracing::info!(%job_id, rows = report.rows_read, elapsed = ?started.elapsed(), "import read and staged");
             report.phase = Phase::Checking;
             progress(report);
             // The checks read the projected observations: bring them up to date first, and
             // remember how far, so the commit can see what arrived after.
             let checked_through = self.projector.catch_up().await?;
-            checks::check(self, job_id).await?;
+            let invalid = problems.total();
+            checks::check(self, job_id, &mut problems).await?;
             tracing::info!(%job_id, elapsed = ?started.elapsed(), "import checked");
+            if problems.total() > 0 {
+                report.rows_invalid = problems.rows();
+                progress(report);
+                let message = format!(
+                    "{} problem(s) on {} line(s): {} invalid, {} repeated or overlapping; nothing was recorded",
+                    problems.total(),
+                    problems.rows(),
+                    invalid,
+                    problems.total() - invalid,
+                );
+                return Err(ImportError::Refused(problems.refusal(message)));
+            }
+            if staged.observations == 0 {
+                return Err(ImportError::refused(
+                    "the file holds no data rows; nothing was recorded",
+                    Vec::new(),
+                    0,
+                ));
+            }
             report.phase = Phase::Recording;
             progress(report);
             commit::commit(
@@ -340,7 +384,12 @@ impl Importer {
             .await
         }
         .await;
-        tracing::info!(%job_id, elapsed = ?started.elapsed(), "import recorded");
+        match &result {
+            Ok(_) => tracing::info!(%job_id, elapsed = ?started.elapsed(), "import recorded"),
+            Err(error) => {
+                tracing::info!(%job_id, elapsed = ?started.elapsed(), %error, "import refused")
+            }
+        }
         // Staging rows are scratch: failing to clear them must not turn a recorded import
         // into a reported failure.
         if let Err(error) = stage::clear(self, job_id).await {
@@ -357,7 +406,7 @@ impl Importer {
             // Another identical import committed first.
             Err(ImportError::Store(StoreError::Database(e))) if is_unique_violation(&e) => {
                 match self.already_imported(&key).await? {
-                    Some(first) => self.summary_of(first).await,
+                    Some(first) => Ok(Summary::repeated(first)),
                     None => Err(ImportError::Store(StoreError::Database(e))),
                 }
             }

@@ -1,8 +1,6 @@
 //! Reading a file into the staging tables, in batches, on a blocking thread.
 
-use super::{
-    EngagementFacts, ImportError, ImportSpec, Importer, Phase, Problem, Progress, MAX_LISTED,
-};
+use super::{EngagementFacts, ImportError, ImportSpec, Importer, Problem, Problems, Progress};
 use crate::on_db;
 use crate::store::params::values_sql;
 use kpi_ledger_domain::series::SeriesKey;
@@ -38,7 +36,10 @@ fn problem(error: RowError) -> Problem {
     }
 }
 
-/// Reads the file and stages its rows; refuses the file if any row is bad.
+/// Reads the file and stages its good rows, noting every bad row in `problems` (the
+/// caller refuses the file if there are any, after the checks on the staged rows have
+/// noted theirs too). A file that cannot be read at all is refused here.
+#[allow(clippy::too_many_arguments)]
 pub async fn stage(
     importer: &Importer,
     job_id: Uuid,
@@ -46,6 +47,7 @@ pub async fn stage(
     facts: &EngagementFacts,
     path: &Path,
     report: &mut Progress,
+    problems: &mut Problems,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Staged, ImportError> {
     let options = ImportOptions {
@@ -90,8 +92,6 @@ pub async fn stage(
         }
     });
 
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut invalid = 0u64;
     let mut seq = 0i64;
     let mut fatal = None;
     while let Some(message) = receiver.recv().await {
@@ -99,27 +99,27 @@ pub async fn stage(
             Message::Rows(rows, bytes_read) => {
                 report.rows_read += rows.iter().filter(|r| r.line > 0).count() as u64;
                 report.bytes_read = bytes_read;
-                for problem in rows.iter().flat_map(|row| foreign(row, facts)) {
-                    invalid += 1;
-                    report.rows_invalid = invalid;
-                    if problems.len() < MAX_LISTED {
-                        problems.push(problem);
+                // Rows that do not belong to the engagement are noted, not staged; the
+                // good rows are staged so that their duplicates and overlaps are found in
+                // the same pass.
+                let mut good = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let foreign = foreign(&row, facts);
+                    if foreign.is_empty() {
+                        good.push(row);
+                    }
+                    for problem in foreign {
+                        problems.note(problem);
                     }
                 }
-                // Once a row is bad nothing will be recorded: keep reading only to find
-                // every bad row.
-                if invalid == 0 {
-                    insert(importer, job_id, spec, &rows, &mut seq).await?;
-                }
+                report.rows_invalid = problems.rows();
+                insert(importer, job_id, spec, &good, &mut seq).await?;
                 progress(*report);
             }
             Message::Invalid(error) => {
-                invalid += 1;
                 report.rows_read += 1;
-                report.rows_invalid = invalid;
-                if problems.len() < MAX_LISTED {
-                    problems.push(problem(error));
-                }
+                problems.note(problem(error));
+                report.rows_invalid = problems.rows();
             }
             Message::Fatal(error) => {
                 fatal = Some(error);
@@ -134,9 +134,9 @@ pub async fn stage(
     report.bytes_read = report.bytes_total;
     if let Some(error) = fatal {
         return Err(ImportError::refused(
-            format!("the file was refused: {error}"),
+            format!("{error}; nothing was recorded"),
             vec![Problem {
-                line: 0,
+                line: error.line().unwrap_or(0),
                 column: None,
                 value: None,
                 reason: error.to_string(),
@@ -144,21 +144,6 @@ pub async fn stage(
             1,
         ));
     }
-    if invalid > 0 {
-        return Err(ImportError::refused(
-            format!("{invalid} row(s) are invalid; nothing was recorded"),
-            problems,
-            invalid,
-        ));
-    }
-    if seq == 0 {
-        return Err(ImportError::refused(
-            "the file holds no data rows; nothing was recorded",
-            Vec::new(),
-            0,
-        ));
-    }
-    report.phase = Phase::Checking;
     Ok(Staged {
         rows_read: report.rows_read,
         observations: u64::try_from(seq).unwrap_or(0),
@@ -211,6 +196,9 @@ async fn insert(
     rows: &[ParsedRow],
     seq: &mut i64,
 ) -> Result<(), ImportError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let job = job_id.to_string();
     let keys: Vec<(&str, i64)> = rows
         .iter()

@@ -344,6 +344,10 @@ async fn the_same_bytes_again_change_nothing_and_restatements_are_visible(app: T
     assert_eq!(again["alreadyImported"], true);
     assert_eq!(again["importId"], first["importId"]);
     assert_eq!(
+        again["observationsRecorded"], 0,
+        "a repeated file records nothing and says so: {again}"
+    );
+    assert_eq!(
         app.count("events").await,
         events,
         "a repeated file records nothing"
@@ -426,6 +430,78 @@ async fn bad_files_are_refused_whole_and_leave_nothing_behind(app: TestApp) {
     assert_eq!(app.count("import_staging_keys").await, 0);
 }
 on_both_backends!(bad_files_are_refused_whole_and_leave_nothing_behind);
+
+async fn one_pass_reports_every_problem_of_a_file(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    // Line 3 has an invalid value; lines 2 and 4 are the same day in two formats.
+    let csv = "date,platform,metric,value\n2026-05-01,amazon_jp,gmv,1000\n2026-05-02,amazon_jp,gmv,abc\n2026/05/01,amazon_jp,gmv,2000\n2026-05-03,amazon_jp,gmv,3000\n";
+    let job = import(
+        &app,
+        &token,
+        input(&e, "GENERIC_CSV", "amazon_jp"),
+        "x.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    let problems = job["problems"].as_array().unwrap();
+    let lines: Vec<u64> = problems
+        .iter()
+        .map(|p| p["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![3, 4], "both problems, in line order: {job}");
+    assert_eq!(problems[0]["value"], "abc", "{job}");
+    assert!(
+        problems[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("line 2 and line 4"),
+        "{job}"
+    );
+    // The counts agree with the list.
+    assert_eq!(job["totalProblems"], 2, "{job}");
+    assert_eq!(job["rowsInvalid"], 2, "{job}");
+    assert_eq!(job["rowsRead"], 4, "{job}");
+    let message = job["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("2 problem(s) on 2 line(s)"),
+        "{message}"
+    );
+    assert_eq!(app.count("import_staging").await, 0, "staging is emptied");
+
+    // An overlap with recorded data and an invalid row are also reported together.
+    app.ok(&token, "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+        json!({ "i": { "engagementId": e, "metric": "sessions", "platform": "amazon_jp", "from": "2026-05-01", "to": "2026-05-31", "value": "100" } }))
+        .await;
+    let csv = "date,platform,metric,value\n2026-05-03,amazon_jp,sessions,7\n2026-05-04,amazon_jp,gmvv,1\n";
+    let job = import(
+        &app,
+        &token,
+        input(&e, "GENERIC_CSV", "amazon_jp"),
+        "y.csv",
+        csv.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert_eq!(job["totalProblems"], 2, "{job}");
+    let text = job["problems"].to_string();
+    assert!(text.contains("overlaps") && text.contains("gmvv"), "{job}");
+    // A file that cannot be read says so once.
+    let job = import(
+        &app,
+        &token,
+        input(&e, "GENERIC_CSV", "amazon_jp"),
+        "empty.csv",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        job["message"], "the file is empty; nothing was recorded",
+        "{job}"
+    );
+    assert_eq!(job["totalProblems"], 1, "{job}");
+}
+on_both_backends!(one_pass_reports_every_problem_of_a_file);
 
 async fn only_consultants_import(app: TestApp) {
     let (e, token) = setup(&app).await;
