@@ -22,6 +22,8 @@ pub struct Context {
     pub db: Db,
     pub projector: Arc<Projector>,
     pub services: Arc<Services>,
+    /// The migrations this connection applied (`0006 lock versions`), oldest first.
+    pub migrations_applied: Vec<String>,
 }
 
 impl Context {
@@ -34,17 +36,27 @@ impl Context {
                 crate::store::redact(database_url)
             )
         })?;
-        db.migrate().await.context("failed to apply migrations")?;
+        let migrations_applied = db.migrate().await.context("failed to apply migrations")?;
+        for migration in &migrations_applied {
+            tracing::info!(%migration, "applied migration");
+        }
         let projector = Arc::new(Projector::new(db.clone()));
         projector
             .catch_up()
             .await
             .context("failed to bring the read models up to date")?;
         let services = Arc::new(Services::new(db.clone(), projector.clone()));
+        // Imports a stopped server or command left behind: marked failed, staging cleared.
+        match services.jobs().clean_up_interrupted().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(jobs = n, "marked interrupted imports as failed"),
+            Err(error) => tracing::warn!(%error, "cannot clean up interrupted imports"),
+        }
         Ok(Self {
             db,
             projector,
             services,
+            migrations_applied,
         })
     }
 }
@@ -76,11 +88,6 @@ impl Application {
         let tokens = TokenService::from_settings(auth, &context.db)
             .await
             .context("failed to set up token verification")?;
-        match context.services.jobs().clean_up_interrupted().await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(jobs = n, "marked interrupted imports as failed"),
-            Err(error) => tracing::warn!(%error, "cannot clean up interrupted imports"),
-        }
         let ports: Arc<dyn Ports> = context.services.clone();
         let state = AppState {
             schema: kpi_ledger_graphql::build_schema(ports),

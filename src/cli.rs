@@ -119,7 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 let context = Context::connect(&cli.database_url).await?;
                 let tokens = crate::demo::seed(&context, &auth).await?;
-                crate::demo::print(&tokens, &app.local_addr()?.to_string());
+                crate::demo::print(&tokens, Some(&app.local_addr()?.to_string()));
             }
             tracing::info!(
                 address = %app.local_addr()?,
@@ -132,7 +132,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let context = Context::connect(&cli.database_url).await?;
             context.db.close().await;
-            eprintln!("migrations applied");
+            if context.migrations_applied.is_empty() {
+                println!("no migrations were pending; the database is up to date");
+            } else {
+                for migration in &context.migrations_applied {
+                    println!("applied migration {migration}");
+                }
+            }
             Ok(())
         }
         Command::User {
@@ -176,8 +182,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let context = Context::connect(&cli.database_url).await?;
             let tokens = crate::demo::seed(&context, &auth).await?;
             context.db.close().await;
-            crate::demo::print(&tokens, "127.0.0.1:8080");
-            println!("Start the server with `kpi-ledger serve` (same --database-url).");
+            crate::demo::print(&tokens, None);
             Ok(())
         }
         Command::Import(args) => crate::cli_import::run(&cli.database_url, args).await,

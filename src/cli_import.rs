@@ -2,7 +2,7 @@
 //! a running server (`--server`, `--token`) or straight into the database (`--user`).
 
 use crate::app::Context;
-use crate::imports::{ImportError, ImportSpec, Importer, Phase, Problem, Progress, Summary};
+use crate::imports::{ImportError, ImportSpec, Phase, Problem, Progress, Summary};
 use crate::on_db;
 use anyhow::{anyhow, bail, Context as _};
 use chrono::{NaiveDate, Utc};
@@ -62,22 +62,65 @@ fn encoding(text: &str) -> anyhow::Result<EncodingChoice> {
     }
 }
 
-/// A progress bar on a terminal, nothing otherwise.
+/// A progress bar on a terminal, nothing otherwise. Log lines print above it.
 fn bar(total: u64) -> Option<ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
     let bar = ProgressBar::new(total);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    bar.set_style(reading_style());
+    bar.set_message("queued");
+    crate::telemetry::show_progress(&bar);
     Some(bar)
 }
 
+/// Reading shows the bytes read of the file.
+fn reading_style() -> ProgressStyle {
+    ProgressStyle::with_template("{msg:>10} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
+/// Checking and recording have no byte count: a spinner with the time spent.
+fn working_style() -> ProgressStyle {
+    ProgressStyle::with_template("{msg:>10} {spinner} {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+/// Shows one phase of an import on the bar.
+fn show_phase(bar: &ProgressBar, phase: &str, bytes_read: u64) {
+    let phase = phase.to_ascii_lowercase();
+    if bar.message() != phase {
+        if phase == "reading" || phase == "queued" {
+            bar.set_style(reading_style());
+            bar.disable_steady_tick();
+        } else {
+            bar.set_style(working_style());
+            bar.enable_steady_tick(Duration::from_millis(120));
+        }
+        bar.set_message(phase);
+    }
+    bar.set_position(bytes_read);
+}
+
+fn close(bar: Option<ProgressBar>) {
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+        crate::telemetry::hide_progress();
+    }
+}
+
 fn print_problems(message: &str, problems: &[Problem], total: u64) {
+    // A file refused as a whole has one problem that says what the message says.
+    let whole_file = matches!(problems, [only] if message.starts_with(&only.reason));
+    // Options the file needed are options of this command.
+    let message = message
+        .replace("`from` and `to`", "--from and --to")
+        .replace("(`platform`)", "(--platform)");
     eprintln!("refused: {message}");
+    if whole_file {
+        return;
+    }
     for p in problems {
         let mut at = format!("line {}", p.line);
         if let Some(column) = &p.column {
@@ -204,23 +247,21 @@ async fn direct(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned()),
     };
-    let importer = Importer::new(context.db.clone(), context.projector.clone());
     let metadata = CommandMetadata::new(Some(account.user_id), Uuid::new_v4())
         .with_reason(Some("imported from the command line".into()));
     let size = std::fs::metadata(&args.file)?.len();
     let bar = bar(size);
     let report = |p: Progress| {
         if let Some(bar) = &bar {
-            bar.set_message(p.phase.as_str());
-            bar.set_position(p.bytes_read);
+            show_phase(bar, p.phase.as_str(), p.bytes_read);
         }
     };
-    let outcome = importer
-        .import_file(Uuid::new_v4(), &spec, &args.file, &metadata, &report)
-        .await;
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
+    let (_, outcome) = context
+        .services
+        .jobs()
+        .run_here(spec, account.user_id, &args.file, metadata, &report)
+        .await?;
+    close(bar);
     context.db.close().await;
     match outcome {
         Ok(summary) => {
@@ -229,7 +270,7 @@ async fn direct(
         }
         Err(ImportError::Refused(refusal)) => {
             print_problems(&refusal.message, &refusal.problems, refusal.total);
-            bail!("nothing was recorded")
+            bail!("the import was refused")
         }
         Err(other) => Err(other).context("the import failed"),
     }
@@ -344,17 +385,14 @@ async fn remote(
             .ok_or_else(|| anyhow!("the server lost track of import {job_id}: {answer}"))?;
         let status = job["status"].as_str().unwrap_or_default().to_string();
         if let Some(bar) = &bar {
-            bar.set_message(status.to_lowercase());
-            bar.set_position(job["bytesRead"].as_u64().unwrap_or(0));
+            show_phase(bar, &status, job["bytesRead"].as_u64().unwrap_or(0));
         }
         if status != Phase::Succeeded.as_str().to_uppercase()
             && status != Phase::Failed.as_str().to_uppercase()
         {
             continue;
         }
-        if let Some(bar) = &bar {
-            bar.finish_and_clear();
-        }
+        close(bar);
         if status == "FAILED" {
             let problems: Vec<Problem> = job["problems"]
                 .as_array()
@@ -374,7 +412,7 @@ async fn remote(
                 &problems,
                 job["totalProblems"].as_u64().unwrap_or(0),
             );
-            bail!("nothing was recorded");
+            bail!("the import was refused");
         }
         let summary = Summary {
             import_id: job["importId"]

@@ -5,7 +5,7 @@
 
 use crate::app::Context;
 use crate::auth::{AuthSettings, TokenService};
-use crate::imports::{ImportSpec, Importer};
+use crate::imports::ImportSpec;
 use anyhow::{anyhow, bail, Context as _};
 use chrono::{Duration, NaiveDate, Utc};
 use kpi_ledger_domain::ids::{EngagementId, UserId};
@@ -378,7 +378,6 @@ async fn import_daily(context: &Context, engagement: &str, actor: UserId) -> any
         }
         out.flush()?;
     }
-    let importer = Importer::new(context.db.clone(), context.projector.clone());
     let spec = ImportSpec {
         engagement_id: engagement.parse::<EngagementId>()?,
         format: kpi_ledger_import::Format::GenericCsv,
@@ -389,9 +388,11 @@ async fn import_daily(context: &Context, engagement: &str, actor: UserId) -> any
     };
     let metadata =
         CommandMetadata::new(Some(actor), Uuid::new_v4()).with_reason(Some("demo data".into()));
-    let outcome = importer
-        .import_file(Uuid::new_v4(), &spec, &file, &metadata, &|_| {})
-        .await;
+    let (_, outcome) = context
+        .services
+        .jobs()
+        .run_here(spec, actor, &file, metadata, &|_| {})
+        .await?;
     std::fs::remove_file(&file).ok();
     file.clear();
     outcome
@@ -405,9 +406,16 @@ fn tempfile_path() -> anyhow::Result<std::path::PathBuf> {
     Ok(folder.join(format!("demo-{}.csv", Uuid::new_v4())))
 }
 
-/// Prints how to explore the seeded installation.
-pub fn print(tokens: &DemoTokens, address: &str) {
-    println!("kpi-ledger demo is ready: GraphiQL on http://{address}/graphql");
+/// Prints how to explore the seeded installation: on the server at `serving`, or, when no
+/// server runs yet, how to start one.
+pub fn print(tokens: &DemoTokens, serving: Option<&str>) {
+    match serving {
+        Some(address) => println!("kpi-ledger demo is ready: GraphiQL on http://{address}/graphql"),
+        None => {
+            println!("kpi-ledger demo data is seeded. No server is running yet: start one with");
+            println!("  kpi-ledger serve   (same --database-url; GraphiQL on http://127.0.0.1:8080/graphql)");
+        }
+    }
     println!("Paste one of these into GraphiQL's Headers tab as {{\"Authorization\": \"Bearer <token>\"}}:");
     println!("  consultant   ({CONSULTANT}): {}", tokens.consultant);
     println!("  client owner ({OWNER}): {}", tokens.client_owner);

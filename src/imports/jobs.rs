@@ -164,8 +164,45 @@ impl Jobs {
         file: PathBuf,
         metadata: CommandMetadata,
     ) -> Result<Job, StoreError> {
+        let job_id = self.create(&spec, requested_by, &file).await?;
+        let runner = self.clone();
+        tokio::spawn(async move {
+            let _ = runner.run(job_id, &spec, &file, &metadata, &|_| {}).await;
+            if let Err(error) = std::fs::remove_file(&file) {
+                tracing::warn!(%error, path = %file.display(), "cannot remove an uploaded file");
+            }
+        });
+        self.job(job_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the job just recorded is missing".into()))
+    }
+
+    /// Records a job for `file` and runs it here, to the end, telling `observer` of its
+    /// progress: how the command line imports, so that its imports are jobs like any other
+    /// (listed with the engagement's imports, cleaned up if interrupted). The file is left
+    /// where it is.
+    pub async fn run_here(
+        &self,
+        spec: ImportSpec,
+        requested_by: UserId,
+        file: &std::path::Path,
+        metadata: CommandMetadata,
+        observer: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<(Uuid, Result<Summary, ImportError>), StoreError> {
+        let job_id = self.create(&spec, requested_by, file).await?;
+        let outcome = self.run(job_id, &spec, file, &metadata, observer).await;
+        Ok((job_id, outcome))
+    }
+
+    /// Records a queued job.
+    async fn create(
+        &self,
+        spec: &ImportSpec,
+        requested_by: UserId,
+        file: &std::path::Path,
+    ) -> Result<Uuid, StoreError> {
         let job_id = Uuid::new_v4();
-        let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        let bytes = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         let now = now_text();
         on_db!(self.importer.db(), pool => {
             sqlx::query(
@@ -187,16 +224,18 @@ impl Jobs {
             .execute(pool)
             .await?;
         });
-        let runner = self.clone();
-        tokio::spawn(async move {
-            runner.run(job_id, spec, file, metadata).await;
-        });
-        self.job(job_id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("the job just recorded is missing".into()))
+        Ok(job_id)
     }
 
-    async fn run(&self, job_id: Uuid, spec: ImportSpec, file: PathBuf, metadata: CommandMetadata) {
+    /// Runs a recorded job to its end and records the outcome.
+    async fn run(
+        &self,
+        job_id: Uuid,
+        spec: &ImportSpec,
+        file: &std::path::Path,
+        metadata: &CommandMetadata,
+        observer: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Summary, ImportError> {
         let latest: Arc<Mutex<Option<Progress>>> = Arc::new(Mutex::new(None));
         let writer = {
             let latest = latest.clone();
@@ -219,19 +258,18 @@ impl Jobs {
             if let Ok(mut slot) = sink.lock() {
                 *slot = Some(progress);
             }
+            observer(progress);
         };
         let outcome = self
             .importer
-            .import_file(job_id, &spec, &file, &metadata, &report)
+            .import_file(job_id, spec, file, metadata, &report)
             .await;
         writer.abort();
         let last = latest.lock().map(|p| *p).unwrap_or(None);
-        if let Err(error) = self.finish(job_id, last, outcome).await {
+        if let Err(error) = self.finish(job_id, last, &outcome).await {
             tracing::error!(%error, %job_id, "cannot record the end of an import");
         }
-        if let Err(error) = std::fs::remove_file(&file) {
-            tracing::warn!(%error, path = %file.display(), "cannot remove an uploaded file");
-        }
+        outcome
     }
 
     async fn write_progress(&self, job_id: Uuid, p: Progress) -> Result<(), StoreError> {
@@ -258,9 +296,9 @@ impl Jobs {
         &self,
         job_id: Uuid,
         last: Option<Progress>,
-        outcome: Result<Summary, ImportError>,
+        outcome: &Result<Summary, ImportError>,
     ) -> Result<(), StoreError> {
-        let (status, message, errors, result, import_id) = match &outcome {
+        let (status, message, errors, result, import_id) = match outcome {
             Ok(summary) => (
                 Phase::Succeeded,
                 Some(if summary.already_imported {
@@ -324,9 +362,10 @@ impl Jobs {
         Ok(())
     }
 
-    /// Marks jobs whose server stopped mid-import as failed and removes their staging
-    /// rows. Only jobs silent for longer than a running job ever is are touched, so this is
-    /// safe while other servers import.
+    /// Marks jobs whose server or command stopped mid-import as failed and removes their
+    /// staging rows, and removes staging rows no running job owns. Only jobs silent for
+    /// longer than a running job ever is are touched, so this is safe while other servers
+    /// and commands import.
     pub async fn clean_up_interrupted(&self) -> Result<u64, StoreError> {
         let cutoff = (Utc::now() - Duration::seconds(STALE_AFTER_SECONDS))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -360,6 +399,17 @@ impl Jobs {
                 tx.commit().await?;
             });
         }
+        // Rows of jobs that ended, or that no job row ever described.
+        on_db!(self.importer.db(), pool => {
+            for table in ["import_staging", "import_staging_keys"] {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE job_id NOT IN
+                        (SELECT job_id FROM import_jobs WHERE status NOT IN ('succeeded', 'failed'))"
+                ))
+                .execute(pool)
+                .await?;
+            }
+        });
         Ok(stale.len() as u64)
     }
 

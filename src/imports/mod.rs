@@ -386,8 +386,12 @@ impl Importer {
         .await;
         match &result {
             Ok(_) => tracing::info!(%job_id, elapsed = ?started.elapsed(), "import recorded"),
+            // The refusal goes to whoever asked; the log only notes it.
+            Err(ImportError::Refused(refusal)) => {
+                tracing::info!(%job_id, elapsed = ?started.elapsed(), problems = refusal.total, "import refused")
+            }
             Err(error) => {
-                tracing::info!(%job_id, elapsed = ?started.elapsed(), %error, "import refused")
+                tracing::warn!(%job_id, elapsed = ?started.elapsed(), %error, "import failed")
             }
         }
         // Staging rows are scratch: failing to clear them must not turn a recorded import

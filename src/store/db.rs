@@ -72,6 +72,11 @@ impl Db {
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
+            // One connection first, so that an unreachable server fails at once with its
+            // reason ("connection refused") rather than as a pool timeout.
+            let probe =
+                <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options).await?;
+            sqlx::Connection::close(probe).await?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
@@ -90,14 +95,46 @@ impl Db {
         }
     }
 
-    /// Applies every migration not yet applied. Safe to run on every start and from
-    /// several servers at once (sqlx takes a lock on PostgreSQL).
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+    /// Applies every migration not yet applied and names those it applied
+    /// (`0006 lock versions`). Safe to run on every start and from several servers at once
+    /// (sqlx takes a lock on PostgreSQL).
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let migrator = match self {
+            Db::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+            Db::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+        };
+        let before = self.applied_migrations().await?;
+        on_db!(self, pool => migrator.run(pool).await?);
+        let after = self.applied_migrations().await?;
+        Ok(migrator
+            .iter()
+            .filter(|m| after.contains(&m.version) && !before.contains(&m.version))
+            .map(|m| format!("{:04} {}", m.version, m.description))
+            .collect())
+    }
+
+    /// Versions of the migrations applied so far (none before the first start).
+    async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let exists: bool = match self {
+            Db::Sqlite(pool) => sqlx::query_scalar(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            )
+            .fetch_one(pool)
+            .await?,
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        if !exists {
+            return Ok(Vec::new());
         }
-        Ok(())
+        Ok(on_db!(self, pool => {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                .fetch_all(pool)
+                .await?
+        }))
     }
 
     /// Whether the database answers.

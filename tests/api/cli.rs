@@ -20,6 +20,21 @@ fn the_cli_bootstraps_users_and_prints_a_bare_token() {
     let dir = tempfile::tempdir().unwrap();
     let migrated = kpi(dir.path(), &["migrate"]);
     assert!(migrated.status.success(), "{migrated:?}");
+    let said = String::from_utf8_lossy(&migrated.stdout);
+    assert!(
+        said.contains("applied migration 0001 foundation"),
+        "migrate names what it applied: {said}"
+    );
+    let again = kpi(dir.path(), &["migrate"]);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "no migrations were pending; the database is up to date"
+    );
+    let logs = String::from_utf8_lossy(&migrated.stderr);
+    assert!(
+        !logs.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal: {logs:?}"
+    );
     assert!(
         dir.path().join("data/kpi-ledger.db").exists(),
         "the default SQLite file and folder are created on first use"
@@ -80,6 +95,20 @@ fn the_cli_bootstraps_users_and_prints_a_bare_token() {
     let bad_url = kpi(dir.path(), &["migrate", "--database-url", "mysql://x"]);
     assert!(!bad_url.status.success());
     assert!(String::from_utf8_lossy(&bad_url.stderr).contains("unsupported database URL"));
+
+    // Nothing listens on port 9: the reason, at once, not a pool timeout.
+    let unreachable = kpi(
+        dir.path(),
+        &[
+            "migrate",
+            "--database-url",
+            "postgres://kpi@127.0.0.1:9/kpi",
+        ],
+    );
+    assert!(!unreachable.status.success());
+    let said = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(said.contains("Connection refused"), "{said}");
+    assert!(!said.contains("timed out"), "{said}");
 }
 
 #[test]
@@ -130,6 +159,10 @@ fn the_demo_seeds_once_and_prints_tokens_for_three_roles() {
         let output = kpi(dir.path(), &["demo"]);
         assert!(output.status.success(), "{output:?}");
         let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            !stdout.contains("is ready") && stdout.contains("No server is running yet"),
+            "demo alone does not claim a server runs: {stdout}"
+        );
         for role in ["consultant", "client owner", "member"] {
             let line = stdout
                 .lines()

@@ -588,6 +588,22 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
     .unwrap();
     assert!(ok);
     assert!(stdout.contains("already imported"), "{stdout}");
+    // Command-line imports are jobs like any other.
+    let jobs = app.ok(&token, JOBS, json!({ "id": e })).await["engagement"]["imports"].clone();
+    let jobs = jobs.as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert!(
+        jobs.iter()
+            .all(|j| j["status"] == "SUCCEEDED" && !j["importId"].is_null()),
+        "{jobs:?}"
+    );
+    assert_eq!(
+        jobs.iter()
+            .filter(|j| j["alreadyImported"] == true && j["observationsRecorded"] == 0)
+            .count(),
+        1,
+        "{jobs:?}"
+    );
 
     let rakuten = fixture("rakuten_rms_store_data_daily.utf8bom.csv");
     let args = vec![
@@ -631,6 +647,62 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
     .unwrap();
     assert!(!ok);
     assert!(stderr.contains("line 2"), "{stderr}");
+    assert!(
+        !stderr.contains("import recorded"),
+        "a refused import is not logged as recorded: {stderr}"
+    );
+    assert!(
+        !stderr.contains("the file was refused"),
+        "said once: {stderr}"
+    );
+
+    // A report that needs its range names the options of this command.
+    let by_asin = fixture("amazon_business_report_child_ja.utf8bom.csv");
+    let args = vec![
+        "--database-url".to_string(),
+        url.clone(),
+        "import".into(),
+        "--user".into(),
+        "aiko@consultancy.example".into(),
+        "--engagement".into(),
+        e.clone(),
+        "--format".into(),
+        "amazon_business_report".into(),
+        "--platform".into(),
+        "amazon_jp".into(),
+        by_asin.display().to_string(),
+    ];
+    let (ok, _, stderr) = tokio::task::spawn_blocking(move || run(args))
+        .await
+        .unwrap();
+    assert!(!ok);
+    assert!(stderr.contains("--from and --to"), "{stderr}");
+    assert_eq!(
+        stderr.matches("needs the range").count(),
+        1,
+        "said once: {stderr}"
+    );
+
+    // Staging rows an interrupted command left behind (no job owns them) are cleared by
+    // the next command.
+    let db = kpi_ledger::store::Db::connect(&url).await.unwrap();
+    kpi_ledger::on_db!(&db, pool => {
+        sqlx::query("INSERT INTO import_staging_keys (job_id, row_key, line) VALUES ($1, 'k', 2)")
+            .bind(uuid::Uuid::new_v4().to_string())
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    db.close().await;
+    assert_eq!(app.count("import_staging_keys").await, 1);
+    let (ok, _, _) = tokio::task::spawn_blocking({
+        let args = direct(&file);
+        move || run(args)
+    })
+    .await
+    .unwrap();
+    assert!(ok);
+    assert_eq!(app.count("import_staging_keys").await, 0);
 }
 on_both_backends!(the_cli_imports_directly_and_through_the_server);
 

@@ -129,7 +129,7 @@ impl Layout for BusinessReport {
             (None, Some(asin)) => {
                 let range = self.range.ok_or_else(|| FileError::MissingOption {
                     format,
-                    what: "the range the report covers (`range`): a report by ASIN has no \
+                    what: "the range the report covers (`from` and `to`): a report by ASIN has no \
                            date column"
                         .into(),
                 })?;

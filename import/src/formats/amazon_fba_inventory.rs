@@ -43,7 +43,7 @@ impl Inventory {
             return Err(FileError::MissingOption {
                 format: options.format,
                 what: format!(
-                    "the single day the inventory report was taken as `range` (stock is a \
+                    "the single day the inventory report was taken as `from` and `to` (stock is a \
                      level, not a flow), not {}..{}",
                     day.start, day.end
                 ),

@@ -255,7 +255,7 @@ impl<R: Read> SalesTraffic<R> {
             (Some(range), _) | (None, Some(range)) => Ok(range),
             (None, None) => Err(FileError::MissingOption {
                 format: Format::AmazonSalesTrafficJson,
-                what: "the range the report covers (`range`): its figures by ASIN have no date \
+                what: "the range the report covers (`from` and `to`): its figures by ASIN have no date \
                        and the report states none"
                     .into(),
             }),

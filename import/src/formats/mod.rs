@@ -93,7 +93,7 @@ pub(crate) fn platform(options: &ImportOptions) -> Result<String, FileError> {
 pub(crate) fn stated_range(options: &ImportOptions, why: &str) -> Result<DateRange, FileError> {
     options.range.ok_or_else(|| FileError::MissingOption {
         format: options.format,
-        what: format!("the range the report covers (`range`): {why}"),
+        what: format!("the range the report covers (`from` and `to`): {why}"),
     })
 }
 
