@@ -70,8 +70,11 @@ ORDER BY series_id, start_date, end_date, existing";
 /// with the same bounds.
 const WITHOUT_REPEATED_KEYS: &str = "
    AND NOT EXISTS (SELECT 1 FROM import_staging_keys a JOIN import_staging_keys b
-                      ON b.job_id = a.job_id AND b.row_key = a.row_key AND b.line > a.line
+                      ON b.job_id = a.job_id AND b.row_key = a.row_key AND +b.line > +a.line
                     WHERE a.job_id = $1 AND b.line = s.line)";
+
+// `+b.line > +a.line`: the unary plus keeps SQLite from planning the join by the line
+// index (a scan per row, quadratic) instead of by the key.
 
 /// Notes every problem of the staged rows: two rows that share a key, two observations of
 /// one series that share or overlap their bounds, and observations that overlap recorded
@@ -88,7 +91,7 @@ pub async fn check(
             "SELECT a.row_key, a.line AS first_line, b.line AS second_line
                FROM import_staging_keys a
                JOIN import_staging_keys b
-                 ON b.job_id = a.job_id AND b.row_key = a.row_key AND b.line > a.line
+                 ON b.job_id = a.job_id AND b.row_key = a.row_key AND +b.line > +a.line
               WHERE a.job_id = $1
               ORDER BY b.line, a.line",
         )

@@ -399,6 +399,9 @@ impl Importer {
         if let Err(error) = stage::clear(self, job_id).await {
             tracing::warn!(%error, %job_id, "cannot clear an import's staging rows");
         }
+        if let Err(error) = self.db.reclaim_space().await {
+            tracing::warn!(%error, "cannot give an import's space back to the disk");
+        }
         match result {
             Ok(summary) => {
                 if let Err(error) = self.projector.catch_up().await {

@@ -1,9 +1,18 @@
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{PgPool, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+
+/// How long an SQLite statement waits for the write lock: long enough for a large import
+/// to record its events while others wait.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bytes the SQLite write-ahead log keeps after a checkpoint.
+const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
 /// Which database an installation runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +64,13 @@ impl Db {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
+                // Free pages (an import's staging rows) can be given back to the disk.
+                .auto_vacuum(SqliteAutoVacuum::Incremental)
                 .journal_mode(SqliteJournalMode::Wal)
+                // The write-ahead log shrinks back to this size after a large import.
+                .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
                 .synchronous(SqliteSynchronous::Normal)
-                // Long enough for a large import to record its events while others wait.
-                .busy_timeout(Duration::from_secs(30))
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .foreign_keys(true)
                 .pragma("secure_delete", "ON");
             let path = options.get_filename();
@@ -105,12 +117,63 @@ impl Db {
         };
         let before = self.applied_migrations().await?;
         on_db!(self, pool => migrator.run(pool).await?);
+        self.enable_incremental_vacuum().await?;
         let after = self.applied_migrations().await?;
         Ok(migrator
             .iter()
             .filter(|m| after.contains(&m.version) && !before.contains(&m.version))
             .map(|m| format!("{:04} {}", m.version, m.description))
             .collect())
+    }
+
+    /// SQLite files created before free pages could be given back are converted once
+    /// (a full VACUUM); new files have it from their first page.
+    async fn enable_incremental_vacuum(&self) -> Result<(), StoreError> {
+        let Db::Sqlite(pool) = self else {
+            return Ok(());
+        };
+        let mut connection = pool.acquire().await?;
+        let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+            .fetch_one(&mut *connection)
+            .await?;
+        if mode == 0 {
+            tracing::info!("converting the database file so that space freed by imports returns to the disk (one VACUUM)");
+            sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query("VACUUM").execute(&mut *connection).await?;
+        }
+        Ok(())
+    }
+
+    /// Gives space freed by deleted rows (an import's staging rows) back to the disk:
+    /// SQLite returns free pages and checkpoints the write-ahead log, truncating it when no
+    /// reader holds it; PostgreSQL's autovacuum needs no help.
+    pub async fn reclaim_space(&self) -> Result<(), StoreError> {
+        let Db::Sqlite(pool) = self else {
+            return Ok(());
+        };
+        let mut connection = pool.acquire().await?;
+        sqlx::query("PRAGMA incremental_vacuum")
+            .execute(&mut *connection)
+            .await?;
+        // Wait only briefly for readers: a busy log is truncated after a later import.
+        sqlx::query("PRAGMA busy_timeout = 200")
+            .execute(&mut *connection)
+            .await?;
+        let checkpoint = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut *connection)
+            .await;
+        sqlx::query(&format!(
+            "PRAGMA busy_timeout = {}",
+            SQLITE_BUSY_TIMEOUT.as_millis()
+        ))
+        .execute(&mut *connection)
+        .await?;
+        if let Err(error) = checkpoint {
+            tracing::debug!(%error, "the write-ahead log is busy; it shrinks later");
+        }
+        Ok(())
     }
 
     /// Versions of the migrations applied so far (none before the first start).

@@ -55,7 +55,7 @@ pub async fn import(app: &TestApp, token: &str, input: Value, name: &str, bytes:
         .unwrap()
         .to_string();
     let engagement = input["engagementId"].clone();
-    for _ in 0..600 {
+    for _ in 0..2400 {
         let data = app.ok(token, JOBS, json!({ "id": engagement })).await;
         let found = data["engagement"]["imports"]
             .as_array()
@@ -829,3 +829,38 @@ async fn uploads_over_the_limit_or_with_two_files_are_refused(app: TestApp) {
     assert_eq!(small.count("import_jobs").await, 0);
 }
 on_both_backends!(uploads_over_the_limit_or_with_two_files_are_refused);
+
+/// Bytes of an SQLite database: the file and its write-ahead log.
+fn sqlite_bytes(url: &str) -> u64 {
+    let path = url.trim_start_matches("sqlite://");
+    let size = |p: String| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    size(path.to_string()) + size(format!("{path}-wal"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_large_import_gives_the_disk_back_on_sqlite() {
+    let app = TestApp::spawn(crate::helpers::Store::Sqlite).await.unwrap();
+    let (e, token) = setup(&app).await;
+    // 30,000 good rows, then one bad one: all of it staged, then refused.
+    let mut csv = String::from("date,platform,metric,value,scope\n");
+    for i in 0..30_000u32 {
+        csv.push_str(&format!("2026-05-01,amazon_jp,gmv,{i},SKU-{i:06}\n"));
+    }
+    csv.push_str("2026-05-02,amazon_jp,gmv,oops,SKU-000001\n");
+    let before = sqlite_bytes(&app.database.url);
+    let job = import(
+        &app,
+        &token,
+        input(&e, "GENERIC_CSV", "amazon_jp"),
+        "big.csv",
+        csv.into_bytes(),
+    )
+    .await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert_eq!(job["totalProblems"], 1, "{job}");
+    let after = sqlite_bytes(&app.database.url);
+    assert!(
+        after < before + 2 * 1024 * 1024,
+        "the staged rows' space went back to the disk: {before} bytes before, {after} after"
+    );
+}
