@@ -9,6 +9,7 @@ use chrono::{NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use kpi_ledger_domain::access::EngagementRole;
 use kpi_ledger_domain::ids::EngagementId;
+use kpi_ledger_domain::import::CurrencyConversion;
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::period::DateRange;
 use kpi_ledger_graphql::ports::Ports;
@@ -40,6 +41,19 @@ pub struct ImportArgs {
     /// auto, utf8 or cp932.
     #[arg(long, default_value = "auto")]
     pub encoding: String,
+    /// The currency of the file's money when it is not the engagement's (USD); needs
+    /// --rate, --rate-date and --rate-source. Amounts in it are multiplied by the rate.
+    #[arg(long, requires_all = ["rate", "rate_date", "rate_source"])]
+    pub rate_from: Option<String>,
+    /// Units of the engagement's currency per unit of --rate-from (151.20).
+    #[arg(long, requires = "rate_from")]
+    pub rate: Option<rust_decimal::Decimal>,
+    /// The day the rate was published.
+    #[arg(long, requires = "rate_from")]
+    pub rate_date: Option<NaiveDate>,
+    /// Who published the rate (a bank's TTM rate, say).
+    #[arg(long, requires = "rate_from")]
+    pub rate_source: Option<String>,
     /// A running server to import through, e.g. http://127.0.0.1:8080.
     #[arg(long, env = "KPI_LEDGER_SERVER", requires = "token")]
     pub server: Option<String>,
@@ -215,9 +229,10 @@ async fn direct(
     struct EngagementRow {
         platforms: String,
         status: String,
+        currency: String,
     }
     let row: EngagementRow = on_db!(&context.db, pool => {
-        sqlx::query_as("SELECT platforms, status FROM engagements WHERE engagement_id = $1")
+        sqlx::query_as("SELECT platforms, status, currency FROM engagements WHERE engagement_id = $1")
             .bind(engagement_id.to_string())
             .fetch_one(pool)
             .await?
@@ -236,7 +251,20 @@ async fn direct(
         None if format != Format::GenericCsv => bail!("--platform is needed for {format} files"),
         _ => {}
     }
+    let conversion = match (
+        &args.rate_from,
+        args.rate,
+        args.rate_date,
+        &args.rate_source,
+    ) {
+        (Some(from), Some(rate), Some(date), Some(source)) => Some(
+            CurrencyConversion::new(from, &row.currency, rate, date, source)
+                .map_err(|e| anyhow!("--rate-from/--rate/--rate-date/--rate-source: {e}"))?,
+        ),
+        _ => None,
+    };
     let spec = ImportSpec {
+        conversion,
         engagement_id,
         format,
         platform: args.platform.clone(),
@@ -332,6 +360,12 @@ async fn remote(
                     EncodingChoice::Utf8 => "UTF8",
                     EncodingChoice::Cp932 => "CP932",
                 },
+                "conversion": args.rate_from.as_ref().map(|from| json!({
+                    "from": from,
+                    "rate": args.rate.map(|r| r.normalize().to_string()),
+                    "date": args.rate_date.map(|d| d.to_string()),
+                    "source": args.rate_source,
+                })),
             },
             "file": null
         }

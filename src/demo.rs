@@ -385,6 +385,7 @@ async fn import_daily(context: &Context, engagement: &str, actor: UserId) -> any
         range: None,
         encoding: kpi_ledger_import::EncodingChoice::Auto,
         file_name: Some("sakura-kitchen-q2.csv".into()),
+        conversion: None,
     };
     let metadata =
         CommandMetadata::new(Some(actor), Uuid::new_v4()).with_reason(Some("demo data".into()));

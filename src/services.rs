@@ -451,6 +451,7 @@ fn job_view(job: Job) -> ImportJobView {
                     .collect()
             })
             .unwrap_or_default(),
+        conversion: job.conversion,
         created_at: job.created_at,
         updated_at: job.updated_at,
     }
@@ -1196,6 +1197,7 @@ impl Ports for Services {
             range: request.range,
             encoding: request.encoding,
             file_name: request.file_name,
+            conversion: request.conversion,
         };
         let job = self
             .jobs

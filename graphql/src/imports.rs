@@ -4,7 +4,7 @@
 use crate::access::{change, ports, Change, EngagementScope};
 use crate::error::{validation, PortResultExt};
 use crate::ports::{ImportJobView, ImportRequest};
-use crate::scalars::Date;
+use crate::scalars::{Date, Dec};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, Utc};
 use kpi_ledger_domain::access::Capability;
@@ -78,6 +78,32 @@ pub struct ImportMetricsInput {
     pub to: Option<Date>,
     #[graphql(default)]
     pub encoding: FileEncoding,
+    /// The exchange rate for a file whose money is in another currency than the
+    /// engagement's; without one such a file is refused.
+    pub conversion: Option<CurrencyConversionInput>,
+}
+
+/// One unit of `from` is `rate` units of the engagement's currency, as `source` published
+/// it on `date` (USD→JPY 151.20). The file's amounts without a currency are taken to be
+/// in `from`; every amount in `from` is multiplied by the rate exactly.
+#[derive(InputObject)]
+pub struct CurrencyConversionInput {
+    /// ISO 4217 code of the file's currency (USD).
+    pub from: String,
+    pub rate: Dec,
+    pub date: Date,
+    /// Where the rate comes from (a bank's TTM rate, say).
+    pub source: String,
+}
+
+/// The exchange rate an import applied.
+#[derive(SimpleObject)]
+pub struct CurrencyConversion {
+    pub from: String,
+    pub to: String,
+    pub rate: Dec,
+    pub date: Date,
+    pub source: String,
 }
 
 /// One problem of a refused file.
@@ -185,6 +211,16 @@ impl ImportJob {
             })
             .collect()
     }
+    /// The exchange rate the import stated, if any.
+    async fn conversion(&self) -> Option<CurrencyConversion> {
+        self.0.conversion.as_ref().map(|c| CurrencyConversion {
+            from: c.from.clone(),
+            to: c.to.clone(),
+            rate: c.rate.into(),
+            date: c.date.into(),
+            source: c.source.clone(),
+        })
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -257,6 +293,19 @@ impl ImportMutation {
             (None, None) => None,
             _ => return Err(validation("from/to: give both or neither")),
         };
+        let conversion = input
+            .conversion
+            .map(|c| {
+                kpi_ledger_domain::import::CurrencyConversion::new(
+                    &c.from,
+                    &engagement.currency,
+                    c.rate.0,
+                    c.date.0,
+                    &c.source,
+                )
+                .map_err(validation)
+            })
+            .transpose()?;
         let upload = file
             .value(ctx)
             .map_err(|e| validation(format!("file: {e}")))?;
@@ -266,6 +315,7 @@ impl ImportMutation {
             range,
             encoding: input.encoding.into(),
             file_name: Some(upload.filename.clone()).filter(|n| !n.is_empty()),
+            conversion,
         };
         let job = ports(ctx)
             .start_import(&permit, request, upload.content, &metadata)

@@ -152,6 +152,8 @@ pub struct ImportRequest {
     pub range: Option<DateRange>,
     pub encoding: kpi_ledger_import::EncodingChoice,
     pub file_name: Option<String>,
+    /// A checked exchange rate for the file's money, if stated.
+    pub conversion: Option<kpi_ledger_domain::import::CurrencyConversion>,
 }
 
 /// One problem of a refused file.
@@ -188,6 +190,7 @@ pub struct ImportJobView {
     pub series: u64,
     /// (platform, complete through) moved by the import.
     pub watermarks: Vec<(String, NaiveDate)>,
+    pub conversion: Option<kpi_ledger_domain::import::CurrencyConversion>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -101,9 +101,75 @@ pub struct ImportOptions {
     /// The range the file covers, for reports without a date column (child-ASIN business
     /// reports, FBA inventory: a single day).
     pub range: Option<DateRange>,
-    /// The engagement's reporting currency (ISO 4217, `JPY`); money in another currency
-    /// is refused.
-    pub currency: String,
+    /// How money is read: the engagement's reporting currency, and a stated conversion
+    /// from the file's currency if any. Money in any other currency is refused.
+    pub currency: Currency,
+}
+
+/// A stated exchange rate: one unit of `from` is `rate` units of the engagement's
+/// currency (USD→JPY 151.20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    /// ISO 4217 code of the file's currency.
+    pub from: String,
+    pub rate: Decimal,
+}
+
+/// The currency money is recorded in, and how a file's amounts reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency {
+    /// The engagement's reporting currency (ISO 4217, `JPY`).
+    pub code: String,
+    /// With a conversion the file's money is in `from`: amounts without a symbol or code
+    /// are taken to be in it, and every amount in it is multiplied by the rate, exactly.
+    pub conversion: Option<Conversion>,
+}
+
+impl From<&str> for Currency {
+    fn from(code: &str) -> Self {
+        Currency::new(code)
+    }
+}
+
+impl Currency {
+    /// Money in `code` only.
+    pub fn new(code: &str) -> Self {
+        Self {
+            code: code.trim().to_ascii_uppercase(),
+            conversion: None,
+        }
+    }
+
+    /// Whether amounts stated in `code` can be recorded.
+    pub fn accepts(&self, code: &str) -> bool {
+        let code = code.trim();
+        code.eq_ignore_ascii_case(&self.code)
+            || self
+                .conversion
+                .as_ref()
+                .is_some_and(|c| code.eq_ignore_ascii_case(&c.from))
+    }
+
+    /// `value`, stated in `code` (`None`: no symbol or code, so the file's currency), in
+    /// the engagement's currency.
+    pub fn convert(&self, value: Decimal, code: Option<&str>) -> Result<Decimal, String> {
+        match (code.map(str::trim), &self.conversion) {
+            (Some(c), _) if c.eq_ignore_ascii_case(&self.code) => Ok(value),
+            (None, None) => Ok(value),
+            (None, Some(conversion)) => Ok(value * conversion.rate),
+            (Some(c), Some(conversion)) if c.eq_ignore_ascii_case(&conversion.from) => {
+                Ok(value * conversion.rate)
+            }
+            (Some(c), Some(conversion)) => Err(format!(
+                "the amount is in {c}, neither the engagement's currency {} nor {} of the stated conversion",
+                self.code, conversion.from
+            )),
+            (Some(c), None) => Err(format!(
+                "the amount is in {c}, not in the engagement's currency {}; state a conversion rate to import it",
+                self.code
+            )),
+        }
+    }
 }
 
 /// One observation read from a file.

@@ -21,13 +21,24 @@ fn fold(text: &str) -> String {
         .collect()
 }
 
-/// `￥1,234`, `¥1,234`, `1234円`, `JPY 1,234`, full-width digits and commas, `-5`.
-/// Refuses another currency's symbol or code than `currency`.
+/// `￥1,234`, `¥1,234`, `1234円`, `JPY 1,234`, full-width digits and commas, `-5`, in the
+/// engagement's currency. Refuses another currency's symbol or code than `currency`
+/// accepts, and converts an amount in the currency of a stated conversion.
 ///
 /// Also accepts `\1,234` (the yen sign of CP932 decodes to a backslash), a sign before or
 /// after the symbol (`-￥5`, `￥-5`), `(1,234)` for a negative, and a trailing code
 /// (`1,234 JPY`). A value without a symbol or code is taken to be in `currency`.
-pub fn money(text: &str, currency: &str) -> Result<Decimal, String> {
+pub fn money(text: &str, currency: &crate::Currency) -> Result<Decimal, String> {
+    money_stated(text, currency, None)
+}
+
+/// [`money`] for a row that states its currency in a column of its own (`stated`), which
+/// then applies to amounts without a symbol or code.
+pub fn money_stated(
+    text: &str,
+    currency: &crate::Currency,
+    stated: Option<&str>,
+) -> Result<Decimal, String> {
     let folded = fold(text);
     let mut s = folded.trim();
     if s.is_empty() {
@@ -62,12 +73,10 @@ pub fn money(text: &str, currency: &str) -> Result<Decimal, String> {
         found = Some(code);
         s = rest.trim_end();
     }
-    if let Some(code) = &found {
-        if !code.eq_ignore_ascii_case(currency.trim()) {
-            return Err(format!(
-                "the amount is in {code}, not in the engagement's currency {}",
-                currency.trim()
-            ));
+    let code = found.as_deref().or(stated);
+    if let Some(code) = code {
+        if !currency.accepts(code) {
+            return currency.convert(Decimal::ZERO, Some(code));
         }
     }
     if negative && (s.starts_with('-') || s.starts_with('+')) {
@@ -80,7 +89,7 @@ pub fn money(text: &str, currency: &str) -> Result<Decimal, String> {
             why
         }
     })?;
-    Ok(if negative { -value } else { value })
+    currency.convert(if negative { -value } else { value }, code)
 }
 
 /// The currency symbols and their ISO 4217 codes, longest first so `US$` wins over `$`.
@@ -299,26 +308,61 @@ mod tests {
             "1234",
             "1,234.00",
         ] {
-            assert_eq!(money(text, "JPY"), Ok(dec("1234")), "{text}");
+            assert_eq!(
+                money(text, &crate::Currency::new("JPY")),
+                Ok(dec("1234")),
+                "{text}"
+            );
         }
-        assert_eq!(money("-￥5", "JPY"), Ok(dec("-5")));
-        assert_eq!(money("￥-5", "JPY"), Ok(dec("-5")));
-        assert_eq!(money("(1,234)", "JPY"), Ok(dec("-1234")));
-        assert_eq!(money("▲500", "JPY"), Ok(dec("-500")));
-        assert_eq!(money("$12.50", "USD"), Ok(dec("12.5")));
+        assert_eq!(money("-￥5", &crate::Currency::new("JPY")), Ok(dec("-5")));
+        assert_eq!(money("￥-5", &crate::Currency::new("JPY")), Ok(dec("-5")));
+        assert_eq!(
+            money("(1,234)", &crate::Currency::new("JPY")),
+            Ok(dec("-1234"))
+        );
+        assert_eq!(money("▲500", &crate::Currency::new("JPY")), Ok(dec("-500")));
+        assert_eq!(
+            money("$12.50", &crate::Currency::new("USD")),
+            Ok(dec("12.5"))
+        );
     }
 
     #[test]
     fn money_in_another_currency_is_refused_and_says_which() {
         for text in ["$1,234", "USD 1,234", "1,234 USD", "US$5", "€5"] {
-            let err = money(text, "JPY").unwrap_err();
+            let err = money(text, &crate::Currency::new("JPY")).unwrap_err();
             assert!(
                 err.contains("not in the engagement's currency JPY"),
                 "{text}: {err}"
             );
         }
-        assert!(money("￥1,234", "USD").unwrap_err().contains("JPY"));
-        assert!(money("JPY 5 USD", "JPY").is_err());
+        assert!(money("￥1,234", &crate::Currency::new("USD"))
+            .unwrap_err()
+            .contains("JPY"));
+        assert!(money("JPY 5 USD", &crate::Currency::new("JPY")).is_err());
+    }
+
+    #[test]
+    fn money_in_a_stated_conversions_currency_is_converted_exactly() {
+        let currency = crate::Currency {
+            code: "JPY".into(),
+            conversion: Some(crate::Conversion {
+                from: "USD".into(),
+                rate: dec("151.20"),
+            }),
+        };
+        assert_eq!(money("$12.50", &currency), Ok(dec("1890")));
+        assert_eq!(money("12.35 USD", &currency), Ok(dec("1867.32")));
+        // Without a symbol, an amount is in the file's currency: the stated one.
+        assert_eq!(money("1", &currency), Ok(dec("151.2")));
+        assert_eq!(money("￥100", &currency), Ok(dec("100")));
+        let err = money("€5", &currency).unwrap_err();
+        assert!(
+            err.contains("neither the engagement's currency JPY nor USD"),
+            "{err}"
+        );
+        assert_eq!(money_stated("2", &currency, Some("USD")), Ok(dec("302.4")));
+        assert_eq!(money_stated("2", &currency, Some("JPY")), Ok(dec("2")));
     }
 
     #[test]

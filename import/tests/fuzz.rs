@@ -69,7 +69,7 @@ proptest! {
     #[test]
     fn value_parsers_never_panic(text in "\\PC{0,40}", ascii in "[ -~]{0,20}") {
         for t in [text.as_str(), ascii.as_str()] {
-            let _ = kpi_ledger_import::values::money(t, "JPY");
+            let _ = kpi_ledger_import::values::money(t, &"JPY".into());
             let _ = kpi_ledger_import::values::number(t);
             let _ = kpi_ledger_import::values::percent(t);
             let _ = kpi_ledger_import::values::date(t);

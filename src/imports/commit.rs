@@ -155,6 +155,7 @@ pub async fn commit(
                     file_name: spec.file_name.clone(),
                     sha256: facts.sha256.clone(),
                     bytes: facts.bytes,
+                    conversion: spec.conversion.clone(),
                 },
                 meta.clone()
             );

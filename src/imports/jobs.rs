@@ -38,6 +38,7 @@ pub struct Job {
     pub message: Option<String>,
     pub refusal: Option<Refusal>,
     pub summary: Option<Summary>,
+    pub conversion: Option<kpi_ledger_domain::import::CurrencyConversion>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -60,6 +61,7 @@ struct JobRow {
     message: Option<String>,
     errors: Option<String>,
     result: Option<String>,
+    conversion: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -119,6 +121,11 @@ impl TryFrom<JobRow> for Job {
                 .map(|r| serde_json::from_str(&r))
                 .transpose()
                 .map_err(corrupt)?,
+            conversion: row
+                .conversion
+                .map(|c| serde_json::from_str(&c))
+                .transpose()
+                .map_err(corrupt)?,
             created_at: row.created_at.parse().map_err(corrupt)?,
             updated_at,
         };
@@ -137,7 +144,7 @@ impl TryFrom<JobRow> for Job {
 const SELECT_JOB: &str = "
 SELECT job_id, engagement_id, requested_by, format, platform, range_start, range_end,
        file_name, status, bytes_total, bytes_read, rows_read, rows_invalid, message, errors,
-       result, created_at, updated_at
+       result, conversion, created_at, updated_at
   FROM import_jobs";
 
 /// Starts and reports import jobs.
@@ -208,8 +215,8 @@ impl Jobs {
             sqlx::query(
                 "INSERT INTO import_jobs (job_id, engagement_id, requested_by, format, platform,
                      range_start, range_end, file_name, status, bytes_total, bytes_read,
-                     rows_read, rows_invalid, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, 0, 0, 0, $10, $10)",
+                     rows_read, rows_invalid, created_at, updated_at, conversion)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, 0, 0, 0, $10, $10, $11)",
             )
             .bind(job_id.to_string())
             .bind(spec.engagement_id.to_string())
@@ -221,6 +228,13 @@ impl Jobs {
             .bind(spec.file_name.clone())
             .bind(signed(bytes))
             .bind(&now)
+            .bind(
+                spec.conversion
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(corrupt)?,
+            )
             .execute(pool)
             .await?;
         });

@@ -24,7 +24,7 @@ use crate::projections::Projector;
 use crate::store::{Db, StoreError};
 use chrono::Utc;
 use kpi_ledger_domain::ids::EngagementId;
-use kpi_ledger_domain::import::{dedup_key, Watermark};
+use kpi_ledger_domain::import::{dedup_key, CurrencyConversion, Watermark};
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::period::DateRange;
 use kpi_ledger_import::{EncodingChoice, Format};
@@ -47,6 +47,9 @@ pub struct ImportSpec {
     pub range: Option<DateRange>,
     pub encoding: EncodingChoice,
     pub file_name: Option<String>,
+    /// The exchange rate for money in another currency than the engagement's, if the
+    /// import states one; recorded with the import.
+    pub conversion: Option<CurrencyConversion>,
 }
 
 /// What the import needs to know of the engagement: rows for other platforms, unknown
@@ -323,6 +326,7 @@ impl Importer {
             spec.format.as_str(),
             spec.platform.as_deref(),
             spec.range,
+            spec.conversion.as_ref(),
             &sha256,
         );
         if let Some(first) = self.already_imported(&key).await? {

@@ -55,7 +55,16 @@ pub async fn stage(
         encoding: spec.encoding,
         platform: spec.platform.clone(),
         range: spec.range,
-        currency: facts.currency.clone(),
+        currency: kpi_ledger_import::Currency {
+            code: facts.currency.clone(),
+            conversion: spec
+                .conversion
+                .as_ref()
+                .map(|c| kpi_ledger_import::Conversion {
+                    from: c.from.clone(),
+                    rate: c.rate,
+                }),
+        },
     };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Message>(4);
     let file = std::fs::File::open(path)?;

@@ -16,10 +16,12 @@ pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
             file_name,
             sha256,
             bytes,
+            conversion,
         } => vec![Statement::new(
             "INSERT INTO imports (import_id, engagement_id, format, platform, range_start,
-                 range_end, file_name, sha256, bytes, status, actor, started_position, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'started', $10, $11, $12)",
+                 range_end, file_name, sha256, bytes, status, actor, started_position, recorded_at,
+                 conversion)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'started', $10, $11, $12, $13)",
             vec![
                 import_id.into(),
                 engagement_id.to_string().into(),
@@ -33,6 +35,7 @@ pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
                 event.actor().into(),
                 event.position.into(),
                 timestamp(event).into(),
+                conversion.as_ref().map(json).transpose()?.into(),
             ],
         )],
         ImportEvent::ImportCompleted {

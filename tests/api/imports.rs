@@ -503,6 +503,91 @@ async fn one_pass_reports_every_problem_of_a_file(app: TestApp) {
 }
 on_both_backends!(one_pass_reports_every_problem_of_a_file);
 
+async fn foreign_money_is_imported_at_a_stated_rate_and_the_rate_is_recorded(app: TestApp) {
+    let (e, token) = setup(&app).await;
+    let usd = std::fs::read_to_string(fixture("amazon_ads_sp_search_term_en.utf8bom.csv"))
+        .unwrap()
+        .replace(",JPY,", ",USD,");
+    let mut ads = input(&e, "AMAZON_ADS_SP", "amazon_jp");
+    ads["conversion"] = json!({ "from": "USD", "rate": "151.20", "date": "2026-05-31",
+                                "source": "MUFG TTM" });
+    let job = import(&app, &token, ads, "ads-usd.csv", usd.clone().into_bytes()).await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
+    // Applied exactly: the fixture's ¥ figures, read as dollars, times 151.20.
+    for (metric, expected) in [("ad_spend", 36_568), ("ad_sales", 173_520)] {
+        assert_eq!(
+            total(&app, &token, &e, metric, "2026-05-01", "2026-05-31", false).await,
+            d(expected) * Decimal::from_str("151.20").unwrap(),
+            "{metric}"
+        );
+    }
+    assert_eq!(
+        total(
+            &app,
+            &token,
+            &e,
+            "clicks",
+            "2026-05-01",
+            "2026-05-31",
+            false
+        )
+        .await,
+        d(856),
+        "counts are not money"
+    );
+    let jobs = app
+        .ok(
+            &token,
+            "query($id: UUID!) { engagement(id: $id) { imports {
+                conversion { from to rate date source } } } }",
+            json!({ "id": e }),
+        )
+        .await;
+    assert_eq!(
+        jobs["engagement"]["imports"][0]["conversion"],
+        json!({ "from": "USD", "to": "JPY", "rate": "151.2", "date": "2026-05-31",
+                "source": "MUFG TTM" })
+    );
+    // The rate is recorded with the import, in the event log.
+    let db = kpi_ledger::store::Db::connect(&app.database.url)
+        .await
+        .unwrap();
+    let payload: String = kpi_ledger::on_db!(&db, pool => {
+        sqlx::query_scalar(
+            "SELECT CAST(payload AS TEXT) FROM events WHERE event_type = 'ImportStarted'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    });
+    db.close().await;
+    assert!(
+        payload.contains("MUFG TTM") && payload.contains("151.2"),
+        "{payload}"
+    );
+    // The same bytes at another rate are another import, restating the amounts.
+    let mut ads = input(&e, "AMAZON_ADS_SP", "amazon_jp");
+    ads["conversion"] = json!({ "from": "USD", "rate": "150", "date": "2026-06-01",
+                                "source": "MUFG TTM" });
+    let again = import(&app, &token, ads, "ads-usd.csv", usd.into_bytes()).await;
+    assert_eq!(again["status"], "SUCCEEDED", "{again}");
+    assert_eq!(again["alreadyImported"], false, "{again}");
+    assert_eq!(
+        total(
+            &app,
+            &token,
+            &e,
+            "ad_spend",
+            "2026-05-01",
+            "2026-05-31",
+            false
+        )
+        .await,
+        d(36_568 * 150)
+    );
+}
+on_both_backends!(foreign_money_is_imported_at_a_stated_rate_and_the_rate_is_recorded);
+
 async fn only_consultants_import(app: TestApp) {
     let (e, token) = setup(&app).await;
     app.ok(&token, ADD, json!({ "input": { "engagementId": e, "displayName": "Hiro", "email": "hiro@acme.example", "role": "CLIENT_OWNER" } })).await;

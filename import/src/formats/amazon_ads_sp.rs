@@ -88,7 +88,7 @@ enum Dates {
 
 pub(crate) struct AdsReport {
     platform: String,
-    currency: String,
+    currency: crate::Currency,
     dates: Option<Dates>,
     currency_col: Option<Col>,
     campaign: Option<Col>,
@@ -103,7 +103,7 @@ impl AdsReport {
     pub(crate) fn new(options: &ImportOptions) -> Result<Self, FileError> {
         Ok(Self {
             platform: platform(options)?,
-            currency: options.currency.trim().to_string(),
+            currency: options.currency.clone(),
             dates: None,
             currency_col: None,
             campaign: None,
@@ -214,27 +214,27 @@ impl Layout for AdsReport {
             },
             None => None,
         };
+        let mut stated = None;
         if let Some(col) = &self.currency_col {
             let cell = row.opt(Some(col));
-            if !cell.eq_ignore_ascii_case(&self.currency) {
+            if cell.is_empty() {
                 errors.push(row.error(
                     col,
                     cell,
                     format!(
-                        "the row is in {}, not in the engagement's currency {}",
-                        if cell.is_empty() {
-                            "no stated currency"
-                        } else {
-                            cell
-                        },
-                        self.currency
+                        "the row states no currency (the engagement's is {})",
+                        self.currency.code
                     ),
                 ));
+            } else if let Err(why) = self.currency.convert(Decimal::ZERO, Some(cell)) {
+                errors.push(row.error(col, cell, why));
+            } else {
+                stated = Some(cell);
             }
         }
         let mut figures = [Decimal::ZERO; 4];
         for (i, bound) in self.metrics.iter().enumerate() {
-            match parse_cell(row, bound, &self.currency) {
+            match parse_cell(row, bound, &self.currency, stated) {
                 Ok(value) => figures[i] = value,
                 Err(e) => errors.push(e),
             }

@@ -82,7 +82,7 @@ enum Keyed {
 
 pub(crate) struct BusinessReport {
     platform: String,
-    currency: String,
+    currency: crate::Currency,
     range: Option<DateRange>,
     keyed: Option<Keyed>,
     metrics: Vec<Bound>,
@@ -92,7 +92,7 @@ impl BusinessReport {
     pub(crate) fn new(options: &ImportOptions) -> Result<Self, FileError> {
         Ok(Self {
             platform: platform(options)?,
-            currency: options.currency.trim().to_string(),
+            currency: options.currency.clone(),
             range: options.range,
             keyed: None,
             metrics: Vec::new(),

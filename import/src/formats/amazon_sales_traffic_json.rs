@@ -98,7 +98,7 @@ pub(crate) struct SalesTraffic<R: Read> {
     json: JsonReader<Decoded<R>>,
     state: State,
     platform: String,
-    currency: String,
+    currency: crate::Currency,
     stated_range: Option<DateRange>,
     spec_range: Option<DateRange>,
     seen_array: bool,
@@ -126,7 +126,7 @@ pub(crate) fn open<R: Read>(
         json,
         state: State::Members { first: true },
         platform,
-        currency: options.currency.trim().to_string(),
+        currency: options.currency.clone(),
         stated_range: options.range,
         spec_range: None,
         seen_array: false,
@@ -379,6 +379,7 @@ impl<R: Read> SalesTraffic<R> {
         match value {
             Value::Null => Ok(None),
             Value::Object(_) => {
+                let mut stated = None;
                 if let Some(code) = value.get("currencyCode") {
                     let Value::String(code) = code else {
                         return Err((
@@ -386,27 +387,29 @@ impl<R: Read> SalesTraffic<R> {
                             Some(format!("{column}.currencyCode")),
                         ));
                     };
-                    if !code.trim().eq_ignore_ascii_case(&self.currency) {
-                        return Err((
-                            format!(
-                                "the amount is in {code}, not in the engagement's currency {}",
-                                self.currency
-                            ),
-                            Some(format!("{column}.currencyCode")),
-                        ));
+                    if let Err(why) = self.currency.convert(Decimal::ZERO, Some(code)) {
+                        return Err((why, Some(format!("{column}.currencyCode"))));
                     }
+                    stated = Some(code.as_str());
                 }
                 match value.get("amount") {
                     None | Some(Value::Null) => Err((
                         "the amount is missing".into(),
                         Some(format!("{column}.amount")),
                     )),
-                    Some(Value::String(text)) => values::money(text, &self.currency)
+                    Some(Value::String(text)) => values::money_stated(text, &self.currency, stated)
                         .map(Some)
                         .map_err(|why| (why, Some(format!("{column}.amount")))),
-                    Some(amount) => {
-                        count(amount).map_err(|(why, _)| (why, Some(format!("{column}.amount"))))
-                    }
+                    Some(amount) => count(amount)
+                        .and_then(|amount| match amount {
+                            Some(a) => self
+                                .currency
+                                .convert(a, stated)
+                                .map(Some)
+                                .map_err(|why| (why, None)),
+                            None => Ok(None),
+                        })
+                        .map_err(|(why, _)| (why, Some(format!("{column}.amount")))),
                 }
             }
             other => Err((

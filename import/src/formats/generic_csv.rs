@@ -40,7 +40,7 @@ struct Columns {
 
 pub(crate) struct GenericCsv {
     default_platform: Option<String>,
-    currency: String,
+    currency: crate::Currency,
     columns: Option<Columns>,
 }
 
@@ -53,7 +53,7 @@ impl GenericCsv {
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
                 .map(str::to_string),
-            currency: options.currency.trim().to_string(),
+            currency: options.currency.clone(),
             columns: None,
         }
     }

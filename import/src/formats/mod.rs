@@ -170,18 +170,19 @@ pub(crate) struct Target<'t> {
     pub(crate) platform: &'t str,
     pub(crate) scope: Option<&'t str>,
     pub(crate) range: DateRange,
-    pub(crate) currency: &'t str,
+    pub(crate) currency: &'t crate::Currency,
 }
 
 /// Parses one cell of a metric column.
 pub(crate) fn parse_cell(
     row: &Row<'_>,
     bound: &Bound,
-    currency: &str,
+    currency: &crate::Currency,
+    stated: Option<&str>,
 ) -> Result<Decimal, RowError> {
     let cell = row.cell(&bound.col)?;
     let parsed = match bound.kind {
-        Kind::Money => values::money(cell, currency),
+        Kind::Money => values::money_stated(cell, currency, stated),
         Kind::Count => values::number(cell),
     };
     let value = parsed.map_err(|why| row.error(&bound.col, cell, why))?;
@@ -198,7 +199,7 @@ pub(crate) fn observations(
     let mut observations = Vec::with_capacity(columns.len());
     let mut errors = Vec::new();
     for bound in columns {
-        match parse_cell(row, bound, target.currency) {
+        match parse_cell(row, bound, target.currency, None) {
             Ok(value) => observations.push(ParsedObservation {
                 metric: bound.metric.to_string(),
                 platform: target.platform.to_string(),

@@ -87,7 +87,7 @@ enum Held {
 
 pub(crate) struct Rakuten {
     platform: String,
-    currency: String,
+    currency: crate::Currency,
     date: Option<Col>,
     /// Set for 店舗データ, absent for 日次_分析用レポート.
     device: Option<Col>,
@@ -99,7 +99,7 @@ impl Rakuten {
     pub(crate) fn new(options: &ImportOptions) -> Result<Self, FileError> {
         Ok(Self {
             platform: platform(options)?,
-            currency: options.currency.trim().to_string(),
+            currency: options.currency.clone(),
             date: None,
             device: None,
             metrics: Vec::new(),

@@ -38,7 +38,7 @@ const METRICS: &[MetricColumn] = &[
 
 pub(crate) struct Yahoo {
     platform: String,
-    currency: String,
+    currency: crate::Currency,
     date: Option<Col>,
     metrics: Vec<Bound>,
 }
@@ -47,7 +47,7 @@ impl Yahoo {
     pub(crate) fn new(options: &ImportOptions) -> Result<Self, FileError> {
         Ok(Self {
             platform: platform(options)?,
-            currency: options.currency.trim().to_string(),
+            currency: options.currency.clone(),
             date: None,
             metrics: Vec::new(),
         })
