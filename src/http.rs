@@ -1,14 +1,14 @@
-//! HTTP: POST /graphql (authenticated), GraphiQL on GET /graphql, /healthz and /readyz.
+//! HTTP: POST /graphql (authenticated), GraphiQL on GET /graphql (its assets under
+//! /assets/graphiql/), /healthz and /readyz.
 
 use crate::accounts::Accounts;
 use crate::auth::TokenService;
 use crate::store::Db;
-use async_graphql::http::GraphiQLSource;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
@@ -41,7 +41,8 @@ pub fn router(state: AppState) -> Router {
     // and `map` of up to `MAX_BODY_BYTES` each.
     let body_limit = state.max_upload_bytes.saturating_add(2 * MAX_BODY_BYTES);
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(crate::graphiql::page).post(graphql))
+        .route("/assets/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -84,10 +85,6 @@ fn correlation_id(headers: &HeaderMap) -> Uuid {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| Uuid::parse_str(v).ok())
         .unwrap_or_default()
-}
-
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
 async fn healthz() -> &'static str {

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod cli_import;
 pub mod demo;
+pub mod graphiql;
 pub mod http;
 pub mod imports;
 pub mod projections;

@@ -10,6 +10,8 @@ pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const FORBIDDEN: &str = "FORBIDDEN";
 pub const CONFLICT: &str = "CONFLICT";
 pub const INTERNAL: &str = "INTERNAL";
+/// The request asks for more work than one request may (size, depth or complexity).
+pub const TOO_COMPLEX: &str = "TOO_COMPLEX";
 
 /// An error with a code.
 pub fn coded(code: &'static str, message: impl Into<String>) -> Error {
@@ -45,5 +47,66 @@ pub trait PortResultExt<T> {
 impl<T> PortResultExt<T> for Result<T, PortError> {
     fn gql(self) -> async_graphql::Result<T> {
         self.map_err(from_port)
+    }
+}
+
+/// Gives every error of a response a code: the library's own errors (syntax, unknown
+/// fields, values that are not a `Decimal`, `Period`, `Date`, `DateTime` or `UUID`) read
+/// as VALIDATION, its limits as TOO_COMPLEX, and an uncoded resolver error as INTERNAL.
+pub struct ErrorCodes;
+
+impl async_graphql::extensions::ExtensionFactory for ErrorCodes {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+/// The code for an error raised without one.
+fn code_for(error: &async_graphql::ServerError) -> &'static str {
+    let message = error.message.as_str();
+    if message.contains("nested too deep")
+        || message.contains("recursion depth")
+        || message.contains("too complex")
+        || message.contains("too many")
+    {
+        TOO_COMPLEX
+    } else if error.path.is_empty()
+        || message.starts_with("Failed to parse")
+        || message.starts_with("Invalid value")
+    {
+        // Before execution (parsing, validation, variables), or an argument's value.
+        VALIDATION
+    } else {
+        INTERNAL
+    }
+}
+
+#[async_trait::async_trait]
+impl async_graphql::extensions::Extension for ErrorCodesExtension {
+    async fn request(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        next: async_graphql::extensions::NextRequest<'_>,
+    ) -> async_graphql::Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            let coded = error
+                .extensions
+                .as_ref()
+                .is_some_and(|e| e.get("code").is_some());
+            if !coded {
+                let code = code_for(error);
+                if code == INTERNAL {
+                    tracing::error!(message = %error.message, "an error without a code reached the client");
+                }
+                error
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .set("code", code);
+            }
+        }
+        response
     }
 }

@@ -9,6 +9,7 @@ mod engagement;
 pub mod error;
 mod imports;
 mod kpi;
+pub mod limits;
 mod metrics;
 mod observation;
 pub mod ports;
@@ -41,8 +42,8 @@ pub struct MutationRoot(
 
 pub type KpiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
-/// Bounds on what one request may ask for, so a single query cannot tie up the server.
-const MAX_DEPTH: usize = 12;
+/// Bounds on what one request may ask for, so a single query cannot tie up the server:
+/// size and depth are checked by [`limits`] before validation; complexity by the library.
 const MAX_COMPLEXITY: usize = 2_000;
 
 /// The schema wired to the server's ports.
@@ -53,7 +54,8 @@ pub fn build_schema(ports: Arc<dyn Ports>) -> KpiSchema {
         EmptySubscription,
     )
     .data(ports)
-    .limit_depth(MAX_DEPTH)
+    .extension(error::ErrorCodes)
+    .extension(limits::QueryLimits)
     .limit_complexity(MAX_COMPLEXITY)
     .finish()
 }

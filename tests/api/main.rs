@@ -8,5 +8,6 @@ mod concurrency;
 mod engagements;
 mod event_log;
 mod imports;
+mod limits;
 mod scoring;
 mod settlement;

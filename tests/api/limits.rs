@@ -1,0 +1,153 @@
+//! The API as tools and attackers use it: GraphiQL without a network, the standard
+//! introspection query through the limits, hostile documents refused at once, and a code
+//! on every error.
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use serde_json::{json, Value};
+
+async fn graphiql_is_served_whole_by_the_server(app: TestApp) {
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("{}/graphql", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Every script and style of the page comes from this server.
+    let sources: Vec<&str> = page
+        .split(['"', '\''])
+        .filter(|s| s.ends_with(".js") || s.ends_with(".css"))
+        .collect();
+    assert_eq!(sources.len(), 5, "{page}");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "{page}"
+    );
+    for source in sources {
+        assert!(source.starts_with("/assets/graphiql/"), "{source}");
+        let asset = client
+            .get(format!("{}{source}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.status(), 200, "{source}");
+        let kind = asset.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            kind.starts_with("text/javascript") || kind.starts_with("text/css"),
+            "{source}: {kind}"
+        );
+        assert!(asset.bytes().await.unwrap().len() > 200, "{source}");
+    }
+    let missing = client
+        .get(format!("{}/assets/graphiql/nothing.js", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+on_both_backends!(graphiql_is_served_whole_by_the_server);
+
+async fn the_standard_introspection_query_passes_the_limits(app: TestApp) {
+    let token = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let query = include_str!("../../graphql/tests/introspection.graphql");
+    let data = app.ok(&token, query, json!({})).await;
+    let types = data["__schema"]["types"].as_array().unwrap();
+    assert!(
+        types.iter().any(|t| t["name"] == "Scorecard"),
+        "the documentation explorer sees the schema"
+    );
+}
+on_both_backends!(the_standard_introspection_query_passes_the_limits);
+
+/// `fragment F1 on QueryRoot { ...F0 ...F0 }` … up to F30: 2 KB that would expand to
+/// billions of fields.
+fn doubling_fragments(levels: usize) -> String {
+    let mut query = format!("query {{ ...F{levels} }}\n");
+    query.push_str("fragment F0 on QueryRoot { metricCatalog { key } }\n");
+    for level in 1..=levels {
+        query.push_str(&format!(
+            "fragment F{level} on QueryRoot {{ ...F{p} ...F{p} }}\n",
+            p = level - 1
+        ));
+    }
+    query
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an error with a code: {body}"))
+}
+
+async fn hostile_documents_are_refused_before_any_work(app: TestApp) {
+    let token = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let attack = doubling_fragments(30);
+    assert!(attack.len() < 2_100, "{}", attack.len());
+    let body = app.gql(&token, &attack, json!({})).await;
+    assert_eq!(code(&body), "TOO_COMPLEX", "{body}");
+    assert!(body.get("data").is_none_or(Value::is_null), "{body}");
+
+    // 14 levels: under the parser's own limit, over the depth limit.
+    let deep = format!("{{ {}id{} }}", "viewer { ".repeat(13), " }".repeat(13));
+    let body = app.gql(&token, &deep, json!({})).await;
+    assert_eq!(code(&body), "TOO_COMPLEX", "{body}");
+
+    // Ordinary queries still pass.
+    let fine = app.gql(&token, &doubling_fragments(3), json!({})).await;
+    assert!(fine.get("errors").is_none(), "{fine}");
+}
+on_both_backends!(hostile_documents_are_refused_before_any_work);
+
+async fn every_error_carries_a_code(app: TestApp) {
+    let token = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = crate::engagements::open(&app, &token, "Acme Home JP").await;
+    let cases: Vec<(&str, &str, Value)> = vec![
+        ("syntax", "{ viewer { email ", json!({})),
+        ("unknown field", "{ viewer { nope } }", json!({})),
+        ("UUID", "{ engagement(id: \"not-a-uuid\") { id } }", json!({})),
+        (
+            "Period",
+            "query($id: UUID!) { engagement(id: $id) { scorecard(period: \"2026-13\") { score } } }",
+            json!({ "id": engagement }),
+        ),
+        (
+            "Period variable",
+            "query($id: UUID!, $p: Period!) { engagement(id: $id) { scorecard(period: $p) { score } } }",
+            json!({ "id": engagement, "p": "June" }),
+        ),
+        (
+            "Decimal",
+            "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }",
+            json!({ "i": { "engagementId": engagement, "metric": "gmv", "weight": "1,5",
+                           "assignee": { "team": true } } }),
+        ),
+        (
+            "Date",
+            "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+            json!({ "i": { "engagementId": engagement, "metric": "gmv", "platform": "amazon_jp",
+                           "from": "2026-02-30", "to": "2026-03-01", "value": "1" } }),
+        ),
+        (
+            "DateTime",
+            "query($id: UUID!, $at: DateTime!) { engagement(id: $id) { scorecard(period: \"2026-06\", asOf: $at) { score } } }",
+            json!({ "id": engagement, "at": "yesterday" }),
+        ),
+    ];
+    for (case, query, variables) in cases {
+        let body = app.gql(&token, query, variables).await;
+        assert_eq!(code(&body), "VALIDATION", "{case}: {body}");
+    }
+}
+on_both_backends!(every_error_carries_a_code);
