@@ -330,11 +330,11 @@ async fn answer(response: reqwest::Response) -> anyhow::Result<Value> {
 const IMPORT_MUTATION: &str = "mutation($input: ImportMetricsInput!, $file: Upload!) {
   importMetrics(input: $input, file: $file) { id } }";
 
-const JOBS_QUERY: &str = "query($id: UUID!) { engagement(id: $id) { imports {
+const JOBS_QUERY: &str = "query($id: UUID!) { engagement(id: $id) { imports { nodes {
   id status bytesTotal bytesRead rowsRead message totalProblems
   problems { line column value reason }
   importId alreadyImported observationsRecorded observationsRestated series
-  watermarks { platform completeThrough } } } }";
+  watermarks { platform completeThrough } } } } }";
 
 async fn remote(
     server: &str,
@@ -412,7 +412,7 @@ async fn remote(
                 errors[0]["message"].as_str().unwrap_or("unknown error")
             );
         }
-        let job = answer["data"]["engagement"]["imports"]
+        let job = answer["data"]["engagement"]["imports"]["nodes"]
             .as_array()
             .and_then(|jobs| jobs.iter().find(|j| j["id"] == job_id.as_str()))
             .cloned()

@@ -457,6 +457,23 @@ fn job_view(job: Job) -> ImportJobView {
     }
 }
 
+fn observation_view(row: ObservationRow) -> Result<ObservationView, PortError> {
+    Ok(ObservationView {
+        metric: row.metric,
+        platform: row.platform,
+        scope: Some(row.scope).filter(|s| !s.is_empty()),
+        range: DateRange::new(
+            parse("date", &row.start_date)?,
+            parse("date", &row.end_date)?,
+        )
+        .map_err(internal)?,
+        value: parse("value", &row.value)?,
+        source: row.source,
+        recorded_at: parse("instant", &row.recorded_at)?,
+        recorded_position: row.recorded_position,
+    })
+}
+
 fn date(text: Option<String>) -> Result<Option<NaiveDate>, PortError> {
     text.map(|t| parse::<NaiveDate>("date", &t)).transpose()
 }
@@ -1385,23 +1402,60 @@ impl Ports for Services {
                 query.fetch_all(pool).await.map_err(StoreError::from)?
             });
             for row in rows {
-                views.push(ObservationView {
-                    metric: row.metric,
-                    platform: row.platform,
-                    scope: Some(row.scope).filter(|s| !s.is_empty()),
-                    range: DateRange::new(
-                        parse("date", &row.start_date)?,
-                        parse("date", &row.end_date)?,
-                    )
-                    .map_err(internal)?,
-                    value: parse("value", &row.value)?,
-                    source: row.source,
-                    recorded_at: parse("instant", &row.recorded_at)?,
-                    recorded_position: row.recorded_position,
-                });
+                views.push(observation_view(row)?);
             }
         }
         Ok(views)
+    }
+
+    async fn observation_page(
+        &self,
+        scope: &EngagementScope,
+        metric: &str,
+        range: DateRange,
+        platform: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<ObservationView>, u64), PortError> {
+        let filter = "FROM observations
+              WHERE engagement_id = $1 AND metric = $2 AND start_date <= $3 AND end_date >= $4
+                AND ($5 = '' OR platform = $5)";
+        let select = format!(
+            "SELECT metric, platform, scope, start_date, end_date, value, source,
+                    recorded_at, recorded_position
+               {filter}
+              ORDER BY platform, scope, start_date, end_date
+              LIMIT $6 OFFSET $7"
+        );
+        let count = format!("SELECT COUNT(*) {filter}");
+        let (rows, total): (Vec<ObservationRow>, i64) = on_db!(&self.db, pool => {
+            let rows = sqlx::query_as(&select)
+                .bind(scope.engagement_id().to_string())
+                .bind(metric)
+                .bind(range.end.to_string())
+                .bind(range.start.to_string())
+                .bind(platform.unwrap_or_default())
+                .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::from)?;
+            let total = sqlx::query_scalar(&count)
+                .bind(scope.engagement_id().to_string())
+                .bind(metric)
+                .bind(range.end.to_string())
+                .bind(range.start.to_string())
+                .bind(platform.unwrap_or_default())
+                .fetch_one(pool)
+                .await
+                .map_err(StoreError::from)?;
+            (rows, total)
+        });
+        let views = rows
+            .into_iter()
+            .map(observation_view)
+            .collect::<Result<_, _>>()?;
+        Ok((views, u64::try_from(total).unwrap_or(0)))
     }
 
     async fn watermarks(&self, scope: &EngagementScope) -> Result<Vec<WatermarkView>, PortError> {

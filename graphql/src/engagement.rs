@@ -5,6 +5,7 @@ use crate::access::{
     EngagementScope,
 };
 use crate::error::{not_found, validation, PortResultExt};
+use crate::page::Page;
 use crate::ports::{EngagementView, MemberView, PersonalData, PersonalFields};
 use crate::scalars::Date;
 use async_graphql::connection::{query, Connection, Edge};
@@ -17,8 +18,7 @@ use kpi_ledger_domain::engagement::{
 use kpi_ledger_domain::ids::{EngagementId, MemberId};
 use uuid::Uuid;
 
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 200;
+use crate::page::{DEFAULT_PAGE, MAX_PAGE};
 
 /// Where an engagement is in its life. Allowed moves: DIAGNOSING → TRIAL | CLOSED,
 /// TRIAL → ACTIVE | CLOSED, ACTIVE → PAUSED | CLOSED, PAUSED → ACTIVE | CLOSED.
@@ -185,16 +185,22 @@ impl Engagement {
         }
     }
 
-    /// Every version of a KPI's targets: who, when, for which period, before → after, why.
+    /// Every version of a KPI's targets, oldest first: who, when, for which period,
+    /// before → after, why.
     async fn target_history(
         &self,
         ctx: &Context<'_>,
         kpi_id: Uuid,
-    ) -> Result<Vec<crate::kpi::TargetChange>> {
-        crate::kpi::target_history(ctx, &self.scope, kpi_id.into()).await
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<crate::kpi::TargetChange>> {
+        let all = crate::kpi::target_history(ctx, &self.scope, kpi_id.into()).await?;
+        crate::page::slice("target_history", all, first, after.as_deref())
     }
 
-    /// Current observations of one metric whose dates touch `from`..`to` (not for members).
+    /// Current observations of one metric whose dates touch `from`..`to`, ordered by
+    /// platform, scope and dates (not for members).
+    #[allow(clippy::too_many_arguments)]
     async fn observations(
         &self,
         ctx: &Context<'_>,
@@ -202,10 +208,12 @@ impl Engagement {
         from: Date,
         to: Date,
         platform: Option<String>,
-    ) -> Result<Vec<crate::observation::Observation>> {
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<crate::observation::Observation>> {
         let range = kpi_ledger_domain::period::DateRange::new(from.0, to.0)
             .map_err(|e| validation(format!("from/to: {e}")))?;
-        crate::observation::list(ctx, &self.scope, metric, range, platform).await
+        crate::observation::list(ctx, &self.scope, metric, range, platform, first, after).await
     }
 
     /// Reviews of this engagement's periods (not for members).
@@ -221,14 +229,18 @@ impl Engagement {
         crate::settlement::plans(ctx, &self.scope).await
     }
 
-    /// Payouts, optionally of one period (members: their own only).
+    /// Payouts in the order calculated, optionally of one period (members: their own
+    /// only).
     async fn payouts(
         &self,
         ctx: &Context<'_>,
         period: Option<crate::scalars::PeriodScalar>,
-    ) -> Result<Vec<crate::settlement::Payout>> {
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<crate::settlement::Payout>> {
         let period = period.map(|p| self.scope.normalise(p.0).to_string());
-        crate::settlement::payouts(ctx, &self.scope, period).await
+        let all = crate::settlement::payouts(ctx, &self.scope, period).await?;
+        crate::page::slice("payouts", all, first, after.as_deref())
     }
 
     /// Recomputes a payout by replaying the event log to its recorded positions.
@@ -241,8 +253,14 @@ impl Engagement {
     }
 
     /// Imports of marketplace files, newest first, with progress and outcome.
-    async fn imports(&self, ctx: &Context<'_>) -> Result<Vec<crate::imports::ImportJob>> {
-        crate::imports::list(ctx, &self.scope).await
+    async fn imports(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<crate::imports::ImportJob>> {
+        let all = crate::imports::list(ctx, &self.scope).await?;
+        crate::page::slice("imports", all, first, after.as_deref())
     }
 
     /// The members the caller may see: everyone for consultants and client owners (with
@@ -252,7 +270,9 @@ impl Engagement {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = false)] include_former: bool,
-    ) -> Result<Vec<Member>> {
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Page<Member>> {
         let today = request(ctx).today_in(self.scope.time_zone());
         let members: Vec<MemberView> = ports(ctx)
             .members(&self.scope)
@@ -261,7 +281,16 @@ impl Engagement {
             .into_iter()
             .filter(|m| include_former || m.active_until.is_none_or(|until| until >= today))
             .collect();
-        present_members(ctx, &self.scope, members).await
+        // Only the page's personal data is decrypted.
+        let window = crate::page::window("members", first, after.as_deref())?;
+        let total = members.len() as u64;
+        let shown: Vec<MemberView> = members
+            .into_iter()
+            .skip(window.offset)
+            .take(window.limit)
+            .collect();
+        let shown = present_members(ctx, &self.scope, shown).await?;
+        Ok(crate::page::page("members", window, total, shown))
     }
 }
 
@@ -392,19 +421,18 @@ impl EngagementQuery {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> Result<Connection<String, Engagement>> {
+    ) -> Result<Page<Engagement>> {
+        const LIST: &str = "engagements";
         let scopes = visible_engagements(ctx).await?;
+        let total = scopes.len() as u64;
         query(
             after,
             before,
             first,
             last,
             |after: Option<String>, before: Option<String>, first, last| async move {
-                let position_of = |cursor: &str| {
-                    cursor
-                        .parse::<i64>()
-                        .map_err(|_| validation(format!("`{cursor}` is not a cursor of this list")))
-                };
+                let position_of =
+                    |cursor: &str| crate::page::decode(LIST, cursor).map(|p| p as i64);
                 let after = after.as_deref().map(position_of).transpose()?;
                 let before = before.as_deref().map(position_of).transpose()?;
                 // Newest first: "after" a cursor means older than it.
@@ -413,15 +441,22 @@ impl EngagementQuery {
                     .filter(|s| after.is_none_or(|a| s.opened_position() < a))
                     .filter(|s| before.is_none_or(|b| s.opened_position() > b))
                     .collect();
-                let total = window.len();
+                let shown = window.len();
                 let (start, end) = match (first, last) {
-                    (Some(first), _) => (0, first.min(MAX_PAGE).min(total)),
-                    (None, Some(last)) => (total.saturating_sub(last.min(MAX_PAGE)), total),
-                    (None, None) => (0, DEFAULT_PAGE.min(total)),
+                    (Some(first), _) => (0, first.min(MAX_PAGE).min(shown)),
+                    (None, Some(last)) => (shown.saturating_sub(last.min(MAX_PAGE)), shown),
+                    (None, None) => (0, DEFAULT_PAGE.min(shown)),
                 };
-                let mut connection = Connection::new(start > 0, end < total);
+                let mut connection = Connection::with_additional_fields(
+                    start > 0 || after.is_some(),
+                    end < shown,
+                    crate::page::Counted { total_count: total },
+                );
                 for scope in window[start..end].iter().cloned() {
-                    let cursor = scope.opened_position().to_string();
+                    let cursor = crate::page::cursor(
+                        LIST,
+                        usize::try_from(scope.opened_position()).unwrap_or(0),
+                    );
                     connection
                         .edges
                         .push(Edge::new(cursor, Engagement::load(ctx, scope).await?));

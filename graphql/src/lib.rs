@@ -12,6 +12,7 @@ mod kpi;
 pub mod limits;
 mod metrics;
 mod observation;
+pub mod page;
 pub mod ports;
 pub mod scalars;
 mod scorecard;

@@ -56,16 +56,28 @@ pub async fn list(
     metric: String,
     range: DateRange,
     platform: Option<String>,
-) -> Result<Vec<Observation>> {
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<crate::page::Page<Observation>> {
     scope.require(Capability::ReadAuditLog)?;
-    Ok(ports(ctx)
-        .observations(scope, &[metric], range, None)
+    let window = crate::page::window("observations", first, after.as_deref())?;
+    let (rows, total) = ports(ctx)
+        .observation_page(
+            scope,
+            &metric,
+            range,
+            platform.as_deref(),
+            window.offset,
+            window.limit,
+        )
         .await
-        .gql()?
-        .iter()
-        .filter(|o| platform.as_ref().is_none_or(|p| &o.platform == p))
-        .map(Observation::from)
-        .collect())
+        .gql()?;
+    Ok(crate::page::page(
+        "observations",
+        window,
+        total,
+        rows.iter().map(Observation::from).collect(),
+    ))
 }
 
 #[derive(InputObject)]

@@ -434,6 +434,19 @@ pub trait Ports: Send + Sync + 'static {
         series_scopes: Option<&[Option<String>]>,
     ) -> Result<Vec<ObservationView>, PortError>;
 
+    /// One page of the current observations of `metric` whose dates touch `range`
+    /// (optionally of one platform), ordered by platform, scope and dates, and how many
+    /// there are in all.
+    async fn observation_page(
+        &self,
+        scope: &EngagementScope,
+        metric: &str,
+        range: DateRange,
+        platform: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<ObservationView>, u64), PortError>;
+
     async fn watermarks(&self, scope: &EngagementScope) -> Result<Vec<WatermarkView>, PortError>;
 
     /// Decides and records a KPI command. The KPI must belong to the permit's engagement.

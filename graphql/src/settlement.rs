@@ -260,11 +260,16 @@ impl Review {
     async fn opened_at(&self) -> DateTime<Utc> {
         self.0.opened_at
     }
-    /// Findings, decisions and sign-offs. Client viewers see them without member ids and
-    /// free text (which may name people).
-    async fn entries(&self) -> Vec<ReviewEntry> {
+    /// Findings, decisions and sign-offs, in the order recorded. Client viewers see them
+    /// without member ids and free text (which may name people).
+    async fn entries(
+        &self,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::page::Page<ReviewEntry>> {
         let redact = self.1.role() == EngagementRole::ClientViewer;
-        self.0
+        let all = self
+            .0
             .entries
             .iter()
             .map(|e| ReviewEntry {
@@ -278,7 +283,8 @@ impl Review {
                 recorded_by: e.actor.clone(),
                 recorded_at: e.recorded_at,
             })
-            .collect()
+            .collect();
+        crate::page::slice("review_entries", all, first, after.as_deref())
     }
 }
 

@@ -52,7 +52,7 @@ async fn each_role_sees_what_the_spec_table_allows(app: TestApp) {
 
     // Client owners see every member with names and emails.
     let seen = app.ok(&owner, DETAIL, json!({ "id": id })).await;
-    let members = seen["engagement"]["members"].as_array().unwrap();
+    let members = seen["engagement"]["members"]["nodes"].as_array().unwrap();
     assert_eq!(members.len(), 5);
     assert!(members
         .iter()
@@ -60,7 +60,7 @@ async fn each_role_sees_what_the_spec_table_allows(app: TestApp) {
 
     // Client viewers see positions and pseudonyms, never names or emails (but their own).
     let seen = app.ok(&viewer, DETAIL, json!({ "id": id })).await;
-    let members = seen["engagement"]["members"].as_array().unwrap();
+    let members = seen["engagement"]["members"]["nodes"].as_array().unwrap();
     assert_eq!(members.len(), 5);
     for m in members {
         assert!(m["pseudonym"].as_str().unwrap().starts_with("Member "));
@@ -73,7 +73,7 @@ async fn each_role_sees_what_the_spec_table_allows(app: TestApp) {
 
     // Members see only themselves.
     let seen = app.ok(&member, DETAIL, json!({ "id": id })).await;
-    let members = seen["engagement"]["members"].as_array().unwrap();
+    let members = seen["engagement"]["members"]["nodes"].as_array().unwrap();
     assert_eq!(members.len(), 1);
     assert_eq!(members[0]["id"], li["id"]);
     assert_eq!(members[0]["displayName"], "Li Wei");

@@ -34,7 +34,10 @@ async fn concurrent_commands_on_one_engagement_lose_nothing(app: TestApp) {
     }
     assert!(succeeded >= 1);
     let detail = app.ok(&consultant, DETAIL, json!({ "id": id })).await;
-    let members = detail["engagement"]["members"].as_array().unwrap().len();
+    let members = detail["engagement"]["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(
         members,
         1 + succeeded,

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 pub const OPEN: &str = "mutation($input: OpenEngagementInput!) {
   openEngagement(input: $input) { id name clientName status market timeZone currency
-    fiscalYearStartMonth platforms viewerRole members { id role displayName email } } }";
+    fiscalYearStartMonth platforms viewerRole members { nodes { id role displayName email } } } }";
 
 pub const ADD: &str = "mutation($input: AddMemberInput!) {
   addMember(input: $input) { id role position activeFrom activeUntil displayName email } }";
@@ -13,7 +13,7 @@ pub const STATUS: &str = "mutation($id: UUID!, $status: EngagementStatus!) {
   changeEngagementStatus(input: { engagementId: $id, status: $status, reason: \"review\" }) { status } }";
 
 pub const DETAIL: &str = "query($id: UUID!) { engagement(id: $id) { id name status viewerRole
-  members(includeFormer: true) { id role position activeFrom activeUntil displayName email pseudonym isViewer } } }";
+  members(includeFormer: true) { nodes { id role position activeFrom activeUntil displayName email pseudonym isViewer } } } }";
 
 pub const LIST: &str = "{ engagements(first: 10) { edges { cursor node { id name status } } } }";
 
@@ -70,7 +70,7 @@ async fn a_consultant_runs_an_engagement_through_its_lifecycle(app: TestApp) {
     assert_eq!(opened["currency"], "JPY");
     assert_eq!(opened["fiscalYearStartMonth"], 4);
     assert_eq!(opened["viewerRole"], "CONSULTANT");
-    assert_eq!(opened["members"][0]["displayName"], "Aiko Sato");
+    assert_eq!(opened["members"]["nodes"][0]["displayName"], "Aiko Sato");
     let id = opened["id"].as_str().unwrap().to_string();
 
     let owner = add(
@@ -144,7 +144,13 @@ async fn a_consultant_runs_an_engagement_through_its_lifecycle(app: TestApp) {
     let after = app.ok(&consultant, DETAIL, json!({ "id": id })).await;
     assert_eq!(before, after);
     assert_eq!(after["engagement"]["status"], "ACTIVE");
-    assert_eq!(after["engagement"]["members"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        after["engagement"]["members"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 }
 on_both_backends!(a_consultant_runs_an_engagement_through_its_lifecycle);
 
@@ -309,6 +315,7 @@ async fn members_can_change_role_and_be_removed(app: TestApp) {
 
     // The last consultant cannot remove themselves.
     let me = app.ok(&consultant, DETAIL, json!({ "id": id })).await["engagement"]["members"]
+        ["nodes"]
         .as_array()
         .unwrap()
         .iter()

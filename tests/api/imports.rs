@@ -21,10 +21,10 @@ pub fn fixture(name: &str) -> PathBuf {
 const IMPORT: &str = "mutation($input: ImportMetricsInput!, $file: Upload!) {
   importMetrics(input: $input, file: $file) { id status } }";
 
-const JOBS: &str = "query($id: UUID!) { engagement(id: $id) { imports {
+const JOBS: &str = "query($id: UUID!) { engagement(id: $id) { imports { nodes {
   id status rowsRead rowsInvalid message totalProblems problems { line column value reason }
   importId alreadyImported observationsRecorded observationsRestated series
-  watermarks { platform completeThrough } } } }";
+  watermarks { platform completeThrough } } } } }";
 
 /// Uploads `bytes` as a GraphQL multipart request and waits for the job to end.
 pub async fn import(app: &TestApp, token: &str, input: Value, name: &str, bytes: Vec<u8>) -> Value {
@@ -57,7 +57,7 @@ pub async fn import(app: &TestApp, token: &str, input: Value, name: &str, bytes:
     let engagement = input["engagementId"].clone();
     for _ in 0..2400 {
         let data = app.ok(token, JOBS, json!({ "id": engagement })).await;
-        let found = data["engagement"]["imports"]
+        let found = data["engagement"]["imports"]["nodes"]
             .as_array()
             .unwrap()
             .iter()
@@ -86,11 +86,11 @@ pub async fn total(
         .ok(
             token,
             "query($id: UUID!, $m: String!, $f: Date!, $t: Date!) { engagement(id: $id) {
-                observations(metric: $m, from: $f, to: $t) { scope value } } }",
+                observations(metric: $m, from: $f, to: $t) { nodes { scope value } } } }",
             json!({ "id": engagement, "m": metric, "f": from, "t": to }),
         )
         .await;
-    data["engagement"]["observations"]
+    data["engagement"]["observations"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -224,9 +224,9 @@ async fn every_fixture_imports_with_its_readme_figures(app: TestApp) {
     .await;
     assert_eq!(job["status"], "SUCCEEDED", "{job}");
     let rakuten = app
-        .ok(&token, "query($id: UUID!) { engagement(id: $id) { observations(metric: \"gmv\", from: \"2026-05-01\", to: \"2026-05-07\", platform: \"rakuten\") { value } } }", json!({ "id": e }))
+        .ok(&token, "query($id: UUID!) { engagement(id: $id) { observations(metric: \"gmv\", from: \"2026-05-01\", to: \"2026-05-07\", platform: \"rakuten\") { nodes { value } } } }", json!({ "id": e }))
         .await;
-    let gmv: Decimal = rakuten["engagement"]["observations"]
+    let gmv: Decimal = rakuten["engagement"]["observations"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -538,13 +538,13 @@ async fn foreign_money_is_imported_at_a_stated_rate_and_the_rate_is_recorded(app
     let jobs = app
         .ok(
             &token,
-            "query($id: UUID!) { engagement(id: $id) { imports {
-                conversion { from to rate date source } } } }",
+            "query($id: UUID!) { engagement(id: $id) { imports { nodes {
+                conversion { from to rate date source } } } } }",
             json!({ "id": e }),
         )
         .await;
     assert_eq!(
-        jobs["engagement"]["imports"][0]["conversion"],
+        jobs["engagement"]["imports"]["nodes"][0]["conversion"],
         json!({ "from": "USD", "to": "JPY", "rate": "151.2", "date": "2026-05-31",
                 "source": "MUFG TTM" })
     );
@@ -674,7 +674,8 @@ async fn the_cli_imports_directly_and_through_the_server(app: TestApp) {
     assert!(ok);
     assert!(stdout.contains("already imported"), "{stdout}");
     // Command-line imports are jobs like any other.
-    let jobs = app.ok(&token, JOBS, json!({ "id": e })).await["engagement"]["imports"].clone();
+    let jobs =
+        app.ok(&token, JOBS, json!({ "id": e })).await["engagement"]["imports"]["nodes"].clone();
     let jobs = jobs.as_array().unwrap();
     assert_eq!(jobs.len(), 2, "{jobs:?}");
     assert!(
@@ -842,7 +843,7 @@ async fn imports_interrupted_by_a_stopped_server_are_cleaned_up_at_start(app: Te
     let app = app.restart().await;
     assert_eq!(app.count("import_staging_keys").await, 0);
     let jobs = app.ok(&token, JOBS, json!({ "id": e })).await;
-    let found = &jobs["engagement"]["imports"][0];
+    let found = &jobs["engagement"]["imports"]["nodes"][0];
     assert_eq!(found["status"], "FAILED");
     assert!(
         found["message"].as_str().unwrap().contains("interrupted"),

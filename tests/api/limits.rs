@@ -151,3 +151,69 @@ async fn every_error_carries_a_code(app: TestApp) {
     }
 }
 on_both_backends!(every_error_carries_a_code);
+
+async fn lists_that_grow_come_in_pages_with_opaque_cursors_and_a_total(app: TestApp) {
+    let token = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = crate::engagements::open(&app, &token, "Acme Home JP").await;
+    for day in 1..=5 {
+        app.ok(
+            &token,
+            "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+            json!({ "i": { "engagementId": engagement, "metric": "gmv", "platform": "amazon_jp",
+                           "date": format!("2026-05-0{day}"), "value": day.to_string() } }),
+        )
+        .await;
+    }
+    const PAGE: &str = "query($id: UUID!, $after: String) { engagement(id: $id) {
+        observations(metric: \"gmv\", from: \"2026-05-01\", to: \"2026-05-31\", first: 2, after: $after) {
+            totalCount pageInfo { hasNextPage endCursor } edges { cursor node { from value } } } } }";
+    let mut after = Value::Null;
+    let mut seen = Vec::new();
+    loop {
+        let page = app
+            .ok(&token, PAGE, json!({ "id": engagement, "after": after }))
+            .await["engagement"]["observations"]
+            .clone();
+        assert_eq!(page["totalCount"], 5, "{page}");
+        let edges = page["edges"].as_array().unwrap();
+        assert!(edges.len() <= 2, "{page}");
+        for edge in edges {
+            let cursor = edge["cursor"].as_str().unwrap();
+            assert!(!cursor.contains("observations"), "opaque: {cursor}");
+            seen.push(edge["node"]["value"].as_str().unwrap().to_string());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, vec!["1", "2", "3", "4", "5"]);
+
+    // A cursor of one list is no cursor of another.
+    let members = app
+        .ok(
+            &token,
+            "query($id: UUID!) { engagement(id: $id) { members(first: 1) {
+                totalCount edges { cursor } } } }",
+            json!({ "id": engagement }),
+        )
+        .await;
+    let cursor = members["engagement"]["members"]["edges"][0]["cursor"].clone();
+    assert_eq!(members["engagement"]["members"]["totalCount"], 1);
+    let body = app
+        .gql(&token, PAGE, json!({ "id": engagement, "after": cursor }))
+        .await;
+    assert_eq!(code(&body), "VALIDATION", "{body}");
+    // Pages are capped: asking for a million gets at most 200.
+    let big = app
+        .ok(
+            &token,
+            "query($id: UUID!) { engagement(id: $id) { imports(first: 1000000) { totalCount nodes { id } } } }",
+            json!({ "id": engagement }),
+        )
+        .await;
+    assert_eq!(big["engagement"]["imports"]["totalCount"], 0);
+}
+on_both_backends!(lists_that_grow_come_in_pages_with_opaque_cursors_and_a_total);

@@ -249,12 +249,14 @@ async fn the_worked_example_scores_99_for_li_wei(app: TestApp) {
     let history = app
         .ok(
             &consultant,
-            "query($id: UUID!, $kpi: UUID!) { engagement(id: $id) { targetHistory(kpiId: $kpi) {
-                period before { target } after { target } reason changedBy recordedAt } } }",
+            "query($id: UUID!, $kpi: UUID!) { engagement(id: $id) { targetHistory(kpiId: $kpi) { nodes {
+                period before { target } after { target } reason changedBy recordedAt } } } }",
             json!({ "id": engagement, "kpi": gmv }),
         )
         .await;
-    let versions = history["engagement"]["targetHistory"].as_array().unwrap();
+    let versions = history["engagement"]["targetHistory"]["nodes"]
+        .as_array()
+        .unwrap();
     assert_eq!(versions.len(), 2);
     assert_eq!(versions[0]["before"], Value::Null);
     assert_eq!(versions[0]["after"]["target"], "48000000");
@@ -277,10 +279,10 @@ async fn the_worked_example_scores_99_for_li_wei(app: TestApp) {
     let sora = app
         .ok(
             &consultant,
-            "query($id: UUID!) { engagement(id: $id) { members { id displayName } } }",
+            "query($id: UUID!) { engagement(id: $id) { members { nodes { id displayName } } } }",
             json!({ "id": engagement }),
         )
-        .await["engagement"]["members"]
+        .await["engagement"]["members"]["nodes"]
         .as_array()
         .unwrap()
         .iter()

@@ -6,7 +6,7 @@ use crate::on_both_backends;
 use serde_json::{json, Value};
 
 const OPEN_REVIEW: &str = "mutation($i: OpenReviewInput!) { openReview(input: $i) { id status version snapshotPosition } }";
-const SIGN: &str = "mutation($i: SignOffReviewInput!) { signOffReview(input: $i) { status version entries { kind } } }";
+const SIGN: &str = "mutation($i: SignOffReviewInput!) { signOffReview(input: $i) { status version entries { nodes { kind } } } }";
 const DECIDE: &str =
     "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { status version } }";
 const DRAFT: &str = "mutation($i: DraftIncentivePlanInput!) { draftIncentivePlan(input: $i) { id version approved } }";
@@ -266,7 +266,7 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
 
     // The statement, as XLSX (read back) and CSV, holds the same figures.
     let statement = "query($id: UUID!, $f: StatementFormat!, $l: StatementLanguage!) { engagement(id: $id) {
-        payouts(period: \"2026-06\") { statement(format: $f, language: $l) { fileName contentType contentBase64 } } } }";
+        payouts(period: \"2026-06\") { nodes { statement(format: $f, language: $l) { fileName contentType contentBase64 } } } } }";
     let xlsx = app
         .ok(
             &s.owner,
@@ -274,7 +274,7 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
             json!({ "id": s.engagement, "f": "XLSX", "l": "EN" }),
         )
         .await;
-    let file = &xlsx["engagement"]["payouts"][0]["statement"];
+    let file = &xlsx["engagement"]["payouts"]["nodes"][0]["statement"];
     assert_eq!(
         file["fileName"], "statement-2026-06-li-wei-v1.xlsx",
         "a readable name, distinct per lock version"
@@ -342,7 +342,7 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
             json!({ "id": s.engagement, "f": "CSV", "l": "JA" }),
         )
         .await;
-    let file = &csv["engagement"]["payouts"][0]["statement"];
+    let file = &csv["engagement"]["payouts"]["nodes"][0]["statement"];
     assert_eq!(file["fileName"], "statement-2026-06-li-wei-v1.csv");
     let text = String::from_utf8(
         base64::engine::Engine::decode(
@@ -379,12 +379,12 @@ async fn june_is_locked_and_li_wei_is_paid_131667_yen(app: TestApp) {
     let own = app
         .ok(
             &li,
-            "query($id: UUID!) { engagement(id: $id) { payouts(period: \"2026-06\") { amount } } }",
+            "query($id: UUID!) { engagement(id: $id) { payouts(period: \"2026-06\") { nodes { amount } } } }",
             json!({ "id": s.engagement }),
         )
         .await;
     assert_eq!(
-        own["engagement"]["payouts"],
+        own["engagement"]["payouts"]["nodes"],
         json!([{ "amount": "131667" }])
     );
 }
@@ -504,9 +504,9 @@ async fn a_failed_gate_pays_nothing_and_two_consultants_do_not_lock(app: TestApp
         "the excused gate passes: {payouts}"
     );
     assert_eq!(payouts[0]["lockVersion"], 2);
-    let all: Value = app.ok(&s.owner, "query($id: UUID!) { engagement(id: $id) { payouts(period: \"2026-06\") { amount lockVersion } } }", json!({ "id": s.engagement })).await;
+    let all: Value = app.ok(&s.owner, "query($id: UUID!) { engagement(id: $id) { payouts(period: \"2026-06\") { nodes { amount lockVersion } } } }", json!({ "id": s.engagement })).await;
     assert_eq!(
-        all["engagement"]["payouts"],
+        all["engagement"]["payouts"]["nodes"],
         json!([{ "amount": "0", "lockVersion": 1 }, { "amount": "131667", "lockVersion": 2 }])
     );
 }
