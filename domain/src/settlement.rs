@@ -55,8 +55,18 @@ pub enum SettlementError {
     NotParticipant(MemberId),
     #[error("the data is incomplete: {0}")]
     Incomplete(String),
+    /// The frozen model was replayed to another position than the lock's snapshot.
+    #[error(
+        "the inputs were replayed to position {replayed_to}, the lock froze them at {frozen_at}"
+    )]
+    SnapshotMismatch { replayed_to: i64, frozen_at: i64 },
+    /// The period's days cannot be told in the engagement's calendar; the reason is
+    /// [`Model::days`]'s.
     #[error("{0}")]
-    Invalid(String),
+    Calendar(String),
+    /// A scorecard cannot be computed; the reason is [`Model::scenario_scorecard`]'s.
+    #[error("{0}")]
+    Scorecard(String),
 }
 
 impl DomainError for SettlementError {
@@ -69,7 +79,10 @@ impl DomainError for SettlementError {
                 ErrorKind::NotFound
             }
             SettlementError::Incomplete(_) => ErrorKind::Incomplete,
-            SettlementError::WrongPeriod(..) | SettlementError::Invalid(_) => ErrorKind::Validation,
+            SettlementError::WrongPeriod(..)
+            | SettlementError::SnapshotMismatch { .. }
+            | SettlementError::Calendar(_)
+            | SettlementError::Scorecard(_) => ErrorKind::Validation,
         }
     }
 }
@@ -133,10 +146,10 @@ fn settle(
         (None, None) => return Err(SettlementError::NotLocked(period.to_string())),
     };
     if frozen.position != review.snapshot_position {
-        return Err(SettlementError::Invalid(format!(
-            "the inputs were replayed to position {}, the lock froze them at {}",
-            frozen.position, review.snapshot_position
-        )));
+        return Err(SettlementError::SnapshotMismatch {
+            replayed_to: frozen.position,
+            frozen_at: review.snapshot_position,
+        });
     }
     let plan = state.plan(plan_id).ok_or(SettlementError::PlanNotFound)?;
     if !plan.approved {
@@ -157,16 +170,16 @@ fn settle(
     let member = frozen
         .member(member_id)
         .ok_or(SettlementError::NotParticipant(member_id))?;
-    let days = frozen.days(period).map_err(SettlementError::Invalid)?;
+    let days = frozen.days(period).map_err(SettlementError::Calendar)?;
     let decisions = &review.decisions;
 
     let actuals = scenario.map(|s| s.actuals.as_slice()).unwrap_or_default();
     let (individual, individual_kpis) = frozen
         .scenario_scorecard(period, Some(member_id), decisions, actuals)
-        .map_err(SettlementError::Invalid)?;
+        .map_err(SettlementError::Scorecard)?;
     let (team, team_kpis) = frozen
         .scenario_scorecard(period, None, decisions, actuals)
-        .map_err(SettlementError::Invalid)?;
+        .map_err(SettlementError::Scorecard)?;
 
     // Every source feeding the participant's KPIs must be complete through the period's
     // last day, unless a decision accepted the gap.
@@ -369,8 +382,11 @@ pub enum PayoutError {
     AlreadyPaid,
     #[error("only a paid payout is adjusted; before payment, reopen the review and recalculate")]
     NotPaid,
-    #[error("invalid input: {0}")]
-    Invalid(String),
+    #[error("invalid input: reason: an adjustment needs a reason")]
+    ReasonRequired,
+    /// An adjustment of 0 or of a fraction; it must be a non-zero whole amount.
+    #[error("invalid input: amount: a non-zero whole amount (negative for a clawback)")]
+    ZeroOrFractionalAmount(Decimal),
 }
 
 impl DomainError for PayoutError {
@@ -382,7 +398,9 @@ impl DomainError for PayoutError {
             | PayoutError::NotApproved
             | PayoutError::AlreadyPaid
             | PayoutError::NotPaid => ErrorKind::InvalidTransition,
-            PayoutError::Invalid(_) => ErrorKind::Validation,
+            PayoutError::ReasonRequired | PayoutError::ZeroOrFractionalAmount(_) => {
+                ErrorKind::Validation
+            }
         }
     }
 }
@@ -442,14 +460,10 @@ impl PayoutRecord {
                 }
                 let reason = reason.trim().to_string();
                 if reason.is_empty() {
-                    return Err(PayoutError::Invalid(
-                        "reason: an adjustment needs a reason".into(),
-                    ));
+                    return Err(PayoutError::ReasonRequired);
                 }
                 if amount.is_zero() || !amount.fract().is_zero() {
-                    return Err(PayoutError::Invalid(
-                        "amount: a non-zero whole amount (negative for a clawback)".into(),
-                    ));
+                    return Err(PayoutError::ZeroOrFractionalAmount(amount));
                 }
                 Ok(PayoutEvent::PayoutAdjusted {
                     by,
@@ -658,7 +672,10 @@ mod tests {
         let state = replay(&log, log.len());
         let calculation = what_if(&state, &state, &june(), plan_id(), li(), &scenario);
         // The period is locked: the snapshot must be used.
-        assert!(calculation.is_err());
+        assert!(matches!(
+            calculation,
+            Err(SettlementError::SnapshotMismatch { .. })
+        ));
         let frozen = replay(
             &log,
             state.review_for(&june()).unwrap().snapshot_position as usize,

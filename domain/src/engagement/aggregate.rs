@@ -96,17 +96,13 @@ impl Engagement {
             return Err(EngagementError::AlreadyMember(existing.role));
         }
         if self.members.contains_key(&member.member_id) {
-            return Err(EngagementError::Invalid(format!(
-                "memberId: {} is already used in this engagement",
-                member.member_id
-            )));
+            return Err(EngagementError::MemberIdInUse(member.member_id));
         }
         let position = member
             .position
             .as_deref()
             .map(validate_position)
-            .transpose()
-            .map_err(EngagementError::Invalid)?;
+            .transpose()?;
         Ok(EngagementEvent::MemberAdded {
             member_id: member.member_id,
             user_id: member.user_id,
@@ -126,7 +122,7 @@ impl Engagement {
                 if self.id.is_some() {
                     return Err(EngagementError::AlreadyOpened);
                 }
-                let settings = settings.validated().map_err(EngagementError::Invalid)?;
+                let settings = settings.validated()?;
                 let founder = NewMember {
                     role: EngagementRole::Consultant,
                     ..founder
@@ -202,7 +198,7 @@ impl Engagement {
             EngagementCommand::DefineMetric { metric } => {
                 self.ensure_open()?;
                 validate_custom_metric(&metric, &self.catalogue())
-                    .map_err(EngagementError::Invalid)?;
+                    .map_err(EngagementError::CustomMetric)?;
                 Ok(vec![EngagementEvent::MetricDefined { metric }])
             }
         }

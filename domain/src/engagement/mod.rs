@@ -16,5 +16,5 @@ pub use aggregate::{Engagement, MemberState};
 pub use commands::{EngagementCommand, NewMember};
 pub use error::EngagementError;
 pub use events::EngagementEvent;
-pub use settings::{validate_position, EngagementSettings, PLATFORM_CATALOGUE};
+pub use settings::{validate_position, EngagementSettings, MalformedPosition, PLATFORM_CATALOGUE};
 pub use status::EngagementStatus;

@@ -1,5 +1,6 @@
 //! Validated settings of an engagement: platforms, currency, time zone, positions.
 
+use super::EngagementError;
 use serde::{Deserialize, Serialize};
 
 /// Marketplaces and channels an engagement can sell on (SPEC §2).
@@ -43,56 +44,40 @@ impl EngagementSettings {
     }
 
     /// Trims names, normalises codes, and says which field is wrong if any is.
-    pub fn validated(mut self) -> Result<Self, String> {
+    pub fn validated(mut self) -> Result<Self, EngagementError> {
         self.name = self.name.trim().to_string();
         self.client_name = self.client_name.trim().to_string();
-        if self.name.is_empty() {
-            return Err("name: must not be empty".into());
-        }
-        if self.name.chars().count() > 200 {
-            return Err("name: at most 200 characters".into());
-        }
-        if self.client_name.is_empty() {
-            return Err("clientName: must not be empty".into());
-        }
-        if self.client_name.chars().count() > 200 {
-            return Err("clientName: at most 200 characters".into());
+        for (field, text) in [("name", &self.name), ("clientName", &self.client_name)] {
+            if text.is_empty() {
+                return Err(EngagementError::EmptyField { field });
+            }
+            if text.chars().count() > MAX_NAME_CHARS {
+                return Err(EngagementError::TooLong {
+                    field,
+                    max: MAX_NAME_CHARS,
+                });
+            }
         }
         self.market = self.market.trim().to_ascii_uppercase();
         if self.market.len() != 2 || !self.market.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(format!(
-                "market: `{}` is not a two-letter ISO 3166 code",
-                self.market
-            ));
+            return Err(EngagementError::NotAMarketCode(self.market));
         }
         self.currency = self.currency.trim().to_ascii_uppercase();
         if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(format!(
-                "currency: `{}` is not a three-letter ISO 4217 code",
-                self.currency
-            ));
+            return Err(EngagementError::NotACurrencyCode(self.currency));
         }
         if self.time_zone.trim().parse::<chrono_tz::Tz>().is_err() {
-            return Err(format!(
-                "timeZone: `{}` is not an IANA time zone such as Asia/Tokyo",
-                self.time_zone
-            ));
+            return Err(EngagementError::UnknownTimeZone(self.time_zone));
         }
         self.time_zone = self.time_zone.trim().to_string();
         if !(1..=12).contains(&self.fiscal_year_start_month) {
-            return Err(format!(
-                "fiscalYearStartMonth: {} is not a month (1-12)",
-                self.fiscal_year_start_month
-            ));
+            return Err(EngagementError::NotAMonth(self.fiscal_year_start_month));
         }
         let mut platforms: Vec<String> = Vec::new();
         for platform in &self.platforms {
             let platform = platform.trim().to_string();
             if !PLATFORM_CATALOGUE.contains(&platform.as_str()) {
-                return Err(format!(
-                    "platforms: `{platform}` is not in the catalogue ({})",
-                    PLATFORM_CATALOGUE.join(", ")
-                ));
+                return Err(EngagementError::UnknownPlatform(platform));
             }
             if !platforms.contains(&platform) {
                 platforms.push(platform);
@@ -103,9 +88,21 @@ impl EngagementSettings {
     }
 }
 
+/// The longest engagement or client name, in characters.
+const MAX_NAME_CHARS: usize = 200;
+
+/// A position that is not a key such as `advertising`; holds the position as given
+/// (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "position: `{0}` must be a key such as advertising or supply_chain \
+     (lower-case letters, digits, underscores)"
+)]
+pub struct MalformedPosition(pub String);
+
 /// A position key such as `advertising` or `supply_chain`: lower-case ASCII letters,
 /// digits and underscores, starting with a letter.
-pub fn validate_position(position: &str) -> Result<String, String> {
+pub fn validate_position(position: &str) -> Result<String, MalformedPosition> {
     let position = position.trim();
     let ok = !position.is_empty()
         && position.len() <= 64
@@ -116,9 +113,6 @@ pub fn validate_position(position: &str) -> Result<String, String> {
     if ok {
         Ok(position.to_string())
     } else {
-        Err(format!(
-            "position: `{position}` must be a key such as advertising or supply_chain \
-             (lower-case letters, digits, underscores)"
-        ))
+        Err(MalformedPosition(position.to_string()))
     }
 }

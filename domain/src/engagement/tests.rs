@@ -117,58 +117,63 @@ fn opening_an_engagement_twice_is_a_conflict() {
         .then_expect_error(EngagementError::AlreadyOpened);
 }
 
+fn open_with(tweak: impl FnOnce(&mut EngagementSettings)) -> EngagementCommand {
+    let mut s = settings();
+    tweak(&mut s);
+    EngagementCommand::Open {
+        engagement_id: engagement_id(),
+        settings: s,
+        founder: founder(),
+    }
+}
+
 #[test]
 fn opening_with_an_empty_name_is_refused() {
-    let mut s = settings();
-    s.name = "   ".into();
     EngagementTest::with(())
         .given_no_previous_events()
-        .when(EngagementCommand::Open {
-            engagement_id: engagement_id(),
-            settings: s,
-            founder: founder(),
-        })
-        .then_expect_error(EngagementError::Invalid("name: must not be empty".into()));
+        .when(open_with(|s| s.name = "   ".into()))
+        .then_expect_error(EngagementError::EmptyField { field: "name" });
+    EngagementTest::with(())
+        .given_no_previous_events()
+        .when(open_with(|s| s.client_name = "".into()))
+        .then_expect_error(EngagementError::EmptyField {
+            field: "clientName",
+        });
+}
+
+#[test]
+fn names_are_at_most_200_characters() {
+    EngagementTest::with(())
+        .given_no_previous_events()
+        .when(open_with(|s| s.client_name = "x".repeat(201)))
+        .then_expect_error(EngagementError::TooLong {
+            field: "clientName",
+            max: 200,
+        });
 }
 
 #[test]
 fn opening_with_an_unknown_platform_time_zone_or_month_is_refused() {
-    for (field, tweak) in [
-        (
-            "platforms",
-            Box::new(|s: &mut EngagementSettings| s.platforms = vec!["ebay_us".into()])
-                as Box<dyn Fn(&mut EngagementSettings)>,
-        ),
-        (
-            "timeZone",
-            Box::new(|s: &mut EngagementSettings| s.time_zone = "Mars/Olympus".into()),
-        ),
-        (
-            "fiscalYearStartMonth",
-            Box::new(|s: &mut EngagementSettings| s.fiscal_year_start_month = 13),
-        ),
-        (
-            "currency",
-            Box::new(|s: &mut EngagementSettings| s.currency = "YEN!".into()),
-        ),
-    ] {
-        let mut s = settings();
-        tweak(&mut s);
-        let result = EngagementTest::with(())
-            .given_no_previous_events()
-            .when(EngagementCommand::Open {
-                engagement_id: engagement_id(),
-                settings: s,
-                founder: founder(),
-            })
-            .inspect_result();
-        match result {
-            Err(EngagementError::Invalid(message)) => {
-                assert!(message.starts_with(field), "{field}: {message}")
-            }
-            other => panic!("{field}: expected a validation error, got {other:?}"),
-        }
-    }
+    EngagementTest::with(())
+        .given_no_previous_events()
+        .when(open_with(|s| s.platforms = vec!["ebay_us".into()]))
+        .then_expect_error(EngagementError::UnknownPlatform("ebay_us".into()));
+    EngagementTest::with(())
+        .given_no_previous_events()
+        .when(open_with(|s| s.time_zone = "Mars/Olympus".into()))
+        .then_expect_error(EngagementError::UnknownTimeZone("Mars/Olympus".into()));
+    EngagementTest::with(())
+        .given_no_previous_events()
+        .when(open_with(|s| s.fiscal_year_start_month = 13))
+        .then_expect_error(EngagementError::NotAMonth(13));
+    EngagementTest::with(())
+        .given_no_previous_events()
+        .when(open_with(|s| s.currency = "yen!".into()))
+        .then_expect_error(EngagementError::NotACurrencyCode("YEN!".into()));
+    EngagementTest::with(())
+        .given_no_previous_events()
+        .when(open_with(|s| s.market = "JPN".into()))
+        .then_expect_error(EngagementError::NotAMarketCode("JPN".into()));
 }
 
 #[test]
@@ -221,6 +226,20 @@ fn a_removed_person_can_join_again_as_a_new_membership() {
 }
 
 #[test]
+fn a_new_membership_needs_a_member_id_not_used_before() {
+    let mut events = opened();
+    events.push(added(&li_wei()));
+    events.push(EngagementEvent::MemberRemoved {
+        member_id: li_wei().member_id,
+        active_until: date("2026-06-30"),
+    });
+    EngagementTest::with(())
+        .given(events)
+        .when(EngagementCommand::AddMember(li_wei()))
+        .then_expect_error(EngagementError::MemberIdInUse(li_wei().member_id));
+}
+
+#[test]
 fn a_malformed_position_is_refused() {
     EngagementTest::with(())
         .given(opened())
@@ -228,11 +247,9 @@ fn a_malformed_position_is_refused() {
             position: Some("Ad Ops!".into()),
             ..li_wei()
         }))
-        .then_expect_error(EngagementError::Invalid(
-            "position: `Ad Ops!` must be a key such as advertising or supply_chain \
-             (lower-case letters, digits, underscores)"
-                .into(),
-        ));
+        .then_expect_error(EngagementError::MalformedPosition(MalformedPosition(
+            "Ad Ops!".into(),
+        )));
 }
 
 #[test]
@@ -457,7 +474,7 @@ fn a_custom_metric_joins_the_engagements_catalogue() {
     EngagementTest::with(())
         .given(opened())
         .when(EngagementCommand::DefineMetric { metric: clash })
-        .then_expect_error(EngagementError::Invalid(
+        .then_expect_error(EngagementError::CustomMetric(
             "metric `gmv` already exists".into(),
         ));
     let mut bad_ratio = metric;
@@ -465,9 +482,10 @@ fn a_custom_metric_joins_the_engagements_catalogue() {
         numerator: vec!["orders".into()],
         denominator: vec!["acos".into()],
     };
-    let result = EngagementTest::with(())
+    EngagementTest::with(())
         .given(opened())
         .when(EngagementCommand::DefineMetric { metric: bad_ratio })
-        .inspect_result();
-    assert!(matches!(result, Err(EngagementError::Invalid(m)) if m.contains("itself a ratio")));
+        .then_expect_error(EngagementError::CustomMetric(
+            "ratio component `acos` is itself a ratio; use its components".into(),
+        ));
 }

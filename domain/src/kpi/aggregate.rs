@@ -1,3 +1,4 @@
+use crate::engagement::{validate_position, MalformedPosition};
 use crate::error::{DomainError, ErrorKind};
 use crate::ids::{EngagementId, KpiId, MemberId};
 use crate::metrics::{Direction, MetricDefinition};
@@ -128,8 +129,30 @@ pub enum KpiError {
     AlreadyDefined,
     #[error("the KPI was retired from {0}")]
     Retired(NaiveDate),
+    #[error("invalid KPI: weight {0} is negative; weights are 0 or more")]
+    NegativeWeight(Decimal),
+    /// The scoring curve breaks its rules; the reason is [`Curve::check`]'s.
     #[error("invalid KPI: {0}")]
-    Invalid(String),
+    Curve(String),
+    /// The metric (named) has no direction and the command states none.
+    #[error("invalid KPI: direction: {0} is neither better high nor low; say which way is better")]
+    DirectionNeeded(String),
+    #[error("invalid KPI: gateMinScore {min_score} must be between 0 and the stretch score {stretch_score}")]
+    GateOutOfRange {
+        min_score: Decimal,
+        stretch_score: Decimal,
+    },
+    #[error("invalid KPI: {0}")]
+    MalformedPosition(#[from] MalformedPosition),
+    #[error("invalid KPI: reason: every target change needs a reason")]
+    ReasonRequired,
+    #[error("invalid KPI: periods: name at least one period")]
+    NoPeriods,
+    /// The levels run against the KPI's direction; the reason is [`Levels::check`]'s.
+    #[error("invalid KPI: {0}")]
+    Levels(String),
+    #[error("invalid KPI: periods: {0} is named twice")]
+    PeriodNamedTwice(String),
     #[error("the weight is already {0}")]
     SameWeight(Decimal),
     #[error("the target for {0} already has exactly these levels")]
@@ -142,9 +165,17 @@ impl DomainError for KpiError {
             KpiError::NotFound => ErrorKind::NotFound,
             KpiError::AlreadyDefined => ErrorKind::Conflict,
             KpiError::Retired(_) => ErrorKind::InvalidTransition,
-            KpiError::Invalid(_) | KpiError::SameWeight(_) | KpiError::SameLevels(_) => {
-                ErrorKind::Validation
-            }
+            KpiError::NegativeWeight(_)
+            | KpiError::Curve(_)
+            | KpiError::DirectionNeeded(_)
+            | KpiError::GateOutOfRange { .. }
+            | KpiError::MalformedPosition(_)
+            | KpiError::ReasonRequired
+            | KpiError::NoPeriods
+            | KpiError::Levels(_)
+            | KpiError::PeriodNamedTwice(_)
+            | KpiError::SameWeight(_)
+            | KpiError::SameLevels(_) => ErrorKind::Validation,
         }
     }
 }
@@ -189,26 +220,23 @@ impl Kpi {
                     return Err(KpiError::AlreadyDefined);
                 }
                 check_weight(weight)?;
-                curve.check().map_err(KpiError::Invalid)?;
-                let direction = direction.or(metric.direction).ok_or_else(|| {
-                    KpiError::Invalid(format!(
-                        "direction: {} is neither better high nor low; say which way is better",
-                        metric.key
-                    ))
-                })?;
+                curve.check().map_err(KpiError::Curve)?;
+                let direction = direction
+                    .or(metric.direction)
+                    .ok_or_else(|| KpiError::DirectionNeeded(metric.key.clone()))?;
                 let gate = gate.map(|min| Gate {
                     min_score: min.unwrap_or(curve.threshold_score),
                 });
                 if let Some(gate) = gate {
                     if gate.min_score < Decimal::ZERO || gate.min_score > curve.stretch_score {
-                        return Err(KpiError::Invalid(format!(
-                            "gateMinScore {} must be between 0 and the stretch score {}",
-                            gate.min_score, curve.stretch_score
-                        )));
+                        return Err(KpiError::GateOutOfRange {
+                            min_score: gate.min_score,
+                            stretch_score: curve.stretch_score,
+                        });
                     }
                 }
                 if let Assignee::Position(position) = &assignee {
-                    crate::engagement::validate_position(position).map_err(KpiError::Invalid)?;
+                    validate_position(position)?;
                 }
                 let scope = scope
                     .map(|s| s.trim().to_string())
@@ -256,24 +284,20 @@ impl Kpi {
                 let definition = self.active()?;
                 let reason = reason.trim().to_string();
                 if reason.is_empty() {
-                    return Err(KpiError::Invalid(
-                        "reason: every target change needs a reason".into(),
-                    ));
+                    return Err(KpiError::ReasonRequired);
                 }
                 if periods.is_empty() {
-                    return Err(KpiError::Invalid(
-                        "periods: name at least one period".into(),
-                    ));
+                    return Err(KpiError::NoPeriods);
                 }
                 levels
                     .check(definition.direction)
-                    .map_err(KpiError::Invalid)?;
+                    .map_err(KpiError::Levels)?;
                 let mut seen = std::collections::BTreeSet::new();
                 let mut events = Vec::new();
                 for period in periods {
                     let key = period.to_string();
                     if !seen.insert(key.clone()) {
-                        return Err(KpiError::Invalid(format!("periods: {key} is named twice")));
+                        return Err(KpiError::PeriodNamedTwice(key));
                     }
                     let previous = self.targets.get(&key).copied();
                     if previous == Some(levels) {
@@ -294,9 +318,7 @@ impl Kpi {
 
 fn check_weight(weight: Decimal) -> Result<(), KpiError> {
     if weight < Decimal::ZERO {
-        return Err(KpiError::Invalid(format!(
-            "weight {weight} is negative; weights are 0 or more"
-        )));
+        return Err(KpiError::NegativeWeight(weight));
     }
     Ok(())
 }

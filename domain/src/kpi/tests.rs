@@ -1,4 +1,5 @@
 use super::*;
+use crate::engagement::MalformedPosition;
 use crate::ids::{EngagementId, KpiId};
 use crate::metrics::{builtin_catalogue, Direction, MetricDefinition};
 use crate::period::Period;
@@ -89,11 +90,14 @@ fn a_negative_weight_is_refused() {
     if let KpiCommand::Define { weight, .. } = &mut command {
         *weight = d("-1");
     }
-    let result = KpiTest::with(())
+    KpiTest::with(())
         .given_no_previous_events()
         .when(command)
-        .inspect_result();
-    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("negative")));
+        .then_expect_error(KpiError::NegativeWeight(d("-1")));
+    KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::ChangeWeight { weight: d("-5") })
+        .then_expect_error(KpiError::NegativeWeight(d("-5")));
 }
 
 #[test]
@@ -102,11 +106,10 @@ fn a_metric_without_direction_needs_one_stated() {
     if let KpiCommand::Define { metric: m, .. } = &mut command {
         *m = metric("units_on_hand");
     }
-    let result = KpiTest::with(())
+    KpiTest::with(())
         .given_no_previous_events()
         .when(command.clone())
-        .inspect_result();
-    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.starts_with("direction")));
+        .then_expect_error(KpiError::DirectionNeeded("units_on_hand".into()));
     if let KpiCommand::Define { direction, .. } = &mut command {
         *direction = Some(Direction::Higher);
     }
@@ -123,11 +126,41 @@ fn curve_settings_outside_0_100_stretch_are_refused() {
     if let KpiCommand::Define { curve, .. } = &mut command {
         curve.stretch_score = d("90");
     }
-    let result = KpiTest::with(())
+    KpiTest::with(())
         .given_no_previous_events()
         .when(command)
-        .inspect_result();
-    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("stretchScore")));
+        .then_expect_error(KpiError::Curve(
+            "stretchScore 90 must be at least 100".into(),
+        ));
+}
+
+#[test]
+fn a_gate_lies_between_0_and_the_stretch_score() {
+    let mut command = define_acos();
+    if let KpiCommand::Define { gate, .. } = &mut command {
+        *gate = Some(Some(d("121")));
+    }
+    KpiTest::with(())
+        .given_no_previous_events()
+        .when(command)
+        .then_expect_error(KpiError::GateOutOfRange {
+            min_score: d("121"),
+            stretch_score: d("120"),
+        });
+}
+
+#[test]
+fn a_position_assignee_is_a_position_key() {
+    let mut command = define_acos();
+    if let KpiCommand::Define { assignee, .. } = &mut command {
+        *assignee = Assignee::Position("Ad Ops".into());
+    }
+    KpiTest::with(())
+        .given_no_previous_events()
+        .when(command)
+        .then_expect_error(KpiError::MalformedPosition(MalformedPosition(
+            "Ad Ops".into(),
+        )));
 }
 
 #[test]
@@ -208,15 +241,26 @@ fn a_revision_records_the_levels_it_replaces() {
 
 #[test]
 fn a_target_change_without_a_reason_is_refused() {
-    let result = KpiTest::with(())
+    KpiTest::with(())
         .given(vec![acos_defined()])
         .when(KpiCommand::SetTarget {
             periods: vec![june()],
             levels: acos_levels(),
             reason: "  ".into(),
         })
-        .inspect_result();
-    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.starts_with("reason")));
+        .then_expect_error(KpiError::ReasonRequired);
+}
+
+#[test]
+fn a_target_change_names_at_least_one_period() {
+    KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::SetTarget {
+            periods: vec![],
+            levels: acos_levels(),
+            reason: "baseline".into(),
+        })
+        .then_expect_error(KpiError::NoPeriods);
 }
 
 #[test]
@@ -226,15 +270,16 @@ fn levels_against_the_metrics_direction_are_refused() {
         target: d("0.25"),
         stretch: None,
     };
-    let result = KpiTest::with(())
+    KpiTest::with(())
         .given(vec![acos_defined()])
         .when(KpiCommand::SetTarget {
             periods: vec![june()],
             levels: backwards,
             reason: "x".into(),
         })
-        .inspect_result();
-    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("lower-is-better")));
+        .then_expect_error(KpiError::Levels(
+            "threshold 0.20 must be at least the target 0.25 for a lower-is-better metric".into(),
+        ));
 }
 
 #[test]
@@ -315,13 +360,12 @@ fn one_change_can_set_several_periods_at_once() {
 
 #[test]
 fn a_period_named_twice_is_refused() {
-    let result = KpiTest::with(())
+    KpiTest::with(())
         .given(vec![acos_defined()])
         .when(KpiCommand::SetTarget {
             periods: vec![june(), june()],
             levels: acos_levels(),
             reason: "x".into(),
         })
-        .inspect_result();
-    assert!(matches!(result, Err(KpiError::Invalid(m)) if m.contains("twice")));
+        .then_expect_error(KpiError::PeriodNamedTwice("2026-06".into()));
 }

@@ -58,40 +58,30 @@ pub struct PlanTerms {
 }
 
 impl PlanTerms {
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), PlanError> {
         if self.name.trim().is_empty() {
-            return Err("name: must not be empty".into());
+            return Err(PlanError::EmptyName);
         }
         if self.participants.is_empty() {
-            return Err("participants: a plan needs at least one participant".into());
+            return Err(PlanError::NoParticipants);
         }
+        let whole = |amount: Decimal| amount >= Decimal::ZERO && amount.fract().is_zero();
         let mut seen = std::collections::BTreeSet::new();
         for p in &self.participants {
             if !seen.insert(p.member_id) {
-                return Err(format!(
-                    "participants: member {} is listed twice",
-                    p.member_id
-                ));
+                return Err(PlanError::ParticipantListedTwice(p.member_id));
             }
-            if p.target_bonus < Decimal::ZERO || !p.target_bonus.fract().is_zero() {
-                return Err(format!(
-                    "participants: target bonus {} must be a whole amount of 0 or more",
-                    p.target_bonus
-                ));
+            if !whole(p.target_bonus) {
+                return Err(PlanError::TargetBonusNotAWholeAmount(p.target_bonus));
             }
-            if p.cap
-                .is_some_and(|c| c < Decimal::ZERO || !c.fract().is_zero())
-            {
-                return Err("participants: a cap must be a whole amount of 0 or more".into());
+            if let Some(cap) = p.cap.filter(|c| !whole(*c)) {
+                return Err(PlanError::CapNotAWholeAmount(cap));
             }
         }
         if self.team_weight < Decimal::ZERO || self.team_weight > Decimal::ONE {
-            return Err(format!(
-                "teamWeight {} must be between 0 and 1",
-                self.team_weight
-            ));
+            return Err(PlanError::TeamWeightOutOfRange(self.team_weight));
         }
-        self.curve.check()
+        self.curve.check().map_err(PlanError::PayoutCurve)
     }
 }
 
@@ -151,8 +141,23 @@ pub enum PlanError {
     NotFound,
     #[error("a plan with this id already exists")]
     AlreadyDrafted,
+    #[error("invalid plan: name: must not be empty")]
+    EmptyName,
+    #[error("invalid plan: participants: a plan needs at least one participant")]
+    NoParticipants,
+    #[error("invalid plan: participants: member {0} is listed twice")]
+    ParticipantListedTwice(MemberId),
+    /// A target bonus must be a whole amount of 0 or more.
+    #[error("invalid plan: participants: target bonus {0} must be a whole amount of 0 or more")]
+    TargetBonusNotAWholeAmount(Decimal),
+    /// A cap must be a whole amount of 0 or more.
+    #[error("invalid plan: participants: a cap must be a whole amount of 0 or more")]
+    CapNotAWholeAmount(Decimal),
+    #[error("invalid plan: teamWeight {0} must be between 0 and 1")]
+    TeamWeightOutOfRange(Decimal),
+    /// The payout curve breaks its rules; the reason is [`PayoutCurve::check`]'s.
     #[error("invalid plan: {0}")]
-    Invalid(String),
+    PayoutCurve(String),
     #[error("version {asked} is not the plan's current version {current}")]
     StaleVersion { asked: u32, current: u32 },
     #[error("version {0} is already approved")]
@@ -165,7 +170,13 @@ impl DomainError for PlanError {
             PlanError::NotFound => ErrorKind::NotFound,
             PlanError::AlreadyDrafted | PlanError::StaleVersion { .. } => ErrorKind::Conflict,
             PlanError::AlreadyApproved(_) => ErrorKind::InvalidTransition,
-            PlanError::Invalid(_) => ErrorKind::Validation,
+            PlanError::EmptyName
+            | PlanError::NoParticipants
+            | PlanError::ParticipantListedTwice(_)
+            | PlanError::TargetBonusNotAWholeAmount(_)
+            | PlanError::CapNotAWholeAmount(_)
+            | PlanError::TeamWeightOutOfRange(_)
+            | PlanError::PayoutCurve(_) => ErrorKind::Validation,
         }
     }
 }
@@ -188,7 +199,7 @@ impl Plan {
                 if self.drafted {
                     return Err(PlanError::AlreadyDrafted);
                 }
-                terms.check().map_err(PlanError::Invalid)?;
+                terms.check()?;
                 Ok(PlanEvent::PlanDrafted {
                     plan_id,
                     engagement_id,
@@ -200,7 +211,7 @@ impl Plan {
                 if !self.drafted {
                     return Err(PlanError::NotFound);
                 }
-                terms.check().map_err(PlanError::Invalid)?;
+                terms.check()?;
                 Ok(PlanEvent::PlanRevised {
                     version: self.version + 1,
                     terms,

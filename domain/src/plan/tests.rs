@@ -74,29 +74,70 @@ fn a_change_after_approval_is_a_new_version_needing_approval() {
         });
 }
 
+fn draft(terms: PlanTerms) -> PlanCommand {
+    PlanCommand::Draft {
+        plan_id: Uuid::from_u128(1),
+        engagement_id: EngagementId(Uuid::from_u128(9)),
+        terms,
+    }
+}
+
 #[test]
 fn invalid_terms_are_refused() {
-    let mut bad = terms("200000.5");
-    let result = TestFramework::<Plan>::with(())
+    TestFramework::<Plan>::with(())
         .given_no_previous_events()
-        .when(PlanCommand::Draft {
-            plan_id: Uuid::from_u128(1),
-            engagement_id: EngagementId(Uuid::from_u128(9)),
-            terms: bad.clone(),
-        })
-        .inspect_result();
-    assert!(matches!(result, Err(PlanError::Invalid(m)) if m.contains("whole")));
-    bad = terms("1");
+        .when(draft(terms("200000.5")))
+        .then_expect_error(PlanError::TargetBonusNotAWholeAmount(
+            Decimal::from_str("200000.5").unwrap(),
+        ));
+    let mut bad = terms("1");
     bad.team_weight = Decimal::TWO;
-    let result = TestFramework::<Plan>::with(())
+    TestFramework::<Plan>::with(())
         .given_no_previous_events()
-        .when(PlanCommand::Draft {
-            plan_id: Uuid::from_u128(1),
-            engagement_id: EngagementId(Uuid::from_u128(9)),
-            terms: bad,
-        })
-        .inspect_result();
-    assert!(matches!(result, Err(PlanError::Invalid(m)) if m.contains("teamWeight")));
+        .when(draft(bad))
+        .then_expect_error(PlanError::TeamWeightOutOfRange(Decimal::TWO));
+}
+
+#[test]
+fn a_plan_has_a_name_and_each_participant_once() {
+    let mut unnamed = terms("1");
+    unnamed.name = " ".into();
+    TestFramework::<Plan>::with(())
+        .given_no_previous_events()
+        .when(draft(unnamed))
+        .then_expect_error(PlanError::EmptyName);
+    let mut empty = terms("1");
+    empty.participants.clear();
+    TestFramework::<Plan>::with(())
+        .given_no_previous_events()
+        .when(draft(empty))
+        .then_expect_error(PlanError::NoParticipants);
+    let mut twice = terms("1");
+    twice.participants.push(twice.participants[0].clone());
+    TestFramework::<Plan>::with(())
+        .given_no_previous_events()
+        .when(draft(twice))
+        .then_expect_error(PlanError::ParticipantListedTwice(MemberId(
+            Uuid::from_u128(2),
+        )));
+}
+
+#[test]
+fn a_cap_is_a_whole_amount_and_the_curve_must_be_valid() {
+    let mut capped = terms("1");
+    capped.participants[0].cap = Some(Decimal::NEGATIVE_ONE);
+    TestFramework::<Plan>::with(())
+        .given(vec![drafted()])
+        .when(PlanCommand::Revise { terms: capped })
+        .then_expect_error(PlanError::CapNotAWholeAmount(Decimal::NEGATIVE_ONE));
+    let mut flat = terms("1");
+    flat.curve.points.clear();
+    TestFramework::<Plan>::with(())
+        .given(vec![drafted()])
+        .when(PlanCommand::Revise { terms: flat })
+        .then_expect_error(PlanError::PayoutCurve(
+            "payoutCurve: needs at least one point".into(),
+        ));
 }
 
 #[test]

@@ -151,8 +151,15 @@ pub enum ReviewError {
     Locked,
     #[error("the period is not locked, so there is nothing to reopen")]
     NotLocked,
-    #[error("invalid input: {0}")]
-    Invalid(String),
+    /// A text the decision or finding needs is empty.
+    #[error("invalid input: {field}: must not be empty")]
+    EmptyField { field: &'static str },
+    /// Closing an action item this review has not opened, or has closed already.
+    #[error("invalid input: itemId: {0} is not an open action item of this review")]
+    NotAnOpenActionItem(Uuid),
+    /// An overridden score below 0.
+    #[error("invalid input: score: must be 0 or more")]
+    NegativeOverride,
     #[error("only a consultant or a client owner signs off a review, not a {0}")]
     RoleCannotSign(EngagementRole),
     #[error("you have already signed off this review")]
@@ -166,8 +173,10 @@ impl DomainError for ReviewError {
             ReviewError::AlreadyOpened | ReviewError::AlreadySigned => ErrorKind::Conflict,
             ReviewError::Locked => ErrorKind::Locked,
             ReviewError::NotLocked => ErrorKind::InvalidTransition,
-            ReviewError::Invalid(_) => ErrorKind::Validation,
-            ReviewError::RoleCannotSign(_) => ErrorKind::Validation,
+            ReviewError::EmptyField { .. }
+            | ReviewError::NotAnOpenActionItem(_)
+            | ReviewError::NegativeOverride
+            | ReviewError::RoleCannotSign(_) => ErrorKind::Validation,
         }
     }
 }
@@ -186,10 +195,10 @@ pub struct Review {
     reopened: bool,
 }
 
-fn required(field: &str, text: &str) -> Result<String, ReviewError> {
+fn required(field: &'static str, text: &str) -> Result<String, ReviewError> {
     let text = text.trim();
     if text.is_empty() {
-        Err(ReviewError::Invalid(format!("{field}: must not be empty")))
+        Err(ReviewError::EmptyField { field })
     } else {
         Ok(text.to_string())
     }
@@ -321,16 +330,14 @@ impl Review {
             }
             Decision::ActionItemDone { item_id } => {
                 if !self.open_items.contains(item_id) {
-                    return Err(ReviewError::Invalid(format!(
-                        "itemId: {item_id} is not an open action item of this review"
-                    )));
+                    return Err(ReviewError::NotAnOpenActionItem(*item_id));
                 }
             }
             Decision::Accept => {}
         }
         if let Decision::OverrideScore { score, .. } = &decision {
             if *score < Decimal::ZERO {
-                return Err(ReviewError::Invalid("score: must be 0 or more".into()));
+                return Err(ReviewError::NegativeOverride);
             }
         }
         Ok(vec![ReviewEvent::DecisionRecorded { decision }])

@@ -190,7 +190,7 @@ fn reopening_an_unlocked_period_is_an_invalid_transition() {
 
 #[test]
 fn decisions_that_change_a_result_need_a_reason() {
-    let result = ReviewTest::with(())
+    ReviewTest::with(())
         .given(vec![opened()])
         .when(ReviewCommand::RecordDecision {
             decision: Decision::OverrideScore {
@@ -201,8 +201,36 @@ fn decisions_that_change_a_result_need_a_reason() {
             },
             snapshot_position: 1,
         })
-        .inspect_result();
-    assert!(matches!(result, Err(ReviewError::Invalid(m)) if m.starts_with("reason")));
+        .then_expect_error(ReviewError::EmptyField { field: "reason" });
+}
+
+#[test]
+fn an_overridden_score_is_0_or_more() {
+    ReviewTest::with(())
+        .given(vec![opened()])
+        .when(ReviewCommand::RecordDecision {
+            decision: Decision::OverrideScore {
+                kpi_id: KpiId(id(3)),
+                member_id: None,
+                score: Decimal::NEGATIVE_ONE,
+                reason: "data error".into(),
+            },
+            snapshot_position: 1,
+        })
+        .then_expect_error(ReviewError::NegativeOverride);
+}
+
+#[test]
+fn a_finding_states_its_deviation_and_cause() {
+    ReviewTest::with(())
+        .given(vec![opened()])
+        .when(ReviewCommand::RecordFinding {
+            kpi_id: None,
+            member_id: None,
+            deviation: "ACoS 5 points over target".into(),
+            cause: "  ".into(),
+        })
+        .then_expect_error(ReviewError::EmptyField { field: "cause" });
 }
 
 #[test]
@@ -225,14 +253,13 @@ fn action_items_are_opened_and_closed() {
         .then_expect_events(vec![ReviewEvent::DecisionRecorded {
             decision: Decision::ActionItemDone { item_id: id(7) },
         }]);
-    let result = ReviewTest::with(())
+    ReviewTest::with(())
         .given(vec![opened()])
         .when(ReviewCommand::RecordDecision {
             decision: Decision::ActionItemDone { item_id: id(8) },
             snapshot_position: 1,
         })
-        .inspect_result();
-    assert!(matches!(result, Err(ReviewError::Invalid(_))));
+        .then_expect_error(ReviewError::NotAnOpenActionItem(id(8)));
 }
 
 #[test]

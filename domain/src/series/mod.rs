@@ -138,8 +138,16 @@ impl DomainEvent for SeriesEvent {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SeriesError {
+    /// The command names another series than the one it is sent to.
+    #[error("invalid observation: the command addresses another series")]
+    WrongSeries,
+    /// The value breaks its metric's rules (a ratio, a negative, a fraction of a count);
+    /// the reason is [`MetricDefinition::check_value`]'s.
     #[error("invalid observation: {0}")]
-    Invalid(String),
+    Value(String),
+    /// A correction without a reason.
+    #[error("invalid observation: reason: a correction needs a reason")]
+    ReasonRequired,
     #[error("{new} overlaps the observation already recorded for {existing} with other bounds; record the same bounds to restate it")]
     Overlap { new: DateRange, existing: DateRange },
     #[error("no observation recorded for {0} in this series")]
@@ -151,7 +159,10 @@ pub enum SeriesError {
 impl DomainError for SeriesError {
     fn kind(&self) -> ErrorKind {
         match self {
-            SeriesError::Invalid(_) | SeriesError::Unchanged(_) => ErrorKind::Validation,
+            SeriesError::WrongSeries
+            | SeriesError::Value(_)
+            | SeriesError::ReasonRequired
+            | SeriesError::Unchanged(_) => ErrorKind::Validation,
             SeriesError::Overlap { .. } => ErrorKind::Conflict,
             SeriesError::NotRecorded(_) => ErrorKind::NotFound,
         }
@@ -168,9 +179,7 @@ pub struct Series {
 impl Series {
     fn check_key(&self, key: &SeriesKey) -> Result<(), SeriesError> {
         match &self.key {
-            Some(existing) if existing != key => Err(SeriesError::Invalid(
-                "the command addresses another series".into(),
-            )),
+            Some(existing) if existing != key => Err(SeriesError::WrongSeries),
             _ => Ok(()),
         }
     }
@@ -185,7 +194,7 @@ impl Series {
                 source,
             } => {
                 self.check_key(&key)?;
-                metric.check_value(value).map_err(SeriesError::Invalid)?;
+                metric.check_value(value).map_err(SeriesError::Value)?;
                 if let Some(existing) = self
                     .values
                     .keys()
@@ -214,11 +223,9 @@ impl Series {
                 self.check_key(&key)?;
                 let reason = reason.trim().to_string();
                 if reason.is_empty() {
-                    return Err(SeriesError::Invalid(
-                        "reason: a correction needs a reason".into(),
-                    ));
+                    return Err(SeriesError::ReasonRequired);
                 }
-                metric.check_value(value).map_err(SeriesError::Invalid)?;
+                metric.check_value(value).map_err(SeriesError::Value)?;
                 let previous = *self
                     .values
                     .get(&range)

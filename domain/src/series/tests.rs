@@ -90,7 +90,7 @@ fn a_ratio_metric_is_refused_in_favour_of_its_components() {
         .into_iter()
         .find(|m| m.key == "acos")
         .unwrap();
-    let result = SeriesTest::with(())
+    SeriesTest::with(())
         .given_no_previous_events()
         .when(SeriesCommand::Record {
             key: key(),
@@ -99,8 +99,33 @@ fn a_ratio_metric_is_refused_in_favour_of_its_components() {
             value: d("0.25"),
             source: Source::Manual,
         })
-        .inspect_result();
-    assert!(matches!(result, Err(SeriesError::Invalid(m)) if m.contains("ad_spend")));
+        .then_expect_error(SeriesError::Value(
+            "acos is a ratio; record its components (ad_spend ÷ ad_sales) instead".into(),
+        ));
+}
+
+#[test]
+fn a_negative_value_is_refused_for_a_metric_that_cannot_be_negative() {
+    SeriesTest::with(())
+        .given_no_previous_events()
+        .when(record(june(), "-1"))
+        .then_expect_error(SeriesError::Value("gmv cannot be negative (got -1)".into()));
+}
+
+#[test]
+fn a_command_for_another_series_is_refused() {
+    let mut other = key();
+    other.platform = "rakuten".into();
+    SeriesTest::with(())
+        .given(vec![recorded(june(), "55000000", None)])
+        .when(SeriesCommand::Record {
+            key: other,
+            metric: gmv(),
+            range: june(),
+            value: d("1"),
+            source: Source::Manual,
+        })
+        .then_expect_error(SeriesError::WrongSeries);
 }
 
 #[test]
@@ -133,11 +158,10 @@ fn a_correction_needs_a_reason_an_existing_value_and_a_change() {
         value: d(value),
         reason: reason.into(),
     };
-    let result = SeriesTest::with(())
+    SeriesTest::with(())
         .given(given.clone())
         .when(correct(june(), "1", " "))
-        .inspect_result();
-    assert!(matches!(result, Err(SeriesError::Invalid(m)) if m.starts_with("reason")));
+        .then_expect_error(SeriesError::ReasonRequired);
     SeriesTest::with(())
         .given(given.clone())
         .when(correct(day("2026-07-01"), "1", "typo"))
