@@ -2,7 +2,7 @@
 //! events) plus the `User` aggregate that records registration and grants.
 
 use crate::on_db;
-use crate::projections::Projector;
+use crate::projector::Projector;
 use crate::store::events::Cqrs;
 use crate::store::{Db, StoreError};
 use chrono::Utc;

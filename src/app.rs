@@ -2,11 +2,10 @@
 
 use crate::auth::{AuthSettings, TokenService};
 use crate::http::{router, AppState, DEFAULT_MAX_UPLOAD_BYTES};
-use crate::projections::Projector;
+use crate::projector::Projector;
 use crate::services::Services;
 use crate::store::Db;
 use anyhow::Context as _;
-use kpi_ledger_graphql::ports::Ports;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -88,9 +87,8 @@ impl Application {
         let tokens = TokenService::from_settings(auth, &context.db)
             .await
             .context("failed to set up token verification")?;
-        let ports: Arc<dyn Ports> = context.services.clone();
         let state = AppState {
-            schema: kpi_ledger_graphql::build_schema(ports),
+            schema: kpi_ledger_graphql::build_schema(context.services.ports()),
             tokens: Arc::new(tokens),
             accounts: context.services.accounts().clone(),
             db: context.db.clone(),

@@ -1,18 +1,15 @@
 //! `kpi-ledger import`: import a marketplace export from the command line, either through
-//! a running server (`--server`, `--token`) or straight into the database (`--user`).
+//! a running server (`--server`, `--token`) or straight into the database (`--user`). Both
+//! go through the same `importMetrics` mutation — the second in-process, as that user — so
+//! both pass the same access checks and refuse the same things.
 
 use crate::app::Context;
-use crate::imports::{ImportError, ImportSpec, Phase, Problem, Progress, Summary};
-use crate::on_db;
+use crate::imports::{Phase, Problem, Summary};
+use crate::local_api::{viewer_by_email, LocalApi};
 use anyhow::{anyhow, bail, Context as _};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
-use kpi_ledger_domain::access::EngagementRole;
-use kpi_ledger_domain::ids::EngagementId;
-use kpi_ledger_domain::import::CurrencyConversion;
-use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::period::DateRange;
-use kpi_ledger_graphql::ports::Ports;
 use kpi_ledger_import::{EncodingChoice, Format};
 use serde_json::{json, Value};
 use std::io::IsTerminal;
@@ -128,9 +125,7 @@ fn print_problems(message: &str, problems: &[Problem], total: u64) {
     // A file refused as a whole has one problem that says what the message says.
     let whole_file = matches!(problems, [only] if message.starts_with(&only.reason));
     // Options the file needed are options of this command.
-    let message = message
-        .replace("`from` and `to`", "--from and --to")
-        .replace("(`platform`)", "(--platform)");
+    let message = flags(message);
     eprintln!("refused: {message}");
     if whole_file {
         return;
@@ -200,108 +195,95 @@ async fn direct(
         bail!("--user EMAIL is needed (the consultant the import is recorded for), or --server and --token");
     };
     let context = Context::connect(database_url).await?;
-    let account = context
-        .services
-        .accounts()
-        .by_email(email)
-        .await?
-        .ok_or_else(|| anyhow!("no user with email {email}"))?;
-    let engagement_id = EngagementId(args.engagement);
-    let today = Utc::now().date_naive();
-    let consultant = context
-        .services
-        .memberships(account.user_id)
+    let viewer = viewer_by_email(&context, email).await?;
+    // The same mutation, access checks and rules as an upload to the server.
+    let api = LocalApi::new(&context);
+    let started = api
+        .run_with_file(
+            viewer,
+            IMPORT_MUTATION,
+            json!({ "input": import_input(args, format, encoding, range), "file": null }),
+            &args.file,
+        )
         .await
-        .map_err(|e| anyhow!("{e}"))?
-        .into_iter()
-        .any(|m| {
-            m.engagement_id == engagement_id
-                && m.role == EngagementRole::Consultant
-                && m.active_until.is_none_or(|u| u >= today)
-        });
-    if !consultant {
-        bail!(
-            "engagement {} not found among {email}'s engagements as consultant",
-            args.engagement
-        );
-    }
-    #[derive(sqlx::FromRow)]
-    struct EngagementRow {
-        platforms: String,
-        status: String,
-        currency: String,
-    }
-    let row: EngagementRow = on_db!(&context.db, pool => {
-        sqlx::query_as("SELECT platforms, status, currency FROM engagements WHERE engagement_id = $1")
-            .bind(engagement_id.to_string())
-            .fetch_one(pool)
+        .map_err(|e| anyhow!("the import was refused: {}", flags(&e.message)))?;
+    let job_id: Uuid = started["importMetrics"]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| anyhow!("unexpected answer: {started}"))?;
+    let bar = bar(std::fs::metadata(&args.file)?.len());
+    let job = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let job = context
+            .services
+            .jobs()
+            .job(job_id)
             .await?
-    });
-    if row.status == "closed" {
-        bail!("the engagement is closed; it accepts no changes");
-    }
-    let platforms: Vec<String> = serde_json::from_str(&row.platforms)?;
-    match &args.platform {
-        Some(p) if !platforms.contains(p) => {
-            bail!(
-                "--platform: `{p}` is not one of this engagement's platforms ({})",
-                platforms.join(", ")
-            )
-        }
-        None if format != Format::GenericCsv => bail!("--platform is needed for {format} files"),
-        _ => {}
-    }
-    let conversion = match (
-        &args.rate_from,
-        args.rate,
-        args.rate_date,
-        &args.rate_source,
-    ) {
-        (Some(from), Some(rate), Some(date), Some(source)) => Some(
-            CurrencyConversion::new(from, &row.currency, rate, date, source)
-                .map_err(|e| anyhow!("--rate-from/--rate/--rate-date/--rate-source: {e}"))?,
-        ),
-        _ => None,
-    };
-    let spec = ImportSpec {
-        conversion,
-        engagement_id,
-        format,
-        platform: args.platform.clone(),
-        range,
-        encoding,
-        file_name: args
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned()),
-    };
-    let metadata = CommandMetadata::new(Some(account.user_id), Uuid::new_v4())
-        .with_reason(Some("imported from the command line".into()));
-    let size = std::fs::metadata(&args.file)?.len();
-    let bar = bar(size);
-    let report = |p: Progress| {
+            .ok_or_else(|| anyhow!("import {job_id} vanished"))?;
         if let Some(bar) = &bar {
-            show_phase(bar, p.phase.as_str(), p.bytes_read);
+            show_phase(bar, job.status.as_str(), job.bytes_read);
+        }
+        if matches!(job.status, Phase::Succeeded | Phase::Failed) {
+            break job;
         }
     };
-    let (_, outcome) = context
-        .services
-        .jobs()
-        .run_here(spec, account.user_id, &args.file, metadata, &report)
-        .await?;
     close(bar);
     context.db.close().await;
-    match outcome {
-        Ok(summary) => {
+    match (job.status, job.summary, job.refusal) {
+        (Phase::Succeeded, Some(summary), _) => {
             print_summary(&summary);
             Ok(())
         }
-        Err(ImportError::Refused(refusal)) => {
+        (_, _, Some(refusal)) => {
             print_problems(&refusal.message, &refusal.problems, refusal.total);
             bail!("the import was refused")
         }
-        Err(other) => Err(other).context("the import failed"),
+        _ => bail!(
+            "{}",
+            job.message
+                .unwrap_or_else(|| "the import failed; the log has the details".into())
+        ),
     }
+}
+
+/// The `importMetrics` input for these arguments.
+fn import_input(
+    args: &ImportArgs,
+    format: Format,
+    encoding: EncodingChoice,
+    range: Option<DateRange>,
+) -> Value {
+    json!({
+        "engagementId": args.engagement,
+        "format": format.as_str().to_uppercase(),
+        "platform": args.platform,
+        "from": range.map(|r| r.start.to_string()),
+        "to": range.map(|r| r.end.to_string()),
+        "encoding": match encoding {
+            EncodingChoice::Auto => "AUTO",
+            EncodingChoice::Utf8 => "UTF8",
+            EncodingChoice::Cp932 => "CP932",
+        },
+        "conversion": args.rate_from.as_ref().map(|from| json!({
+            "from": from,
+            "rate": args.rate.map(|r| r.normalize().to_string()),
+            "date": args.rate_date.map(|d| d.to_string()),
+            "source": args.rate_source,
+        })),
+    })
+}
+
+/// A message of the API with its input fields named as this command's flags.
+fn flags(message: &str) -> String {
+    message
+        .replace("`from` and `to`", "--from and --to")
+        .replace("from/to:", "--from/--to:")
+        .replace("(`platform`)", "(--platform)")
+        .replace("platform:", "--platform:")
+        .replace(
+            "conversion:",
+            "--rate-from/--rate/--rate-date/--rate-source:",
+        )
 }
 
 /// The JSON body of a server answer, or an error that says what the server said.
@@ -348,27 +330,7 @@ async fn remote(
     let client = reqwest::Client::new();
     let operations = json!({
         "query": IMPORT_MUTATION,
-        "variables": {
-            "input": {
-                "engagementId": args.engagement,
-                "format": format.as_str().to_uppercase(),
-                "platform": args.platform,
-                "from": range.map(|r| r.start.to_string()),
-                "to": range.map(|r| r.end.to_string()),
-                "encoding": match encoding {
-                    EncodingChoice::Auto => "AUTO",
-                    EncodingChoice::Utf8 => "UTF8",
-                    EncodingChoice::Cp932 => "CP932",
-                },
-                "conversion": args.rate_from.as_ref().map(|from| json!({
-                    "from": from,
-                    "rate": args.rate.map(|r| r.normalize().to_string()),
-                    "date": args.rate_date.map(|d| d.to_string()),
-                    "source": args.rate_source,
-                })),
-            },
-            "file": null
-        }
+        "variables": { "input": import_input(args, format, encoding, range), "file": null }
     });
     let form = reqwest::multipart::Form::new()
         .text("operations", operations.to_string())

@@ -12,11 +12,9 @@ use kpi_ledger_domain::ids::{EngagementId, UserId};
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::user::Grants;
 use kpi_ledger_graphql::access::{RequestContext, Viewer};
-use kpi_ledger_graphql::ports::Ports;
 use kpi_ledger_graphql::KpiSchema;
 use serde_json::{json, Value};
 use std::io::Write;
-use std::sync::Arc;
 use uuid::Uuid;
 
 pub const CONSULTANT: &str = "aiko.sato@demo.kpi-ledger.test";
@@ -129,9 +127,8 @@ async fn populate(context: &Context) -> anyhow::Result<()> {
             &metadata,
         )
         .await?;
-    let ports: Arc<dyn Ports> = context.services.clone();
     let api = Api {
-        schema: kpi_ledger_graphql::build_schema(ports),
+        schema: kpi_ledger_graphql::build_schema(context.services.ports()),
     };
     let consultant = viewer(aiko.user_id, true);
 

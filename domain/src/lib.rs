@@ -24,5 +24,6 @@ pub mod scoring;
 pub mod series;
 pub mod settlement;
 pub mod user;
+pub mod values;
 
 pub use error::{DomainError, ErrorKind};

@@ -110,6 +110,22 @@ pub fn calculate(
     settle(state, frozen, period, plan_id, member_id, None)
 }
 
+/// Every participant's payout of a plan for a locked period, or the first refusal: a
+/// period's payouts are decided all together, so none is recorded while another is refused.
+pub fn plan_payouts(
+    state: &Model,
+    frozen: &Model,
+    period: &Period,
+    plan_id: Uuid,
+) -> Result<Vec<Calculation>, SettlementError> {
+    let plan = state.plan(plan_id).ok_or(SettlementError::PlanNotFound)?;
+    plan.terms
+        .participants
+        .iter()
+        .map(|p| calculate(state, frozen, period, plan_id, p.member_id))
+        .collect()
+}
+
 /// What a participant's payout would be under a scenario. For a locked period `frozen` is
 /// the log at the lock's snapshot; otherwise the log as it is now.
 pub fn what_if(

@@ -16,7 +16,6 @@ use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::ids::{EngagementId, MemberId, UserId};
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::user::Grants;
-use std::sync::Arc;
 use uuid::Uuid;
 
 /// The authenticated caller of one request.
@@ -149,8 +148,8 @@ pub fn request(ctx: &Context<'_>) -> RequestContext {
         })
 }
 
-pub fn ports<'a>(ctx: &Context<'a>) -> &'a Arc<dyn Ports> {
-    ctx.data_unchecked::<Arc<dyn Ports>>()
+pub fn ports<'a>(ctx: &Context<'a>) -> &'a Ports {
+    ctx.data_unchecked::<Ports>()
 }
 
 /// Metadata for a command the viewer runs in this request.
@@ -179,7 +178,7 @@ pub async fn change(
 ) -> Result<Change> {
     let scope = engagement_scope(ctx, EngagementId(engagement_id)).await?;
     let permit = scope.permit(capability)?;
-    let view = ports(ctx).engagement(&scope).await.gql()?;
+    let view = ports(ctx).engagements()?.engagement(&scope).await.gql()?;
     if view.status == kpi_ledger_domain::engagement::EngagementStatus::Closed {
         return Err(coded(
             "LOCKED",
@@ -234,6 +233,7 @@ pub async fn visible_engagements(ctx: &Context<'_>) -> Result<Vec<EngagementScop
     let viewer = viewer(ctx)?;
     let request = request(ctx);
     let mut scopes: Vec<EngagementScope> = ports(ctx)
+        .identity()?
         .memberships(viewer.user_id)
         .await
         .gql()?

@@ -1,24 +1,21 @@
 //! Engagements and their members: queries and the mutations of SPEC §2.
 
 use crate::access::{
-    command_metadata, engagement_scope, open_permit, ports, request, viewer, visible_engagements,
+    command_metadata, engagement_scope, open_permit, ports, request, visible_engagements,
     EngagementScope,
 };
 use crate::error::{not_found, validation, PortResultExt};
-use crate::page::Page;
-use crate::ports::{EngagementView, MemberView, PersonalData, PersonalFields};
+use crate::page::{Page, DEFAULT_PAGE, MAX_PAGE};
+use crate::ports::{EngagementView, MemberView, NewMemberRequest, PersonalData};
 use crate::scalars::Date;
 use async_graphql::connection::{query, Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
 use kpi_ledger_domain::access::{Capability, EngagementRole, MemberVisibility};
-use kpi_ledger_domain::engagement::{
-    EngagementCommand, EngagementSettings, EngagementStatus, NewMember,
-};
+use kpi_ledger_domain::engagement::{EngagementCommand, EngagementSettings, EngagementStatus};
 use kpi_ledger_domain::ids::{EngagementId, MemberId};
+use kpi_ledger_domain::values::{DisplayName, Email};
 use uuid::Uuid;
-
-use crate::page::{DEFAULT_PAGE, MAX_PAGE};
 
 /// Where an engagement is in its life. Allowed moves: DIAGNOSING → TRIAL | CLOSED,
 /// TRIAL → ACTIVE | CLOSED, ACTIVE → PAUSED | CLOSED, PAUSED → ACTIVE | CLOSED.
@@ -100,7 +97,7 @@ pub struct Engagement {
 
 impl Engagement {
     async fn load(ctx: &Context<'_>, scope: EngagementScope) -> Result<Self> {
-        let view = ports(ctx).engagement(&scope).await.gql()?;
+        let view = ports(ctx).engagements()?.engagement(&scope).await.gql()?;
         Ok(Engagement { scope, view })
     }
 }
@@ -275,6 +272,7 @@ impl Engagement {
     ) -> Result<Page<Member>> {
         let today = request(ctx).today_in(self.scope.time_zone());
         let members: Vec<MemberView> = ports(ctx)
+            .engagements()?
             .members(&self.scope)
             .await
             .gql()?
@@ -376,6 +374,7 @@ async fn present_members(
         Default::default()
     } else {
         ports(ctx)
+            .engagements()?
             .member_personal_data(scope, &readable)
             .await
             .gql()?
@@ -396,6 +395,7 @@ async fn load_member(
     member_id: MemberId,
 ) -> Result<Member> {
     let view = ports(ctx)
+        .engagements()?
         .members(scope)
         .await
         .gql()?
@@ -544,14 +544,6 @@ impl EngagementMutation {
         let engagement_id = EngagementId::new_random();
         let permit = open_permit(ctx, engagement_id)?;
         let metadata = command_metadata(ctx, input.reason)?;
-        let ports = ports(ctx);
-        let viewer = viewer(ctx)?;
-        let account = ports
-            .account(viewer.user_id)
-            .await
-            .gql()?
-            .ok_or_else(|| not_found("user"))?;
-
         let mut settings = EngagementSettings::with_defaults(input.name, input.client_name);
         if let Some(market) = input.market {
             settings.market = market;
@@ -568,34 +560,12 @@ impl EngagementMutation {
         if let Some(platforms) = input.platforms {
             settings.platforms = platforms;
         }
-        let founder = NewMember {
-            member_id: MemberId::new_random(),
-            user_id: viewer.user_id,
-            role: EngagementRole::Consultant,
-            position: None,
-            active_from: request(ctx).today_in(&settings.time_zone),
-        };
-        let fields = PersonalFields {
-            display_name: account.display_name,
-            email: account.email,
-        };
-        ports
-            .store_member_personal_data(&permit, founder.member_id, &fields)
+        let founded_on = request(ctx).today_in(&settings.time_zone);
+        ports(ctx)
+            .engagements()?
+            .open_engagement(&permit, settings, founded_on, &metadata)
             .await
             .gql()?;
-        let founder_id = founder.member_id;
-        let command = EngagementCommand::Open {
-            engagement_id,
-            settings,
-            founder,
-        };
-        if let Err(error) = ports.execute_engagement(&permit, command, &metadata).await {
-            ports
-                .discard_member_personal_data(&permit, founder_id)
-                .await
-                .gql()?;
-            return Err(error).gql();
-        }
         let scope = engagement_scope(ctx, engagement_id).await?;
         Engagement::load(ctx, scope).await
     }
@@ -605,60 +575,22 @@ impl EngagementMutation {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ManageMembers)?;
         let metadata = command_metadata(ctx, input.reason)?;
-        let display_name = input.display_name.trim().to_string();
-        if display_name.is_empty() || display_name.chars().count() > 200 {
-            return Err(validation("displayName: must be 1 to 200 characters"));
-        }
-        let email = normalise_email(&input.email)?;
-        let active_from = input
-            .active_from
-            .map(|d| d.0)
-            .unwrap_or_else(|| request(ctx).today_in(scope.time_zone()));
-        let ports = ports(ctx);
-
-        let account = ports
-            .ensure_account(&permit, &email, &display_name)
-            .await
-            .gql()?;
-        let member_id = MemberId::new_random();
-        let fields = PersonalFields {
-            display_name,
-            email,
-        };
-        let stored = ports
-            .store_member_personal_data(&permit, member_id, &fields)
-            .await;
-        let command = EngagementCommand::AddMember(NewMember {
-            member_id,
-            user_id: account.user_id,
+        let member = NewMemberRequest {
+            display_name: DisplayName::parse(&input.display_name)
+                .map_err(|e| validation(e.to_string()))?,
+            email: Email::parse(&input.email).map_err(|e| validation(e.to_string()))?,
             role: input.role.into(),
             position: input.position,
-            active_from,
-        });
-        let executed = match stored {
-            Ok(()) => ports.execute_engagement(&permit, command, &metadata).await,
-            Err(error) => Err(error),
+            active_from: input
+                .active_from
+                .map(|d| d.0)
+                .unwrap_or_else(|| request(ctx).today_in(scope.time_zone())),
         };
-        if let Err(error) = executed {
-            // Nothing of a failed mutation may remain.
-            ports
-                .discard_member_personal_data(&permit, member_id)
-                .await
-                .gql()?;
-            if account.created {
-                ports
-                    .discard_account(&permit, account.user_id)
-                    .await
-                    .gql()?;
-            }
-            return Err(error).gql();
-        }
-        if account.created {
-            ports
-                .register_account(&permit, account.user_id, &metadata)
-                .await
-                .gql()?;
-        }
+        let member_id = ports(ctx)
+            .engagements()?
+            .add_member(&permit, member, &metadata)
+            .await
+            .gql()?;
         load_member(ctx, &scope, member_id).await
     }
 
@@ -677,6 +609,7 @@ impl EngagementMutation {
             role: input.role.into(),
         };
         ports(ctx)
+            .engagements()?
             .execute_engagement(&permit, command, &metadata)
             .await
             .gql()?;
@@ -694,6 +627,7 @@ impl EngagementMutation {
             active_until: input.active_until.0,
         };
         ports(ctx)
+            .engagements()?
             .execute_engagement(&permit, command, &metadata)
             .await
             .gql()?;
@@ -714,54 +648,10 @@ impl EngagementMutation {
             to: input.status.into(),
         };
         ports(ctx)
+            .engagements()?
             .execute_engagement(&permit, command, &metadata)
             .await
             .gql()?;
         Engagement::load(ctx, scope).await
-    }
-}
-
-/// Lower-cases and checks the shape of an email address.
-fn normalise_email(email: &str) -> Result<String> {
-    let email = email.trim().to_lowercase();
-    let valid = email.len() <= 254
-        && !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.contains('@')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if valid {
-        Ok(email)
-    } else {
-        Err(validation(format!(
-            "email: `{}` is not an email address",
-            email
-        )))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalise_email;
-
-    #[test]
-    fn emails_are_lower_cased_and_checked() {
-        assert_eq!(
-            normalise_email(" Li.Wei@Example.JP ").unwrap(),
-            "li.wei@example.jp"
-        );
-        for bad in [
-            "",
-            "li wei@example.jp",
-            "li@",
-            "@example.jp",
-            "li@example",
-            "a@b@c.jp",
-        ] {
-            assert!(normalise_email(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -233,6 +233,7 @@ impl ImportJob {
 pub async fn list(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<ImportJob>> {
     scope.require(Capability::ReadAuditLog)?;
     Ok(ports(ctx)
+        .imports()?
         .import_jobs(scope)
         .await
         .gql()?
@@ -266,7 +267,7 @@ impl ImportMutation {
             None,
         )
         .await?;
-        let engagement = ports(ctx).engagement(&scope).await.gql()?;
+        let engagement = ports(ctx).engagements()?.engagement(&scope).await.gql()?;
         let format: Format = input.format.into();
         let platform = input
             .platform
@@ -318,6 +319,7 @@ impl ImportMutation {
             conversion,
         };
         let job = ports(ctx)
+            .imports()?
             .start_import(&permit, request, upload.content, &metadata)
             .await
             .gql()?;

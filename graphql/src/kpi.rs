@@ -125,7 +125,11 @@ impl Kpi {
     }
     /// The metric's catalogue entry.
     async fn metric_definition(&self, ctx: &Context<'_>) -> Result<Option<Metric>> {
-        let catalogue = ports(ctx).metric_catalogue(&self.scope).await.gql()?;
+        let catalogue = ports(ctx)
+            .engagements()?
+            .metric_catalogue(&self.scope)
+            .await
+            .gql()?;
         Ok(catalogue
             .iter()
             .find(|m| m.key == self.view.definition.metric)
@@ -170,6 +174,7 @@ impl Kpi {
     /// Current targets, one per period.
     async fn targets(&self, ctx: &Context<'_>) -> Result<Vec<Target>> {
         let targets = ports(ctx)
+            .kpis()?
             .targets(&self.scope, &[self.view.kpi_id])
             .await
             .gql()?;
@@ -230,11 +235,12 @@ pub fn on_member_card(view: &KpiView, member: &MemberView) -> bool {
 /// The KPIs the caller may see: every KPI, except that members see only the team's and
 /// those on their own card (SPEC §1).
 pub async fn visible_kpis(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<KpiView>> {
-    let kpis = ports(ctx).kpis(scope).await.gql()?;
+    let kpis = ports(ctx).kpis()?.kpis(scope).await.gql()?;
     if scope.role() != EngagementRole::Member {
         return Ok(kpis);
     }
     let me = ports(ctx)
+        .engagements()?
         .members(scope)
         .await
         .gql()?
@@ -262,6 +268,7 @@ pub async fn target_history(
         return Err(not_found("KPI"));
     }
     Ok(ports(ctx)
+        .kpis()?
         .target_history(scope, kpi_id)
         .await
         .gql()?
@@ -367,9 +374,10 @@ impl KpiMutation {
         )
         .await?;
         let ports = ports(ctx);
-        let engagement = ports.engagement(&scope).await.gql()?;
+        let engagement = ports.engagements()?.engagement(&scope).await.gql()?;
         let metric_key = input.metric.trim().to_string();
         let metric = ports
+            .engagements()?
             .metric_catalogue(&scope)
             .await
             .gql()?
@@ -398,10 +406,13 @@ impl KpiMutation {
             AssigneeInput::MemberId(id) => {
                 let member_id = MemberId(id);
                 let today = crate::access::request(ctx).today_in(scope.time_zone());
-                let current =
-                    ports.members(&scope).await.gql()?.into_iter().any(|m| {
-                        m.member_id == member_id && m.active_until.is_none_or(|u| u >= today)
-                    });
+                let current = ports
+                    .engagements()?
+                    .members(&scope)
+                    .await
+                    .gql()?
+                    .into_iter()
+                    .any(|m| m.member_id == member_id && m.active_until.is_none_or(|u| u >= today));
                 if !current {
                     return Err(validation(format!(
                         "assignee: {id} is not a current member of this engagement"
@@ -437,6 +448,7 @@ impl KpiMutation {
             gate: input.gate.then_some(input.gate_min_score.map(|d| d.0)),
         };
         ports
+            .kpis()?
             .execute_kpi(&permit, kpi_id, command, &metadata)
             .await
             .gql()?;
@@ -520,9 +532,10 @@ async fn change_kpi(
     }
     // Targets of a locked period cannot change (SPEC §6, §8).
     if let KpiCommand::SetTarget { periods, .. } = &command {
+        let locked = ports(ctx).reviews()?.locked_periods(&scope).await.gql()?;
         for period in periods {
             let period = period.to_string();
-            if ports(ctx).period_locked(&scope, &period).await.gql()? {
+            if locked.contains(&period) {
                 return Err(crate::error::coded(
                     "LOCKED",
                     format!("{period} is locked by a review; record a reopen decision first"),
@@ -531,6 +544,7 @@ async fn change_kpi(
         }
     }
     ports(ctx)
+        .kpis()?
         .execute_kpi(&permit, kpi_id, command, &metadata)
         .await
         .gql()?;

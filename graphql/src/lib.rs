@@ -21,7 +21,6 @@ mod viewer;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 use ports::Ports;
-use std::sync::Arc;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -48,7 +47,7 @@ pub type KpiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 const MAX_COMPLEXITY: usize = 2_000;
 
 /// The schema wired to the server's ports.
-pub fn build_schema(ports: Arc<dyn Ports>) -> KpiSchema {
+pub fn build_schema(ports: Ports) -> KpiSchema {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),

@@ -131,6 +131,7 @@ impl Metric {
 pub async fn engagement_metrics(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<Metric>> {
     let builtin: Vec<String> = builtin_catalogue().into_iter().map(|m| m.key).collect();
     Ok(ports(ctx)
+        .engagements()?
         .metric_catalogue(scope)
         .await
         .gql()?
@@ -205,6 +206,7 @@ impl MetricMutation {
             allows_negative: input.allows_negative,
         };
         ports(ctx)
+            .engagements()?
             .execute_engagement(
                 &permit,
                 EngagementCommand::DefineMetric {

@@ -62,6 +62,7 @@ pub async fn list(
     scope.require(Capability::ReadAuditLog)?;
     let window = crate::page::window("observations", first, after.as_deref())?;
     let (rows, total) = ports(ctx)
+        .observations()?
         .observation_page(
             scope,
             &metric,
@@ -138,6 +139,7 @@ async fn resolve(
     let ports = ports(ctx);
     let metric_key = metric.trim();
     let definition = ports
+        .engagements()?
         .metric_catalogue(scope)
         .await
         .gql()?
@@ -148,7 +150,7 @@ async fn resolve(
                 "metric: `{metric_key}` is not in this engagement's catalogue"
             ))
         })?;
-    let engagement = ports.engagement(scope).await.gql()?;
+    let engagement = ports.engagements()?.engagement(scope).await.gql()?;
     let platform = platform.trim();
     if !engagement.platforms.iter().any(|p| p == platform) {
         return Err(validation(format!(
@@ -176,6 +178,7 @@ async fn current(
     range: DateRange,
 ) -> Result<Observation> {
     ports(ctx)
+        .observations()?
         .observations(
             scope,
             std::slice::from_ref(&key.metric),
@@ -224,6 +227,7 @@ impl ObservationMutation {
             source: Source::Manual,
         };
         ports(ctx)
+            .observations()?
             .execute_series(&permit, &resolved.key, command, &metadata)
             .await
             .gql()?;
@@ -257,6 +261,7 @@ impl ObservationMutation {
             reason: input.reason,
         };
         ports(ctx)
+            .observations()?
             .execute_series(&permit, &resolved.key, command, &metadata)
             .await
             .gql()?;

@@ -240,6 +240,7 @@ async fn current_lock(
     period: &str,
 ) -> Result<Option<PeriodLock>> {
     Ok(ports(ctx)
+        .reviews()?
         .reviews(scope)
         .await
         .gql()?
@@ -299,6 +300,7 @@ pub async fn load(
         None => None,
         Some(id) => Some(
             ports
+                .engagements()?
                 .members(scope)
                 .await
                 .gql()?
@@ -312,6 +314,7 @@ pub async fn load(
         position: m.position.clone(),
     });
     let kpis: Vec<KpiView> = ports
+        .kpis()?
         .kpis(scope)
         .await
         .gql()?
@@ -319,10 +322,11 @@ pub async fn load(
         .filter(|k| scorecard::on_card(&card_kpi(k), days, card_member.as_ref()))
         .collect();
 
-    let catalogue = ports.metric_catalogue(scope).await.gql()?;
+    let catalogue = ports.engagements()?.metric_catalogue(scope).await.gql()?;
     let period_key = period.to_string();
     let ids: Vec<_> = kpis.iter().map(|k| k.kpi_id).collect();
     let targets: HashMap<_, _> = ports
+        .kpis()?
         .targets(scope, &ids)
         .await
         .gql()?
@@ -347,6 +351,7 @@ pub async fn load(
         scopes.sort();
         scopes.dedup();
         ports
+            .observations()?
             .observations(scope, &components, days, Some(&scopes))
             .await
             .gql()?
@@ -419,6 +424,7 @@ pub async fn load_as_of(
 ) -> Result<Scorecard> {
     check_access(scope, member_id)?;
     let replayed = ports(ctx)
+        .scorecards()?
         .scorecard_as_of(scope, &period, member_id, as_of)
         .await
         .gql()?;
@@ -437,6 +443,7 @@ pub async fn load_locked(
 ) -> Result<Scorecard> {
     check_access(scope, member_id)?;
     let replayed = ports(ctx)
+        .scorecards()?
         .locked_scorecard(scope, review_id, member_id, version)
         .await
         .gql()?;
@@ -452,6 +459,7 @@ async fn from_replay(
     as_of: chrono::DateTime<chrono::Utc>,
 ) -> Result<Scorecard> {
     let current: HashMap<_, KpiView> = ports(ctx)
+        .kpis()?
         .kpis(scope)
         .await
         .gql()?
@@ -521,7 +529,8 @@ async fn freshness(
     kpis: &[KpiView],
     days: DateRange,
 ) -> Result<Vec<Freshness>> {
-    let watermarks: Vec<WatermarkView> = ports(ctx).watermarks(scope).await.gql()?;
+    let watermarks: Vec<WatermarkView> =
+        ports(ctx).observations()?.watermarks(scope).await.gql()?;
     let definitions: Vec<&kpi_ledger_domain::kpi::KpiDefinition> =
         kpis.iter().map(|k| &k.definition).collect();
     Ok(fresh(&definitions, &engagement.platforms, watermarks, days))

@@ -107,13 +107,14 @@ async fn arrived_after(
 ) -> Result<Vec<crate::observation::Observation>> {
     let period = period_of(period)?;
     let ports = ports(ctx);
-    let engagement = ports.engagement(scope).await.gql()?;
+    let engagement = ports.engagements()?.engagement(scope).await.gql()?;
     let tz: chrono_tz::Tz = engagement
         .time_zone
         .parse()
         .map_err(|_| validation("time zone"))?;
     let days = period.days(engagement.fiscal_year_start_month, tz);
     let metrics: Vec<String> = ports
+        .engagements()?
         .metric_catalogue(scope)
         .await
         .gql()?
@@ -122,6 +123,7 @@ async fn arrived_after(
         .map(|m| m.key)
         .collect();
     Ok(ports
+        .observations()?
         .observations(scope, &metrics, days, None)
         .await
         .gql()?
@@ -445,6 +447,7 @@ impl Payout {
     ) -> Result<StatementDownload> {
         use base64::Engine;
         let file = ports(ctx)
+            .payouts()?
             .payout_statement(&self.1, self.0.id, format, language)
             .await
             .gql()?;
@@ -590,6 +593,7 @@ impl From<VerificationView> for PayoutVerification {
 pub async fn reviews(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<Review>> {
     scope.require(Capability::ReadAuditLog)?;
     Ok(ports(ctx)
+        .reviews()?
         .reviews(scope)
         .await
         .gql()?
@@ -601,6 +605,7 @@ pub async fn reviews(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<R
 pub async fn plans(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<IncentivePlan>> {
     scope.require(Capability::ReadAllPersonalScorecards)?;
     Ok(ports(ctx)
+        .plans()?
         .plans(scope)
         .await
         .gql()?
@@ -621,6 +626,7 @@ pub async fn payouts(
         return Err(coded(FORBIDDEN, "your role may not read payouts"));
     }
     Ok(ports(ctx)
+        .payouts()?
         .payouts(scope, period)
         .await
         .gql()?
@@ -640,6 +646,7 @@ pub async fn verify(
         return Err(not_found("payout"));
     }
     Ok(ports(ctx)
+        .payouts()?
         .verify_payout(scope, payout_id)
         .await
         .gql()?
@@ -652,6 +659,7 @@ async fn load_review(
     review_id: Uuid,
 ) -> Result<Review> {
     ports(ctx)
+        .reviews()?
         .reviews(scope)
         .await
         .gql()?
@@ -667,6 +675,7 @@ async fn load_plan(
     plan_id: Uuid,
 ) -> Result<IncentivePlan> {
     ports(ctx)
+        .plans()?
         .plans(scope)
         .await
         .gql()?
@@ -855,7 +864,7 @@ async fn check_participants(
     scope: &EngagementScope,
     terms: &PlanTerms,
 ) -> Result<()> {
-    let members = ports(ctx).members(scope).await.gql()?;
+    let members = ports(ctx).engagements()?.members(scope).await.gql()?;
     for p in &terms.participants {
         if !members.iter().any(|m| m.member_id == p.member_id) {
             return Err(validation(format!(
@@ -890,6 +899,7 @@ impl SettlementMutation {
         let period = scope.normalise(input.period.0);
         let period_key = period.to_string();
         if let Some(existing) = ports(ctx)
+            .reviews()?
             .reviews(&scope)
             .await
             .gql()?
@@ -905,7 +915,7 @@ impl SettlementMutation {
             ));
         }
         let review_id = Uuid::new_v4();
-        let snapshot_position = ports(ctx).head_position().await.gql()?;
+        let snapshot_position = ports(ctx).reviews()?.head_position().await.gql()?;
         let command = ReviewCommand::Open {
             review_id,
             engagement_id: scope.engagement_id(),
@@ -913,6 +923,7 @@ impl SettlementMutation {
             snapshot_position,
         };
         ports(ctx)
+            .reviews()?
             .execute_review(&permit, review_id, command, &metadata)
             .await
             .gql()?;
@@ -933,6 +944,7 @@ impl SettlementMutation {
             cause: input.cause,
         };
         ports(ctx)
+            .reviews()?
             .execute_review(&permit, input.review_id, command, &metadata)
             .await
             .gql()?;
@@ -990,8 +1002,9 @@ impl SettlementMutation {
             },
             DecisionKind::Reopen => Decision::Reopen { reason: reason()? },
         };
-        let snapshot_position = ports(ctx).head_position().await.gql()?;
+        let snapshot_position = ports(ctx).reviews()?.head_position().await.gql()?;
         ports(ctx)
+            .reviews()?
             .execute_review(
                 &permit,
                 input.review_id,
@@ -1021,9 +1034,10 @@ impl SettlementMutation {
         let command = ReviewCommand::SignOff {
             user_id: scope.user_id(),
             role: scope.role(),
-            position: ports(ctx).head_position().await.gql()?,
+            position: ports(ctx).reviews()?.head_position().await.gql()?,
         };
         ports(ctx)
+            .reviews()?
             .execute_review(&permit, input.review_id, command, &metadata)
             .await
             .gql()?;
@@ -1050,6 +1064,7 @@ impl SettlementMutation {
             terms,
         };
         ports(ctx)
+            .plans()?
             .execute_plan(&permit, plan_id, command, &metadata)
             .await
             .gql()?;
@@ -1070,6 +1085,7 @@ impl SettlementMutation {
         let terms = terms(input.terms);
         check_participants(ctx, &scope, &terms).await?;
         ports(ctx)
+            .plans()?
             .execute_plan(
                 &permit,
                 input.plan_id,
@@ -1097,6 +1113,7 @@ impl SettlementMutation {
             by: scope.user_id(),
         };
         ports(ctx)
+            .plans()?
             .execute_plan(&permit, input.plan_id, command, &metadata)
             .await
             .gql()?;
@@ -1116,6 +1133,7 @@ impl SettlementMutation {
             metadata,
         } = change(ctx, input.engagement_id, Capability::CalculatePayouts, None).await?;
         Ok(ports(ctx)
+            .payouts()?
             .calculate_payouts(
                 &permit,
                 &scope.normalise(input.period.0),
@@ -1243,6 +1261,7 @@ impl SettlementQuery {
             curve.check().map_err(validation)?;
         }
         Ok(ports(ctx)
+            .payouts()?
             .what_if_payouts(&scope, &scope.normalise(period.0), plan_id, &scenario)
             .await
             .gql()?
@@ -1276,6 +1295,7 @@ async fn change_payout(
         metadata,
     } = change(ctx, engagement_id, capability, reason).await?;
     ports(ctx)
+        .payouts()?
         .execute_payout(&permit, payout_id, command(&scope), &metadata)
         .await
         .gql()?;

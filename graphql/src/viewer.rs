@@ -25,6 +25,7 @@ impl ViewerQuery {
     async fn viewer(&self, ctx: &Context<'_>) -> Result<ViewerInfo> {
         let viewer = viewer(ctx)?;
         let account = ports(ctx)
+            .identity()?
             .account(viewer.user_id)
             .await
             .gql()?

@@ -20,7 +20,7 @@ pub mod jobs;
 mod stage;
 
 use crate::on_db;
-use crate::projections::Projector;
+use crate::projector::Projector;
 use crate::store::{Db, StoreError};
 use chrono::Utc;
 use kpi_ledger_domain::ids::EngagementId;

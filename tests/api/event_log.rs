@@ -117,7 +117,7 @@ async fn read_models_rebuild_from_the_log_to_the_same_state(app: TestApp) {
         out
     };
     let tables_before = dump(context.db.clone()).await;
-    context.projector.rebuild().await.unwrap();
+    context.projector.rebuild(None).await.unwrap();
     let tables_after = dump(context.db.clone()).await;
     assert_eq!(tables_before, tables_after);
     assert!(!tables_after[0].is_empty());

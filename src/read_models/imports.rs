@@ -1,11 +1,22 @@
-use super::series::ADVANCE_WATERMARK;
-use super::{decode, json, timestamp};
+//! `imports`: every recorded import with its file, rate and outcome. (The running jobs and
+//! the staging rows are operational tables of `crate::imports`, not read models.)
+
+use super::{decode, json, timestamp, ReadModel};
 use crate::store::events::StoredEvent;
 use crate::store::params::Statement;
 use crate::store::StoreError;
-use kpi_ledger_domain::import::ImportEvent;
+use kpi_ledger_domain::import::{ImportEvent, IMPORT_AGGREGATE};
 
-pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
+pub const READ_MODEL: ReadModel = ReadModel {
+    name: "imports",
+    tables: &["imports"],
+    project,
+};
+
+fn project(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
+    if event.aggregate_type != IMPORT_AGGREGATE {
+        return Ok(Vec::new());
+    }
     let import_id = event.aggregate_id.clone();
     Ok(match decode::<ImportEvent>(event)? {
         ImportEvent::ImportStarted {
@@ -39,16 +50,15 @@ pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
             ],
         )],
         ImportEvent::ImportCompleted {
-            engagement_id,
-            format,
             rows_read,
             observations_recorded,
             observations_restated,
             series,
             watermarks,
+            ..
         } => {
             let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-            let mut statements = vec![Statement::new(
+            vec![Statement::new(
                 "UPDATE imports SET status = 'completed', rows_read = $1,
                      observations_recorded = $2, observations_restated = $3, series = $4,
                      watermarks = $5
@@ -61,19 +71,7 @@ pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
                     json(&watermarks)?.into(),
                     import_id.into(),
                 ],
-            )];
-            for watermark in watermarks {
-                statements.push(Statement::new(
-                    ADVANCE_WATERMARK,
-                    vec![
-                        engagement_id.to_string().into(),
-                        watermark.platform.into(),
-                        format.clone().into(),
-                        watermark.through.to_string().into(),
-                    ],
-                ));
-            }
-            statements
+            )]
         }
     })
 }

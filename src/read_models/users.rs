@@ -1,10 +1,23 @@
-use super::{decode, timestamp};
+//! `users`: installation grants of every registered user (the personal part of an account
+//! lives in `user_accounts`, outside the event log; `crate::accounts` joins the two).
+
+use super::{decode, timestamp, ReadModel};
 use crate::store::events::StoredEvent;
 use crate::store::params::Statement;
 use crate::store::StoreError;
-use kpi_ledger_domain::user::UserEvent;
+use cqrs_es::Aggregate;
+use kpi_ledger_domain::user::{User, UserEvent};
 
-pub fn statements(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
+pub const READ_MODEL: ReadModel = ReadModel {
+    name: "users",
+    tables: &["users"],
+    project,
+};
+
+fn project(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
+    if event.aggregate_type != User::TYPE {
+        return Ok(Vec::new());
+    }
     let flag = |b: bool| i64::from(b);
     Ok(match decode::<UserEvent>(event)? {
         UserEvent::UserRegistered { user_id, grants } => vec![Statement::new(

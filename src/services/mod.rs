@@ -1,0 +1,98 @@
+//! The server's implementations of the GraphQL ports: one service per concept, each
+//! holding only what it needs. Reads go to the read models (`crate::read_models`),
+//! commands through cqrs-es (`crate::store::events`), personal data through the vault.
+
+mod engagements;
+mod identity;
+mod imports;
+mod kpis;
+mod observations;
+mod payouts;
+mod plans;
+mod reviews;
+mod scorecards;
+mod support;
+
+pub use engagements::EngagementService;
+pub use identity::IdentityService;
+pub use imports::ImportService;
+pub use kpis::KpiService;
+pub use observations::ObservationService;
+pub use payouts::PayoutService;
+pub use plans::PlanService;
+pub use reviews::ReviewService;
+pub use scorecards::ScorecardService;
+pub(crate) use support::Recorder;
+
+use crate::accounts::Accounts;
+use crate::imports::jobs::Jobs;
+use crate::imports::Importer;
+use crate::projector::Projector;
+use crate::store::Db;
+use crate::vault::Vault;
+use kpi_ledger_graphql::ports::Ports;
+use std::sync::Arc;
+
+/// Every service of one server, sharing one database and one projector.
+pub struct Services {
+    pub identity: Arc<IdentityService>,
+    pub engagements: Arc<EngagementService>,
+    pub kpis: Arc<KpiService>,
+    pub observations: Arc<ObservationService>,
+    pub scorecards: Arc<ScorecardService>,
+    pub reviews: Arc<ReviewService>,
+    pub plans: Arc<PlanService>,
+    pub payouts: Arc<PayoutService>,
+    pub imports: Arc<ImportService>,
+    accounts: Accounts,
+    jobs: Jobs,
+}
+
+impl Services {
+    pub fn new(db: Db, projector: Arc<Projector>) -> Self {
+        let recorder = Recorder::new(projector.clone());
+        let accounts = Accounts::new(db.clone(), projector.clone());
+        let vault = Vault::new(db.clone());
+        let jobs = Jobs::new(Importer::new(db.clone(), projector));
+        Self {
+            identity: Arc::new(IdentityService::new(db.clone(), accounts.clone())),
+            engagements: Arc::new(EngagementService::new(
+                db.clone(),
+                accounts.clone(),
+                vault.clone(),
+                recorder.clone(),
+            )),
+            kpis: Arc::new(KpiService::new(db.clone(), recorder.clone())),
+            observations: Arc::new(ObservationService::new(db.clone(), recorder.clone())),
+            scorecards: Arc::new(ScorecardService::new(db.clone())),
+            reviews: Arc::new(ReviewService::new(db.clone(), recorder.clone())),
+            plans: Arc::new(PlanService::new(db.clone(), recorder.clone())),
+            payouts: Arc::new(PayoutService::new(db, vault, recorder)),
+            imports: Arc::new(ImportService::new(jobs.clone())),
+            accounts,
+            jobs,
+        }
+    }
+
+    /// Every service as the port the GraphQL schema takes.
+    pub fn ports(&self) -> Ports {
+        Ports::default()
+            .with_identity(self.identity.clone())
+            .with_engagements(self.engagements.clone())
+            .with_kpis(self.kpis.clone())
+            .with_observations(self.observations.clone())
+            .with_scorecards(self.scorecards.clone())
+            .with_reviews(self.reviews.clone())
+            .with_plans(self.plans.clone())
+            .with_payouts(self.payouts.clone())
+            .with_imports(self.imports.clone())
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+}

@@ -1,0 +1,120 @@
+//! Scorecards replayed from the event log: as of an instant, or as a review locked them.
+//! They never read stored results.
+
+use crate::read_models::reviews;
+use crate::store::events::replay;
+use crate::store::{Db, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kpi_ledger_domain::ids::MemberId;
+use kpi_ledger_domain::period::Period;
+use kpi_ledger_domain::replay::Model;
+use kpi_ledger_domain::scorecard::{CardKpi, Scorecard};
+use kpi_ledger_graphql::access::EngagementScope;
+use kpi_ledger_graphql::ports::{AsOfScorecard, PortError, ScorecardPort, WatermarkView};
+
+pub struct ScorecardService {
+    db: Db,
+}
+
+impl ScorecardService {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+/// A replayed card with the watermarks and platforms of the same position.
+fn as_of_card(position: i64, card: Scorecard, kpis: Vec<CardKpi>, model: &Model) -> AsOfScorecard {
+    AsOfScorecard {
+        position,
+        card,
+        kpis,
+        watermarks: model
+            .watermarks()
+            .map(|(platform, source, through)| WatermarkView {
+                platform: platform.to_string(),
+                source: source.to_string(),
+                through,
+            })
+            .collect(),
+        platforms: model
+            .settings()
+            .map(|s| s.platforms.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// The last position recorded at or before `instant` (0 before the first event).
+async fn position_at(db: &Db, instant: DateTime<Utc>) -> Result<i64, StoreError> {
+    let position: Option<i64> = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT MAX(position) FROM events WHERE recorded_at <= $1")
+                .bind(instant.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .fetch_one(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT MAX(position) FROM events WHERE recorded_at <= $1")
+                .bind(instant)
+                .fetch_one(pool)
+                .await?
+        }
+    };
+    Ok(position.unwrap_or(0))
+}
+
+#[async_trait]
+impl ScorecardPort for ScorecardService {
+    async fn scorecard_as_of(
+        &self,
+        scope: &EngagementScope,
+        period: &Period,
+        member: Option<MemberId>,
+        as_of: DateTime<Utc>,
+    ) -> Result<AsOfScorecard, PortError> {
+        let position = position_at(&self.db, as_of).await?;
+        let model = replay(&self.db, scope.engagement_id(), position).await?;
+        let (card, kpis) = model.scorecard(period, member).map_err(|message| {
+            PortError::refused(kpi_ledger_domain::ErrorKind::NotFound, message)
+        })?;
+        Ok(as_of_card(position, card, kpis, &model))
+    }
+
+    async fn locked_scorecard(
+        &self,
+        scope: &EngagementScope,
+        review_id: uuid::Uuid,
+        member: Option<MemberId>,
+        version: Option<u32>,
+    ) -> Result<AsOfScorecard, PortError> {
+        super::support::owned_by(
+            reviews::owner(&self.db, review_id).await?,
+            scope.engagement_id(),
+            "review",
+        )?;
+        let head = crate::store::events::head_position(&self.db).await?;
+        let state = replay(&self.db, scope.engagement_id(), head).await?;
+        let not_found =
+            |message: String| PortError::refused(kpi_ledger_domain::ErrorKind::NotFound, message);
+        let review = state
+            .reviews()
+            .find(|r| r.review_id == review_id)
+            .cloned()
+            .ok_or_else(|| PortError::not_found("review"))?;
+        // A lock version reads with its own snapshot and the decisions made before it.
+        let (snapshot, decisions) = match version {
+            Some(v) => {
+                let lock = review
+                    .lock(Some(v))
+                    .ok_or_else(|| not_found(format!("the review has no lock version {v}")))?;
+                (lock.snapshot_position, review.decisions_of(lock))
+            }
+            None => (review.snapshot_position, review.decisions.as_slice()),
+        };
+        let frozen = replay(&self.db, scope.engagement_id(), snapshot).await?;
+        let (card, kpis) = frozen
+            .decided_scorecard(&review.period, member, decisions)
+            .map_err(not_found)?;
+        Ok(as_of_card(snapshot, card, kpis, &frozen))
+    }
+}
