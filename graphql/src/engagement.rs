@@ -4,17 +4,17 @@ use crate::access::{
     command_metadata, engagement_scope, open_permit, ports, request, visible_engagements,
     EngagementScope,
 };
-use crate::error::{not_found, validation, PortResultExt};
+use crate::error::{validation, PortResultExt};
+use crate::member::{present_members, Member};
 use crate::page::{Page, DEFAULT_PAGE, MAX_PAGE};
-use crate::ports::{EngagementView, MemberView, NewMemberRequest, PersonalData};
+use crate::ports::{EngagementView, MemberView};
 use crate::scalars::Date;
 use async_graphql::connection::{query, Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
-use kpi_ledger_domain::access::{Capability, EngagementRole, MemberVisibility};
+use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::engagement::{EngagementCommand, EngagementSettings, EngagementStatus};
 use kpi_ledger_domain::ids::{EngagementId, MemberId};
-use kpi_ledger_domain::values::{DisplayName, Email};
 use uuid::Uuid;
 
 /// Where an engagement is in its life. Allowed moves: DIAGNOSING → TRIAL | CLOSED,
@@ -214,16 +214,13 @@ impl Engagement {
     }
 
     /// Reviews of this engagement's periods (not for members).
-    async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<crate::settlement::Review>> {
-        crate::settlement::reviews(ctx, &self.scope).await
+    async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<crate::review::Review>> {
+        crate::review::reviews(ctx, &self.scope).await
     }
 
     /// Incentive plans (consultants and client owners).
-    async fn incentive_plans(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<Vec<crate::settlement::IncentivePlan>> {
-        crate::settlement::plans(ctx, &self.scope).await
+    async fn incentive_plans(&self, ctx: &Context<'_>) -> Result<Vec<crate::plan::IncentivePlan>> {
+        crate::plan::plans(ctx, &self.scope).await
     }
 
     /// Payouts in the order calculated, optionally of one period (members: their own
@@ -234,9 +231,9 @@ impl Engagement {
         period: Option<crate::scalars::PeriodScalar>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> Result<Page<crate::settlement::Payout>> {
+    ) -> Result<Page<crate::payout::Payout>> {
         let period = period.map(|p| self.scope.normalise(p.0).to_string());
-        let all = crate::settlement::payouts(ctx, &self.scope, period).await?;
+        let all = crate::payout::payouts(ctx, &self.scope, period).await?;
         crate::page::slice("payouts", all, first, after.as_deref())
     }
 
@@ -245,8 +242,8 @@ impl Engagement {
         &self,
         ctx: &Context<'_>,
         payout_id: Uuid,
-    ) -> Result<crate::settlement::PayoutVerification> {
-        crate::settlement::verify(ctx, &self.scope, payout_id).await
+    ) -> Result<crate::payout::PayoutVerification> {
+        crate::payout::verify(ctx, &self.scope, payout_id).await
     }
 
     /// Imports of marketplace files, newest first, with progress and outcome.
@@ -290,122 +287,6 @@ impl Engagement {
         let shown = present_members(ctx, &self.scope, shown).await?;
         Ok(crate::page::page("members", window, total, shown))
     }
-}
-
-/// One person's membership of an engagement.
-pub struct Member {
-    view: MemberView,
-    personal: Option<PersonalData>,
-    is_viewer: bool,
-}
-
-#[Object]
-impl Member {
-    async fn id(&self) -> Uuid {
-        self.view.member_id.as_uuid()
-    }
-    async fn role(&self) -> RoleGql {
-        self.view.role.into()
-    }
-    /// Position key such as `advertising`.
-    async fn position(&self) -> Option<&str> {
-        self.view.position.as_deref()
-    }
-    async fn active_from(&self) -> Date {
-        self.view.active_from.into()
-    }
-    async fn active_until(&self) -> Option<Date> {
-        self.view.active_until.map(Date)
-    }
-    /// A stable stand-in for the name, for callers who may not see names.
-    async fn pseudonym(&self) -> String {
-        let id = self.view.member_id.to_string();
-        format!("Member {}", &id[..8])
-    }
-    /// The member's name; null where the caller may not see it or it was erased.
-    async fn display_name(&self) -> Option<&str> {
-        match &self.personal {
-            Some(PersonalData::Present(fields)) => Some(&fields.display_name),
-            _ => None,
-        }
-    }
-    /// The member's email; null where the caller may not see it or it was erased.
-    async fn email(&self) -> Option<&str> {
-        match &self.personal {
-            Some(PersonalData::Present(fields)) => Some(&fields.email),
-            _ => None,
-        }
-    }
-    /// True when the member's personal data was erased.
-    async fn erased(&self) -> bool {
-        matches!(self.personal, Some(PersonalData::Erased))
-    }
-    /// True for the caller's own membership.
-    async fn is_viewer(&self) -> bool {
-        self.is_viewer
-    }
-}
-
-/// Applies the caller's member visibility and attaches the personal fields they may see.
-async fn present_members(
-    ctx: &Context<'_>,
-    scope: &EngagementScope,
-    members: Vec<MemberView>,
-) -> Result<Vec<Member>> {
-    let visibility = scope.role().member_visibility();
-    let members: Vec<MemberView> = match visibility {
-        MemberVisibility::SelfOnly => members
-            .into_iter()
-            .filter(|m| m.member_id == scope.member_id())
-            .collect(),
-        MemberVisibility::Full | MemberVisibility::Pseudonymous => members,
-    };
-    let readable: Vec<MemberId> = members
-        .iter()
-        .filter(|m| match visibility {
-            MemberVisibility::Full => true,
-            MemberVisibility::Pseudonymous | MemberVisibility::SelfOnly => {
-                m.member_id == scope.member_id()
-            }
-        })
-        .map(|m| m.member_id)
-        .collect();
-    let mut personal = if readable.is_empty() {
-        Default::default()
-    } else {
-        ports(ctx)
-            .engagements()?
-            .member_personal_data(scope, &readable)
-            .await
-            .gql()?
-    };
-    Ok(members
-        .into_iter()
-        .map(|view| Member {
-            personal: personal.remove(&view.member_id),
-            is_viewer: view.member_id == scope.member_id(),
-            view,
-        })
-        .collect())
-}
-
-async fn load_member(
-    ctx: &Context<'_>,
-    scope: &EngagementScope,
-    member_id: MemberId,
-) -> Result<Member> {
-    let view = ports(ctx)
-        .engagements()?
-        .members(scope)
-        .await
-        .gql()?
-        .into_iter()
-        .find(|m| m.member_id == member_id)
-        .ok_or_else(|| not_found("member"))?;
-    present_members(ctx, scope, vec![view])
-        .await?
-        .pop()
-        .ok_or_else(|| not_found("member"))
 }
 
 #[derive(Default)]
@@ -492,37 +373,6 @@ pub struct OpenEngagementInput {
 }
 
 #[derive(InputObject)]
-pub struct AddMemberInput {
-    pub engagement_id: Uuid,
-    pub display_name: String,
-    /// The person's login email; an account is created for it when none exists.
-    pub email: String,
-    pub role: RoleGql,
-    /// Position key such as `advertising`, `operations`, `customer_service`.
-    pub position: Option<String>,
-    /// First active day; default today in the engagement's time zone.
-    pub active_from: Option<Date>,
-    pub reason: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct ChangeMemberRoleInput {
-    pub engagement_id: Uuid,
-    pub member_id: Uuid,
-    pub role: RoleGql,
-    pub reason: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct RemoveMemberInput {
-    pub engagement_id: Uuid,
-    pub member_id: Uuid,
-    /// Last active day (inclusive); bonus proration uses it.
-    pub active_until: Date,
-    pub reason: Option<String>,
-}
-
-#[derive(InputObject)]
 pub struct ChangeEngagementStatusInput {
     pub engagement_id: Uuid,
     pub status: StatusGql,
@@ -568,70 +418,6 @@ impl EngagementMutation {
             .gql()?;
         let scope = engagement_scope(ctx, engagement_id).await?;
         Engagement::load(ctx, scope).await
-    }
-
-    /// Adds a person to an engagement with one role. Consultants only.
-    async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<Member> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManageMembers)?;
-        let metadata = command_metadata(ctx, input.reason)?;
-        let member = NewMemberRequest {
-            display_name: DisplayName::parse(&input.display_name)
-                .map_err(|e| validation(e.to_string()))?,
-            email: Email::parse(&input.email).map_err(|e| validation(e.to_string()))?,
-            role: input.role.into(),
-            position: input.position,
-            active_from: input
-                .active_from
-                .map(|d| d.0)
-                .unwrap_or_else(|| request(ctx).today_in(scope.time_zone())),
-        };
-        let member_id = ports(ctx)
-            .engagements()?
-            .add_member(&permit, member, &metadata)
-            .await
-            .gql()?;
-        load_member(ctx, &scope, member_id).await
-    }
-
-    /// Gives a member another role. Consultants only; the last consultant keeps theirs.
-    async fn change_member_role(
-        &self,
-        ctx: &Context<'_>,
-        input: ChangeMemberRoleInput,
-    ) -> Result<Member> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManageMembers)?;
-        let metadata = command_metadata(ctx, input.reason)?;
-        let member_id = MemberId(input.member_id);
-        let command = EngagementCommand::ChangeMemberRole {
-            member_id,
-            role: input.role.into(),
-        };
-        ports(ctx)
-            .engagements()?
-            .execute_engagement(&permit, command, &metadata)
-            .await
-            .gql()?;
-        load_member(ctx, &scope, member_id).await
-    }
-
-    /// Ends a membership on `activeUntil` (inclusive). Consultants only.
-    async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<Member> {
-        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
-        let permit = scope.permit(Capability::ManageMembers)?;
-        let metadata = command_metadata(ctx, input.reason)?;
-        let member_id = MemberId(input.member_id);
-        let command = EngagementCommand::RemoveMember {
-            member_id,
-            active_until: input.active_until.0,
-        };
-        ports(ctx)
-            .engagements()?
-            .execute_engagement(&permit, command, &metadata)
-            .await
-            .gql()?;
-        load_member(ctx, &scope, member_id).await
     }
 
     /// Moves the engagement to another status, as SPEC §2's table allows; anything else is

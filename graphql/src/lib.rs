@@ -10,13 +10,16 @@ pub mod error;
 mod imports;
 mod kpi;
 pub mod limits;
+mod member;
 mod metrics;
 mod observation;
 pub mod page;
+mod payout;
+mod plan;
 pub mod ports;
+mod review;
 pub mod scalars;
 mod scorecard;
-mod settlement;
 mod viewer;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -27,17 +30,20 @@ pub struct QueryRoot(
     viewer::ViewerQuery,
     engagement::EngagementQuery,
     metrics::MetricQuery,
-    settlement::SettlementQuery,
+    payout::PayoutQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     engagement::EngagementMutation,
+    member::MemberMutation,
     metrics::MetricMutation,
     kpi::KpiMutation,
     observation::ObservationMutation,
     imports::ImportMutation,
-    settlement::SettlementMutation,
+    review::ReviewMutation,
+    plan::PlanMutation,
+    payout::PayoutMutation,
 );
 
 pub type KpiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
