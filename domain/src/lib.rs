@@ -23,6 +23,7 @@ pub mod scorecard;
 pub mod scoring;
 pub mod series;
 pub mod settlement;
+pub mod upcast;
 pub mod user;
 pub mod values;
 

@@ -85,6 +85,18 @@ struct ReplayedKpi {
     targets: BTreeMap<String, Levels>,
 }
 
+/// One stored event as the replay reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct LoggedEvent<'a> {
+    pub position: i64,
+    pub aggregate_type: &'a str,
+    pub aggregate_id: &'a str,
+    pub event_type: &'a str,
+    pub event_version: &'a str,
+    /// The payload as stored (before any upcaster).
+    pub payload: &'a serde_json::Value,
+}
+
 /// The state of one engagement at a position of the log.
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -125,42 +137,38 @@ impl Model {
         }
     }
 
-    /// Applies one stored event (its aggregate type, id and payload). Events of other
-    /// engagements and of aggregates a scorecard does not read are skipped.
-    pub fn apply(
-        &mut self,
-        position: i64,
-        aggregate_type: &str,
-        aggregate_id: &str,
-        payload: &serde_json::Value,
-    ) -> Result<(), String> {
-        self.position = position;
-        let decode_error = |e: serde_json::Error| format!("event at position {position}: {e}");
-        match aggregate_type {
-            "engagement" if aggregate_id == self.engagement_id.to_string() => {
-                let event: EngagementEvent =
-                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
-                self.apply_engagement(event);
+    /// Applies one stored event. Events of other engagements and of aggregates a scorecard
+    /// does not read are skipped; every event is decoded through [`crate::upcast`].
+    pub fn apply(&mut self, event: LoggedEvent<'_>) -> Result<(), String> {
+        use crate::engagement::Engagement;
+        use crate::kpi::Kpi;
+        use crate::plan::Plan;
+        use crate::review::Review;
+        use crate::series::Series;
+        use cqrs_es::Aggregate;
+        self.position = event.position;
+        fn decoded<E: serde::de::DeserializeOwned>(event: &LoggedEvent<'_>) -> Result<E, String> {
+            crate::upcast::decode(
+                event.aggregate_type,
+                event.event_type,
+                event.event_version,
+                event.payload,
+            )
+            .map_err(|e| format!("event at position {}: {e}", event.position))
+        }
+        match event.aggregate_type {
+            Engagement::TYPE if event.aggregate_id == self.engagement_id.to_string() => {
+                self.apply_engagement(decoded(&event)?);
             }
-            "kpi" => {
-                let event: KpiEvent =
-                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
-                self.apply_kpi(aggregate_id, event);
-            }
-            "series" => {
-                let event: SeriesEvent =
-                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
-                self.apply_series(event);
-            }
-            "import" => {
-                let event: ImportEvent =
-                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
+            Kpi::TYPE => self.apply_kpi(event.aggregate_id, decoded(&event)?),
+            Series::TYPE => self.apply_series(decoded(&event)?),
+            crate::import::IMPORT_AGGREGATE => {
                 if let ImportEvent::ImportCompleted {
                     engagement_id,
                     format,
                     watermarks,
                     ..
-                } = event
+                } = decoded(&event)?
                 {
                     if engagement_id == self.engagement_id {
                         for w in watermarks {
@@ -169,16 +177,8 @@ impl Model {
                     }
                 }
             }
-            "review" => {
-                let event: ReviewEvent =
-                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
-                self.apply_review(aggregate_id, event);
-            }
-            "plan" => {
-                let event: PlanEvent =
-                    serde_json::from_value(payload.clone()).map_err(decode_error)?;
-                self.apply_plan(aggregate_id, event);
-            }
+            Review::TYPE => self.apply_review(event.aggregate_id, decoded(&event)?),
+            Plan::TYPE => self.apply_plan(event.aggregate_id, decoded(&event)?),
             _ => {}
         }
         Ok(())
@@ -624,7 +624,8 @@ pub(crate) mod fixtures {
     use crate::series::Source;
     use std::str::FromStr;
 
-    pub type Log = Vec<(String, String, serde_json::Value)>;
+    /// (aggregate type, aggregate id, event type, event version, payload) in log order.
+    pub type Log = Vec<(String, String, String, String, serde_json::Value)>;
 
     pub fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
@@ -642,8 +643,19 @@ pub(crate) mod fixtures {
         "2026-06".parse().unwrap()
     }
 
-    pub fn push<E: serde::Serialize>(log: &mut Log, kind: &str, id: String, event: E) {
-        log.push((kind.to_string(), id, serde_json::to_value(event).unwrap()));
+    pub fn push<E: serde::Serialize + cqrs_es::DomainEvent>(
+        log: &mut Log,
+        kind: &str,
+        id: String,
+        event: E,
+    ) {
+        log.push((
+            kind.to_string(),
+            id,
+            event.event_type(),
+            event.event_version(),
+            serde_json::to_value(event).unwrap(),
+        ));
     }
 
     /// Acme Home JP, Li Wei (advertising, from 2026-06-11), the three KPIs with June
@@ -788,8 +800,19 @@ pub(crate) mod fixtures {
 
     pub fn replay(log: &Log, upto: usize) -> Model {
         let mut model = Model::new(engagement());
-        for (position, (kind, id, payload)) in log.iter().take(upto).enumerate() {
-            model.apply(position as i64 + 1, kind, id, payload).unwrap();
+        for (position, (kind, id, event_type, version, payload)) in
+            log.iter().take(upto).enumerate()
+        {
+            model
+                .apply(LoggedEvent {
+                    position: position as i64 + 1,
+                    aggregate_type: kind,
+                    aggregate_id: id,
+                    event_type,
+                    event_version: version,
+                    payload,
+                })
+                .unwrap();
         }
         model
     }

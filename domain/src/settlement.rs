@@ -792,7 +792,7 @@ mod tests {
         let mut settings =
             crate::engagement::EngagementSettings::with_defaults("Acme Home JP", "Acme");
         settings.platforms = vec!["amazon_jp".into(), "rakuten".into()];
-        log[0].2 = serde_json::to_value(crate::engagement::EngagementEvent::EngagementOpened {
+        log[0].4 = serde_json::to_value(crate::engagement::EngagementEvent::EngagementOpened {
             engagement_id: engagement(),
             settings,
         })

@@ -41,14 +41,9 @@ pub const ALL: &[ReadModel] = &[
     payouts::READ_MODEL,
 ];
 
-/// Decodes an event payload, naming the event if it does not fit the type.
+/// Decodes an event through the domain's upcasters, naming the event if it does not fit.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(event: &StoredEvent) -> Result<T, StoreError> {
-    serde_json::from_value(event.payload.clone()).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "event {} v{} at position {} does not decode: {e}",
-            event.event_type, event.event_version, event.position
-        ))
-    })
+    event.decode()
 }
 
 /// An event's recorded-at instant as read models store it.

@@ -4,9 +4,11 @@
 use super::{Db, StoreError};
 use crate::on_db;
 use chrono::{DateTime, Utc};
+use cqrs_es::persist::{EventUpcaster, PersistedEventStore, SerializedEvent};
+use cqrs_es::CqrsFramework;
 use cqrs_es::{Aggregate, AggregateError};
-use postgres_es::{postgres_cqrs, PostgresCqrs};
-use sqlite_es::{sqlite_cqrs, SqliteCqrs};
+use postgres_es::{PostgresCqrs, PostgresEventRepository};
+use sqlite_es::{SqliteCqrs, SqliteEventRepository};
 use std::collections::HashMap;
 
 /// How often a command is re-run after losing an optimistic-concurrency race. The retry
@@ -25,10 +27,22 @@ where
     A: Aggregate<Services = ()>,
     A::Command: Clone,
 {
+    /// The framework for `A`, reading stored events through the domain's upcasters.
     pub fn new(db: &Db) -> Self {
         match db {
-            Db::Sqlite(pool) => Cqrs::Sqlite(sqlite_cqrs(pool.clone(), Vec::new(), ())),
-            Db::Postgres(pool) => Cqrs::Postgres(postgres_cqrs(pool.clone(), Vec::new(), ())),
+            Db::Sqlite(pool) => {
+                let store =
+                    PersistedEventStore::new_event_store(SqliteEventRepository::new(pool.clone()))
+                        .with_upcasters(upcasters::<A>());
+                Cqrs::Sqlite(CqrsFramework::new(store, Vec::new(), ()))
+            }
+            Db::Postgres(pool) => {
+                let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(
+                    pool.clone(),
+                ))
+                .with_upcasters(upcasters::<A>());
+                Cqrs::Postgres(CqrsFramework::new(store, Vec::new(), ()))
+            }
         }
     }
 
@@ -68,6 +82,29 @@ where
     }
 }
 
+/// The domain's upcasters of `A`'s events, as cqrs-es runs them when it loads an aggregate.
+fn upcasters<A: Aggregate>() -> Vec<Box<dyn EventUpcaster>> {
+    kpi_ledger_domain::upcast::UPCASTERS
+        .iter()
+        .filter(|u| u.aggregate_type == A::TYPE)
+        .map(|u| Box::new(DomainUpcaster(u)) as Box<dyn EventUpcaster>)
+        .collect()
+}
+
+struct DomainUpcaster(&'static kpi_ledger_domain::upcast::Upcaster);
+
+impl EventUpcaster for DomainUpcaster {
+    fn can_upcast(&self, event_type: &str, event_version: &str) -> bool {
+        event_type == self.0.event_type && event_version == self.0.from
+    }
+
+    fn upcast(&self, mut event: SerializedEvent) -> SerializedEvent {
+        event.payload = (self.0.rewrite)(event.payload);
+        event.event_version = self.0.to.to_string();
+        event
+    }
+}
+
 /// One event as stored, with its place in the global order.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
@@ -83,6 +120,29 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// The event as the replay model reads it.
+    pub fn logged(&self) -> kpi_ledger_domain::replay::LoggedEvent<'_> {
+        kpi_ledger_domain::replay::LoggedEvent {
+            position: self.position,
+            aggregate_type: &self.aggregate_type,
+            aggregate_id: &self.aggregate_id,
+            event_type: &self.event_type,
+            event_version: &self.event_version,
+            payload: &self.payload,
+        }
+    }
+
+    /// The payload decoded as `T`, brought to the current shape by the upcasters.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
+        kpi_ledger_domain::upcast::decode(
+            &self.aggregate_type,
+            &self.event_type,
+            &self.event_version,
+            &self.payload,
+        )
+        .map_err(|e| StoreError::Corrupt(format!("at position {}: {e}", self.position)))
+    }
+
     pub fn actor(&self) -> &str {
         self.metadata
             .get(kpi_ledger_domain::metadata::ACTOR)
@@ -198,14 +258,7 @@ pub async fn replay(
             if event.position > position {
                 return Ok(model);
             }
-            model
-                .apply(
-                    event.position,
-                    &event.aggregate_type,
-                    &event.aggregate_id,
-                    &event.payload,
-                )
-                .map_err(StoreError::Corrupt)?;
+            model.apply(event.logged()).map_err(StoreError::Corrupt)?;
             after = event.position;
         }
     }

@@ -208,3 +208,124 @@ async fn concurrent_writers_never_let_a_reader_skip_an_event_on_sqlite() {
 async fn concurrent_writers_never_let_a_reader_skip_an_event_on_postgres() {
     concurrent_writers_never_let_a_reader_skip_an_event(Store::Postgres).await;
 }
+
+/// An import batch stored in the 1.0 shape (an object per observation, before 2.0's
+/// compact rows), inserted raw as an older server wrote it, reads as the current shape
+/// everywhere: the projector, the replay behind `asOf`, and cqrs-es loading the series.
+async fn an_event_stored_in_an_old_shape_is_read_projected_and_replayed_as_the_new(app: TestApp) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = open(&app, &consultant, "Acme Home JP").await;
+    let kpi = app
+        .ok(
+            &consultant,
+            "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }",
+            json!({ "i": { "engagementId": engagement, "metric": "gmv", "weight": "1",
+                           "assignee": { "team": true } } }),
+        )
+        .await["defineKpi"]["id"]
+        .clone();
+    app.ok(
+        &consultant,
+        "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }",
+        json!({ "i": { "engagementId": engagement, "kpiId": kpi, "periods": ["2026-06"],
+                       "threshold": "40000000", "target": "50000000", "stretch": "60000000",
+                       "reason": "baseline" } }),
+    )
+    .await;
+    let key = kpi_ledger_domain::series::SeriesKey {
+        engagement_id: engagement.parse().unwrap(),
+        metric: "gmv".into(),
+        platform: "amazon_jp".into(),
+        scope: None,
+    };
+    let payload = json!({ "ObservationsImported": {
+        "key": key,
+        "import_id": Uuid::new_v4(),
+        "format": "generic_csv",
+        "observations": [
+            { "range": { "start": "2026-06-01", "end": "2026-06-15" }, "value": "30000000", "restates": null },
+            { "range": { "start": "2026-06-16", "end": "2026-06-30" }, "value": "25000000", "restates": null }
+        ] } })
+    .to_string();
+    let db = Db::connect(&app.database.url).await.unwrap();
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                      event_version, payload, metadata)
+                  VALUES ('series', $1, 1, 'ObservationsImported', '1.0', $2, '{}')";
+    match &db {
+        Db::Sqlite(pool) => {
+            sqlx::query(insert)
+                .bind(key.series_id().to_string())
+                .bind(&payload)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(&insert.replace("$2, '{}'", "CAST($2 AS jsonb), '{}'::jsonb"))
+                .bind(key.series_id().to_string())
+                .bind(&payload)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+    db.close().await;
+    // A new server catches its read models up with the log at start.
+    let app = app.restart().await;
+
+    // Projected: both observations, the team card scored on 55,000,000.
+    let card = app
+        .ok(
+            &consultant,
+            "query($id: UUID!) { engagement(id: $id) {
+                observations(metric: \"gmv\", from: \"2026-06-01\", to: \"2026-06-30\") { totalCount }
+                live: scorecard(period: \"2026-06\") { score }
+                replayed: scorecard(period: \"2026-06\", asOf: \"2999-01-01T00:00:00Z\") { score } } }",
+            json!({ "id": engagement }),
+        )
+        .await["engagement"]
+        .clone();
+    assert_eq!(card["observations"]["totalCount"], 2, "{card}");
+    assert_eq!(card["live"]["score"], "110", "projected: {card}");
+    assert_eq!(card["replayed"]["score"], "110", "replayed: {card}");
+
+    // Loaded by cqrs-es: the series knows the imported bounds, so a daily value inside
+    // them is refused as an overlap; the same bounds restate.
+    let body = app
+        .gql(
+            &consultant,
+            "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+            json!({ "i": { "engagementId": engagement, "metric": "gmv", "platform": "amazon_jp",
+                           "date": "2026-06-03", "value": "1" } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "CONFLICT",
+        "overlap: {body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2026-06-01..2026-06-15"),
+        "{body}"
+    );
+    app.ok(
+        &consultant,
+        "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+        json!({ "i": { "engagementId": engagement, "metric": "gmv", "platform": "amazon_jp",
+                       "from": "2026-06-16", "to": "2026-06-30", "value": "35000000" } }),
+    )
+    .await;
+    let card = app
+        .ok(
+            &consultant,
+            "query($id: UUID!) { engagement(id: $id) { scorecard(period: \"2026-06\") { score } } }",
+            json!({ "id": engagement }),
+        )
+        .await;
+    assert_eq!(card["engagement"]["scorecard"]["score"], "120", "{card}");
+}
+on_both_backends!(an_event_stored_in_an_old_shape_is_read_projected_and_replayed_as_the_new);

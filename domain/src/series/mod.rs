@@ -112,13 +112,66 @@ pub enum SeriesEvent {
 /// Observations per import event: bounds the size of one event.
 pub const IMPORT_BATCH: usize = 1_000;
 
-/// One observation of an import batch.
+/// One observation of an import batch. Stored (since `ObservationsImported` 2.0) as a
+/// compact row `["2026-05-01", "2026-05-01", "1234", null]` — first day, last day, value,
+/// restated value — because an import writes one per row of its file; 1.0 stored an object
+/// per observation, about twice the size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ImportedRow", into = "ImportedRow")]
 pub struct ImportedObservation {
     pub range: DateRange,
     pub value: Decimal,
     /// The value it restates, if the same bounds were recorded before.
     pub restates: Option<Decimal>,
+}
+
+/// [`ImportedObservation`] as stored.
+#[derive(Serialize, Deserialize)]
+struct ImportedRow(
+    chrono::NaiveDate,
+    chrono::NaiveDate,
+    Decimal,
+    Option<Decimal>,
+);
+
+impl From<ImportedRow> for ImportedObservation {
+    fn from(ImportedRow(start, end, value, restates): ImportedRow) -> Self {
+        ImportedObservation {
+            range: DateRange { start, end },
+            value,
+            restates,
+        }
+    }
+}
+
+impl From<ImportedObservation> for ImportedRow {
+    fn from(o: ImportedObservation) -> Self {
+        ImportedRow(o.range.start, o.range.end, o.value, o.restates)
+    }
+}
+
+/// The aggregate type of series (`Series::TYPE`), for code that may not name the aggregate.
+pub const SERIES_AGGREGATE: &str = "series";
+
+/// `ObservationsImported` 1.0 → 2.0: each observation from
+/// `{"range": {"start", "end"}, "value", "restates"}` to `[start, end, value, restates]`.
+pub fn observations_imported_v1_to_v2(mut payload: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    if let Some(Value::Array(observations)) = payload
+        .get_mut("ObservationsImported")
+        .and_then(|e| e.get_mut("observations"))
+    {
+        for observation in observations.iter_mut() {
+            let range = &observation["range"];
+            *observation = Value::Array(vec![
+                range["start"].clone(),
+                range["end"].clone(),
+                observation["value"].clone(),
+                observation.get("restates").cloned().unwrap_or(Value::Null),
+            ]);
+        }
+    }
+    payload
 }
 
 impl DomainEvent for SeriesEvent {
@@ -132,7 +185,12 @@ impl DomainEvent for SeriesEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        match self {
+            // 2.0: observations as compact rows (`upcast` reads 1.0).
+            SeriesEvent::ObservationsImported { .. } => "2.0",
+            _ => "1.0",
+        }
+        .to_string()
     }
 }
 
@@ -246,7 +304,7 @@ impl Series {
 }
 
 impl Aggregate for Series {
-    const TYPE: &'static str = "series";
+    const TYPE: &'static str = SERIES_AGGREGATE;
     type Command = SeriesCommand;
     type Event = SeriesEvent;
     type Error = SeriesError;
