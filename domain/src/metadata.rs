@@ -9,6 +9,8 @@ use uuid::Uuid;
 pub const ACTOR: &str = "actor";
 pub const CORRELATION_ID: &str = "correlation_id";
 pub const REASON: &str = "reason";
+pub const ENGAGEMENT_ID: &str = "engagement_id";
+pub const DECIDED_AT: &str = "decided_at";
 
 /// Who asked for a change, in which request, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,11 @@ pub struct CommandMetadata {
     pub correlation_id: Uuid,
     /// Why a person made this change; required by some commands.
     pub reason: Option<String>,
+    /// The engagement the change belongs to (every change of an engagement carries it).
+    pub engagement_id: Option<crate::ids::EngagementId>,
+    /// The log position of the facts the decision was made on (locked periods, say): the
+    /// append refuses the change if those facts changed after it (see the event store).
+    pub decided_at: Option<i64>,
 }
 
 impl CommandMetadata {
@@ -27,7 +34,19 @@ impl CommandMetadata {
             actor,
             correlation_id,
             reason: None,
+            engagement_id: None,
+            decided_at: None,
         }
+    }
+
+    pub fn for_engagement(mut self, engagement_id: crate::ids::EngagementId) -> Self {
+        self.engagement_id = Some(engagement_id);
+        self
+    }
+
+    pub fn decided_at(mut self, position: i64) -> Self {
+        self.decided_at = Some(position);
+        self
     }
 
     pub fn with_reason(mut self, reason: Option<String>) -> Self {
@@ -49,6 +68,12 @@ impl CommandMetadata {
         map.insert(CORRELATION_ID.to_string(), self.correlation_id.to_string());
         if let Some(reason) = &self.reason {
             map.insert(REASON.to_string(), reason.clone());
+        }
+        if let Some(engagement) = self.engagement_id {
+            map.insert(ENGAGEMENT_ID.to_string(), engagement.to_string());
+        }
+        if let Some(position) = self.decided_at {
+            map.insert(DECIDED_AT.to_string(), position.to_string());
         }
         map
     }

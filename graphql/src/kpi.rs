@@ -498,6 +498,7 @@ impl KpiMutation {
                 stretch: input.stretch.map(|d| d.0),
             },
             reason: input.reason.clone(),
+            locked: Vec::new(),
         };
         change_kpi(
             ctx,
@@ -525,23 +526,23 @@ async fn change_kpi(
     } = change(ctx, engagement_id, Capability::ManageKpis, reason).await?;
     let kpi_id = KpiId(kpi_id);
     load_kpi(ctx, &scope, kpi_id).await?;
-    if let KpiCommand::SetTarget { periods, .. } = &mut command {
+    // The decision sees the periods locked now; the append refuses it if a lock is added
+    // after this reading (SPEC §6, §8).
+    let mut metadata = metadata;
+    if let KpiCommand::SetTarget {
+        periods, locked, ..
+    } = &mut command
+    {
         for period in periods.iter_mut() {
             *period = scope.normalise(period.clone());
         }
-    }
-    // Targets of a locked period cannot change (SPEC §6, §8).
-    if let KpiCommand::SetTarget { periods, .. } = &command {
-        let locked = ports(ctx).reviews()?.locked_periods(&scope).await.gql()?;
-        for period in periods {
-            let period = period.to_string();
-            if locked.contains(&period) {
-                return Err(crate::error::coded(
-                    "LOCKED",
-                    format!("{period} is locked by a review; record a reopen decision first"),
-                ));
-            }
-        }
+        let reading = ports(ctx).reviews()?.locked_periods(&scope).await.gql()?;
+        *locked = reading
+            .periods
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        metadata = metadata.decided_at(reading.as_of);
     }
     ports(ctx)
         .kpis()?

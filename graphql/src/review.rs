@@ -2,7 +2,7 @@
 //! (SPEC §8).
 
 use crate::access::{change, ports, Change, EngagementScope};
-use crate::error::{coded, not_found, validation, PortResultExt};
+use crate::error::{not_found, validation, PortResultExt};
 use crate::ports::{LockView, ReviewView};
 use crate::scalars::{Date, Dec, PeriodScalar};
 use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
@@ -418,26 +418,10 @@ impl ReviewMutation {
             input.reason,
         )
         .await?;
-        // One review per period: a locked period is changed by reopening its review.
+        // One review per period: its id is the period's, so a second opening finds the
+        // first (the service and the aggregate refuse it).
         let period = scope.normalise(input.period.0);
-        let period_key = period.to_string();
-        if let Some(existing) = ports(ctx)
-            .reviews()?
-            .reviews(&scope)
-            .await
-            .gql()?
-            .into_iter()
-            .find(|r| r.period == period_key)
-        {
-            return Err(coded(
-                "CONFLICT",
-                format!(
-                    "{period_key} already has review {} ({}); record decisions there, or a reopen decision if it is locked",
-                    existing.id, existing.status
-                ),
-            ));
-        }
-        let review_id = Uuid::new_v4();
+        let review_id = kpi_ledger_domain::review::review_id(scope.engagement_id(), &period);
         let snapshot_position = ports(ctx).reviews()?.head_position().await.gql()?;
         let command = ReviewCommand::Open {
             review_id,

@@ -106,6 +106,7 @@ pub async fn commit(
     let import_id = job_id;
     let job = job_id.to_string();
     let format = spec.format.as_str().to_string();
+    let metadata = metadata.clone().for_engagement(spec.engagement_id);
     let meta = serde_json::to_value(metadata.to_map()).map_err(|e| corrupt("metadata", e))?;
     let mut recorded = 0u64;
     let mut restated = 0u64;

@@ -9,7 +9,7 @@ use crate::store::{Db, StoreError};
 use cqrs_es::Aggregate;
 use kpi_ledger_domain::ids::EngagementId;
 use kpi_ledger_domain::review::{Review, ReviewEvent};
-use kpi_ledger_graphql::ports::{LockView, ReviewEntryView, ReviewView};
+use kpi_ledger_graphql::ports::{LockView, LockedPeriods, ReviewEntryView, ReviewView};
 
 pub const READ_MODEL: ReadModel = ReadModel {
     name: "reviews",
@@ -221,17 +221,29 @@ pub async fn reviews(db: &Db, engagement: EngagementId) -> Result<Vec<ReviewView
         .collect()
 }
 
-/// The periods of an engagement locked now (by a lock no reopen undid).
-pub async fn locked_periods(db: &Db, engagement: EngagementId) -> Result<Vec<String>, StoreError> {
-    Ok(on_db!(db, pool => {
-        sqlx::query_scalar(
-            "SELECT DISTINCT period FROM period_locks
-              WHERE engagement_id = $1 AND reopened_at IS NULL ORDER BY period",
+/// The periods of an engagement locked now (by a lock no reopen undid), and the log
+/// position this read model had reached: one statement, so the two agree.
+pub async fn locked_periods(
+    db: &Db,
+    engagement: EngagementId,
+) -> Result<LockedPeriods, StoreError> {
+    let rows: Vec<(i64, Option<String>)> = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT c.position, l.period FROM projection_checkpoints c
+               LEFT JOIN period_locks l ON l.engagement_id = $1 AND l.reopened_at IS NULL
+              WHERE c.name = $2 ORDER BY l.period",
         )
         .bind(engagement.to_string())
+        .bind(READ_MODEL.name)
         .fetch_all(pool)
         .await?
-    }))
+    });
+    let mut periods: Vec<String> = rows.iter().filter_map(|(_, p)| p.clone()).collect();
+    periods.dedup();
+    Ok(LockedPeriods {
+        as_of: rows.first().map_or(0, |(position, _)| *position),
+        periods,
+    })
 }
 
 /// The engagement a review belongs to, if the review exists.

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use kpi_ledger_domain::access::EngagementRole;
 use kpi_ledger_domain::engagement::{Engagement, EngagementCommand, EngagementSettings, NewMember};
-use kpi_ledger_domain::ids::{EngagementId, MemberId};
+use kpi_ledger_domain::ids::MemberId;
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::metrics::MetricDefinition;
 use kpi_ledger_domain::user::Grants;
@@ -44,12 +44,13 @@ impl EngagementService {
 
     async fn record(
         &self,
-        id: EngagementId,
+        permit: &CommandPermit,
         command: EngagementCommand,
         metadata: &CommandMetadata,
     ) -> Result<(), PortError> {
+        let id = permit.engagement_id().to_string();
         self.recorder
-            .record(&self.cqrs, &id.to_string(), command, metadata)
+            .record(&self.cqrs, permit, &id, command, metadata)
             .await
     }
 
@@ -57,14 +58,15 @@ impl EngagementService {
     /// the command is refused.
     async fn with_personal_data(
         &self,
-        engagement: EngagementId,
+        permit: &CommandPermit,
         member_id: MemberId,
         fields: MemberPersonal,
         command: EngagementCommand,
         metadata: &CommandMetadata,
     ) -> Result<(), PortError> {
+        let engagement = permit.engagement_id();
         self.vault.seal(engagement, member_id, &fields).await?;
-        if let Err(error) = self.record(engagement, command, metadata).await {
+        if let Err(error) = self.record(permit, command, metadata).await {
             self.vault.discard(engagement, member_id).await?;
             return Err(error);
         }
@@ -141,7 +143,7 @@ impl EngagementPort for EngagementService {
             settings,
             founder,
         };
-        self.with_personal_data(permit.engagement_id(), member_id, fields, command, metadata)
+        self.with_personal_data(permit, member_id, fields, command, metadata)
             .await
     }
 
@@ -168,7 +170,7 @@ impl EngagementPort for EngagementService {
             active_from: member.active_from,
         });
         let added = self
-            .with_personal_data(permit.engagement_id(), member_id, fields, command, metadata)
+            .with_personal_data(permit, member_id, fields, command, metadata)
             .await;
         if created {
             match &added {
@@ -190,6 +192,6 @@ impl EngagementPort for EngagementService {
         command: EngagementCommand,
         metadata: &CommandMetadata,
     ) -> Result<(), PortError> {
-        self.record(permit.engagement_id(), command, metadata).await
+        self.record(permit, command, metadata).await
     }
 }

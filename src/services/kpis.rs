@@ -68,7 +68,7 @@ impl KpiPort for KpiService {
             )?,
         }
         self.recorder
-            .record(&self.cqrs, &kpi.to_string(), command, metadata)
+            .record(&self.cqrs, permit, &kpi.to_string(), command, metadata)
             .await
     }
 }

@@ -85,7 +85,13 @@ impl ObservationPort for ObservationService {
             return Err(PortError::not_found("series"));
         }
         self.recorder
-            .record(&self.cqrs, &key.series_id().to_string(), command, metadata)
+            .record(
+                &self.cqrs,
+                permit,
+                &key.series_id().to_string(),
+                command,
+                metadata,
+            )
             .await
     }
 }

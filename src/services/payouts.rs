@@ -86,6 +86,7 @@ impl PayoutPort for PayoutService {
                 calculation: Box::new(calculation),
                 replayed_to: head,
             };
+            let metadata = metadata.clone().for_engagement(engagement_id);
             match self
                 .cqrs
                 .execute(&id.to_string(), command, metadata.to_map())
@@ -120,7 +121,13 @@ impl PayoutPort for PayoutService {
             "payout",
         )?;
         self.recorder
-            .record(&self.cqrs, &payout_id.to_string(), command, metadata)
+            .record(
+                &self.cqrs,
+                permit,
+                &payout_id.to_string(),
+                command,
+                metadata,
+            )
             .await
     }
 

@@ -45,7 +45,7 @@ impl PlanPort for PlanService {
         };
         owned_by(owner, permit.engagement_id(), "incentive plan")?;
         self.recorder
-            .record(&self.cqrs, &plan_id.to_string(), command, metadata)
+            .record(&self.cqrs, permit, &plan_id.to_string(), command, metadata)
             .await
     }
 }

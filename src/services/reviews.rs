@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::review::{Review, ReviewCommand};
 use kpi_ledger_graphql::access::{CommandPermit, EngagementScope};
-use kpi_ledger_graphql::ports::{PortError, ReviewPort, ReviewView};
+use kpi_ledger_graphql::ports::{LockedPeriods, PortError, ReviewPort, ReviewView};
 
 pub struct ReviewService {
     db: Db,
@@ -32,7 +32,7 @@ impl ReviewPort for ReviewService {
         Ok(reviews::reviews(&self.db, scope.engagement_id()).await?)
     }
 
-    async fn locked_periods(&self, scope: &EngagementScope) -> Result<Vec<String>, PortError> {
+    async fn locked_periods(&self, scope: &EngagementScope) -> Result<LockedPeriods, PortError> {
         Ok(reviews::locked_periods(&self.db, scope.engagement_id()).await?)
     }
 
@@ -48,12 +48,40 @@ impl ReviewPort for ReviewService {
         metadata: &CommandMetadata,
     ) -> Result<(), PortError> {
         let owner = match &command {
-            ReviewCommand::Open { engagement_id, .. } => Some(*engagement_id),
+            ReviewCommand::Open {
+                engagement_id,
+                period,
+                ..
+            } => {
+                // One review per period, also beside reviews opened before their ids were
+                // derived from the period.
+                let period = period.to_string();
+                let existing = reviews::reviews(&self.db, *engagement_id)
+                    .await?
+                    .into_iter()
+                    .find(|r| r.period == period);
+                if let Some(existing) = existing {
+                    return Err(PortError::refused(
+                        kpi_ledger_domain::ErrorKind::Conflict,
+                        format!(
+                            "{period} already has review {} ({}); record decisions there, or a reopen decision if it is locked",
+                            existing.id, existing.status
+                        ),
+                    ));
+                }
+                Some(*engagement_id)
+            }
             _ => reviews::owner(&self.db, review_id).await?,
         };
         owned_by(owner, permit.engagement_id(), "review")?;
         self.recorder
-            .record(&self.cqrs, &review_id.to_string(), command, metadata)
+            .record(
+                &self.cqrs,
+                permit,
+                &review_id.to_string(),
+                command,
+                metadata,
+            )
             .await
     }
 }

@@ -4,12 +4,14 @@
 
 use crate::projector::Projector;
 use crate::store::events::Cqrs;
+use crate::store::repository::AppendRefused;
 use crate::store::StoreError;
 use crate::vault::VaultError;
 use cqrs_es::AggregateError;
 use kpi_ledger_domain::ids::EngagementId;
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::DomainError;
+use kpi_ledger_graphql::access::CommandPermit;
 use kpi_ledger_graphql::ports::PortError;
 use std::sync::Arc;
 
@@ -35,6 +37,16 @@ pub(crate) fn command_error<E: DomainError>(error: AggregateError<E>) -> PortErr
             kind: e.kind(),
             message: e.to_string(),
         },
+        // A fact the decision relied on changed before the append (see the repository).
+        AggregateError::UnexpectedError(error) if error.is::<AppendRefused>() => {
+            let refused = error
+                .downcast::<AppendRefused>()
+                .expect("checked by `is` above");
+            PortError::Domain {
+                kind: refused.kind,
+                message: refused.message,
+            }
+        }
         AggregateError::AggregateConflict => PortError::Conflict(
             "another change to the same engagement was recorded at the same moment; \
              nothing of this request was recorded, please retry"
@@ -69,10 +81,12 @@ impl Recorder {
         Self { projector }
     }
 
-    /// Decides and records a command on aggregate `id`, then projects it.
+    /// Decides and records a command of the permit's engagement on aggregate `id`, then
+    /// projects it. Every event of it carries the engagement's id.
     pub async fn record<A>(
         &self,
         cqrs: &Cqrs<A>,
+        permit: &CommandPermit,
         id: &str,
         command: A::Command,
         metadata: &CommandMetadata,
@@ -82,6 +96,7 @@ impl Recorder {
         A::Command: Clone,
         A::Error: DomainError,
     {
+        let metadata = metadata.clone().for_engagement(permit.engagement_id());
         cqrs.execute(id, command, metadata.to_map())
             .await
             .map_err(command_error)?;

@@ -1,26 +1,22 @@
 //! The command side: cqrs-es aggregates persisted through sqlite-es or postgres-es into
 //! the `events` table, and reading that table back in global order.
 
+use super::repository::EventRepository;
 use super::{Db, StoreError};
 use crate::on_db;
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{EventUpcaster, PersistedEventStore, SerializedEvent};
 use cqrs_es::CqrsFramework;
 use cqrs_es::{Aggregate, AggregateError};
-use postgres_es::{PostgresCqrs, PostgresEventRepository};
-use sqlite_es::{SqliteCqrs, SqliteEventRepository};
 use std::collections::HashMap;
 
 /// How often a command is re-run after losing an optimistic-concurrency race. The retry
 /// re-reads the aggregate, so the command is decided again on the state that won.
 const CONFLICT_RETRIES: usize = 3;
 
-/// A cqrs-es framework for aggregate `A` on the configured database. It uses the plain
+/// A cqrs-es framework for aggregate `A` over our event repository. It uses the plain
 /// event store (no snapshots): the snapshot path of cqrs-es 0.5.0 applies events twice.
-pub enum Cqrs<A: Aggregate> {
-    Sqlite(SqliteCqrs<A>),
-    Postgres(PostgresCqrs<A>),
-}
+pub struct Cqrs<A: Aggregate>(CqrsFramework<A, PersistedEventStore<EventRepository, A>>);
 
 impl<A> Cqrs<A>
 where
@@ -29,21 +25,9 @@ where
 {
     /// The framework for `A`, reading stored events through the domain's upcasters.
     pub fn new(db: &Db) -> Self {
-        match db {
-            Db::Sqlite(pool) => {
-                let store =
-                    PersistedEventStore::new_event_store(SqliteEventRepository::new(pool.clone()))
-                        .with_upcasters(upcasters::<A>());
-                Cqrs::Sqlite(CqrsFramework::new(store, Vec::new(), ()))
-            }
-            Db::Postgres(pool) => {
-                let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(
-                    pool.clone(),
-                ))
-                .with_upcasters(upcasters::<A>());
-                Cqrs::Postgres(CqrsFramework::new(store, Vec::new(), ()))
-            }
-        }
+        let store = PersistedEventStore::new_event_store(EventRepository::new(db.clone()))
+            .with_upcasters(upcasters::<A>());
+        Cqrs(CqrsFramework::new(store, Vec::new(), ()))
     }
 
     /// Decides and appends `command` on aggregate `id`; on a concurrency conflict the
@@ -56,16 +40,10 @@ where
     ) -> Result<(), AggregateError<A::Error>> {
         let mut attempt = 0;
         loop {
-            let result = match self {
-                Cqrs::Sqlite(cqrs) => {
-                    cqrs.execute_with_metadata(id, command.clone(), metadata.clone())
-                        .await
-                }
-                Cqrs::Postgres(cqrs) => {
-                    cqrs.execute_with_metadata(id, command.clone(), metadata.clone())
-                        .await
-                }
-            };
+            let result = self
+                .0
+                .execute_with_metadata(id, command.clone(), metadata.clone())
+                .await;
             match result {
                 Err(AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => {
                     attempt += 1;

@@ -8,5 +8,6 @@
 mod db;
 pub mod events;
 pub mod params;
+pub mod repository;
 
 pub use db::{redact, Backend, Db, StoreError};

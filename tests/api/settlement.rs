@@ -747,3 +747,137 @@ async fn every_lock_version_reads_with_its_own_snapshot_result_and_late_arrivals
     assert_ne!(read["scorecard"]["score"], "99", "{read}");
 }
 on_both_backends!(every_lock_version_reads_with_its_own_snapshot_result_and_late_arrivals);
+
+/// A target change and the sign-off that locks its period, sent at the same time, round
+/// after round: the log never holds a target change of a period while it is locked. Either
+/// the change lands before the lock, or it is refused as LOCKED.
+async fn a_lock_and_a_target_change_raced_never_both_win(app: TestApp) {
+    let s = setup(&app).await;
+    let review = app
+        .ok(
+            &s.consultant,
+            OPEN_REVIEW,
+            json!({ "i": { "engagementId": s.engagement, "period": "2026-06" } }),
+        )
+        .await["openReview"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sign = json!({ "i": { "engagementId": s.engagement, "reviewId": review } });
+    let mut refused = 0;
+    for round in 0..12 {
+        if round > 0 {
+            app.ok(
+                &s.consultant,
+                DECIDE,
+                json!({ "i": { "engagementId": s.engagement,
+                "reviewId": review, "kind": "REOPEN", "reason": format!("round {round}") } }),
+            )
+            .await;
+        }
+        app.ok(&s.consultant, SIGN, sign.clone()).await;
+        let target = json!({ "i": { "engagementId": s.engagement, "kpiId": s.gmv,
+            "periods": ["2026-06"], "threshold": "40000000",
+            "target": (50_000_000 + round).to_string(), "reason": format!("round {round}") } });
+        let (lock, change) = tokio::join!(
+            app.gql(&s.owner, SIGN, sign.clone()),
+            app.gql(
+                &s.consultant,
+                "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }",
+                target
+            ),
+        );
+        assert!(
+            lock.get("errors").is_none(),
+            "the lock always lands: {lock}"
+        );
+        if let Some(errors) = change.get("errors") {
+            assert_eq!(errors[0]["extensions"]["code"], "LOCKED", "{change}");
+            refused += 1;
+        }
+    }
+    // The log: every June target change sits where June was unlocked.
+    let db = kpi_ledger::store::Db::connect(&app.database.url)
+        .await
+        .unwrap();
+    let rows: Vec<(i64, String, String)> = kpi_ledger::on_db!(&db, pool => {
+        sqlx::query_as(
+            "SELECT position, aggregate_type, event_type FROM events
+              WHERE (aggregate_type = 'review' AND event_type IN ('PeriodLocked', 'PeriodReopened'))
+                 OR (aggregate_type = 'kpi' AND event_type = 'TargetSet' AND aggregate_id = $1)
+              ORDER BY position",
+        )
+        .bind(&s.gmv)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    });
+    db.close().await;
+    let mut locked = false;
+    let mut changes = 0;
+    for (position, _, event_type) in rows {
+        match event_type.as_str() {
+            "PeriodLocked" => locked = true,
+            "PeriodReopened" => locked = false,
+            _ => {
+                changes += 1;
+                assert!(
+                    !locked,
+                    "a target change at {position} while June was locked"
+                );
+            }
+        }
+    }
+    // The worked example set two June targets before the rounds.
+    assert_eq!(
+        changes - 2 + refused,
+        12,
+        "every change either landed or was refused"
+    );
+}
+on_both_backends!(a_lock_and_a_target_change_raced_never_both_win);
+
+/// Two openings of a review for one period, at the same time: one review, one refusal.
+async fn a_period_gets_one_review_even_when_two_open_it_at_once(app: TestApp) {
+    let s = setup(&app).await;
+    add(
+        &app,
+        &s.consultant,
+        &s.engagement,
+        "Ken Mori",
+        "ken@consultancy.example",
+        "CONSULTANT",
+    )
+    .await;
+    let second = app.token_for_email("ken@consultancy.example").await;
+    for period in ["2026-06", "2026-W23", "2026-Q2"] {
+        let open = json!({ "i": { "engagementId": s.engagement, "period": period } });
+        let (a, b) = tokio::join!(
+            app.gql(&s.consultant, OPEN_REVIEW, open.clone()),
+            app.gql(&second, OPEN_REVIEW, open.clone()),
+        );
+        let opened: Vec<&Value> = [&a, &b]
+            .into_iter()
+            .filter(|r| r.get("errors").is_none())
+            .collect();
+        assert_eq!(opened.len(), 1, "{period}: {a} / {b}");
+        let refused = if a.get("errors").is_some() { &a } else { &b };
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "CONFLICT",
+            "{refused}"
+        );
+    }
+    let reviews = app
+        .ok(
+            &s.owner,
+            "query($id: UUID!) { engagement(id: $id) { reviews { period } } }",
+            json!({ "id": s.engagement }),
+        )
+        .await;
+    assert_eq!(
+        reviews["engagement"]["reviews"].as_array().unwrap().len(),
+        3,
+        "{reviews}"
+    );
+}
+on_both_backends!(a_period_gets_one_review_even_when_two_open_it_at_once);

@@ -80,6 +80,10 @@ pub enum KpiCommand {
         periods: Vec<Period>,
         levels: Levels,
         reason: String,
+        /// The periods a review had locked when the change was decided (SPEC §6, §8):
+        /// their targets cannot change. The append refuses the change if a lock was added
+        /// after the decision.
+        locked: Vec<Period>,
     },
 }
 
@@ -157,6 +161,8 @@ pub enum KpiError {
     SameWeight(Decimal),
     #[error("the target for {0} already has exactly these levels")]
     SameLevels(String),
+    #[error("{0} is locked by a review; record a reopen decision first")]
+    PeriodLocked(String),
 }
 
 impl DomainError for KpiError {
@@ -165,6 +171,7 @@ impl DomainError for KpiError {
             KpiError::NotFound => ErrorKind::NotFound,
             KpiError::AlreadyDefined => ErrorKind::Conflict,
             KpiError::Retired(_) => ErrorKind::InvalidTransition,
+            KpiError::PeriodLocked(_) => ErrorKind::Locked,
             KpiError::NegativeWeight(_)
             | KpiError::Curve(_)
             | KpiError::DirectionNeeded(_)
@@ -280,6 +287,7 @@ impl Kpi {
                 periods,
                 levels,
                 reason,
+                locked,
             } => {
                 let definition = self.active()?;
                 let reason = reason.trim().to_string();
@@ -298,6 +306,9 @@ impl Kpi {
                     let key = period.to_string();
                     if !seen.insert(key.clone()) {
                         return Err(KpiError::PeriodNamedTwice(key));
+                    }
+                    if locked.contains(&period) {
+                        return Err(KpiError::PeriodLocked(key));
                     }
                     let previous = self.targets.get(&key).copied();
                     if previous == Some(levels) {

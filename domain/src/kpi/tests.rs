@@ -201,6 +201,7 @@ fn the_first_target_of_a_period_has_no_previous_levels() {
             periods: vec![june()],
             levels: acos_levels(),
             reason: "baseline".into(),
+            locked: vec![],
         })
         .then_expect_events(vec![KpiEvent::TargetSet {
             period: june(),
@@ -230,6 +231,7 @@ fn a_revision_records_the_levels_it_replaces() {
             periods: vec![june()],
             levels: revised,
             reason: "Prime Day".into(),
+            locked: vec![],
         })
         .then_expect_events(vec![KpiEvent::TargetSet {
             period: june(),
@@ -247,6 +249,7 @@ fn a_target_change_without_a_reason_is_refused() {
             periods: vec![june()],
             levels: acos_levels(),
             reason: "  ".into(),
+            locked: vec![],
         })
         .then_expect_error(KpiError::ReasonRequired);
 }
@@ -259,6 +262,7 @@ fn a_target_change_names_at_least_one_period() {
             periods: vec![],
             levels: acos_levels(),
             reason: "baseline".into(),
+            locked: vec![],
         })
         .then_expect_error(KpiError::NoPeriods);
 }
@@ -276,6 +280,7 @@ fn levels_against_the_metrics_direction_are_refused() {
             periods: vec![june()],
             levels: backwards,
             reason: "x".into(),
+            locked: vec![],
         })
         .then_expect_error(KpiError::Levels(
             "threshold 0.20 must be at least the target 0.25 for a lower-is-better metric".into(),
@@ -298,6 +303,7 @@ fn setting_the_same_levels_again_is_refused() {
             periods: vec![june()],
             levels: acos_levels(),
             reason: "again".into(),
+            locked: vec![],
         })
         .then_expect_error(KpiError::SameLevels("2026-06".into()));
 }
@@ -320,6 +326,7 @@ fn a_retired_kpi_takes_no_more_changes() {
             periods: vec![june()],
             levels: acos_levels(),
             reason: "x".into(),
+            locked: vec![],
         })
         .then_expect_error(KpiError::Retired("2026-07-01".parse().unwrap()));
 }
@@ -341,6 +348,7 @@ fn one_change_can_set_several_periods_at_once() {
             periods: vec![june(), july.clone()],
             levels: acos_levels(),
             reason: "H2 plan".into(),
+            locked: vec![],
         })
         .then_expect_events(vec![
             KpiEvent::TargetSet {
@@ -366,6 +374,20 @@ fn a_period_named_twice_is_refused() {
             periods: vec![june(), june()],
             levels: acos_levels(),
             reason: "x".into(),
+            locked: vec![],
         })
         .then_expect_error(KpiError::PeriodNamedTwice("2026-06".into()));
+}
+
+#[test]
+fn the_target_of_a_locked_period_cannot_change() {
+    KpiTest::with(())
+        .given(vec![acos_defined()])
+        .when(KpiCommand::SetTarget {
+            periods: vec!["2026-05".parse().unwrap(), june()],
+            levels: acos_levels(),
+            reason: "too late".into(),
+            locked: vec![june()],
+        })
+        .then_expect_error(KpiError::PeriodLocked("2026-06".into()));
 }

@@ -18,6 +18,13 @@ use uuid::Uuid;
 #[cfg(test)]
 mod tests;
 
+/// The id of the review of one engagement's period: name-based, so the period has one
+/// review whoever opens it, and two openings at once meet on one aggregate.
+pub fn review_id(engagement_id: EngagementId, period: &Period) -> Uuid {
+    const NAMESPACE: Uuid = Uuid::from_u128(0x6b70_695f_7265_7669_6577_5f69_6473_0001);
+    Uuid::new_v5(&NAMESPACE, format!("{engagement_id}|{period}").as_bytes())
+}
+
 /// What a review decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -145,7 +152,7 @@ impl DomainEvent for ReviewEvent {
 pub enum ReviewError {
     #[error("review not found")]
     NotFound,
-    #[error("a review with this id already exists")]
+    #[error("this period already has a review; record decisions there, or a reopen decision if it is locked")]
     AlreadyOpened,
     #[error("the period is locked; record a reopen decision first")]
     Locked,

@@ -44,12 +44,22 @@ pub struct LockView {
     pub reopened_at: Option<DateTime<Utc>>,
 }
 
+/// The periods a review has locked, as of a log position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedPeriods {
+    /// Periods as written (`2026-06`).
+    pub periods: Vec<String>,
+    /// The read model reflects the log up to here.
+    pub as_of: i64,
+}
+
 #[async_trait]
 pub trait ReviewPort: Send + Sync + 'static {
     async fn reviews(&self, scope: &EngagementScope) -> Result<Vec<ReviewView>, PortError>;
 
-    /// The periods locked now (by a review whose lock was not reopened).
-    async fn locked_periods(&self, scope: &EngagementScope) -> Result<Vec<String>, PortError>;
+    /// The periods locked now (by a review whose lock was not reopened), and the log
+    /// position that answer is true at.
+    async fn locked_periods(&self, scope: &EngagementScope) -> Result<LockedPeriods, PortError>;
 
     /// The newest position of the event log.
     async fn head_position(&self) -> Result<i64, PortError>;
