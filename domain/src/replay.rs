@@ -561,13 +561,19 @@ impl Model {
                 _ => None,
             })
             .collect();
-        let kpis: Vec<CardKpi> = self
-            .kpis
+        let override_scores: Vec<(KpiId, Decimal)> = decisions
             .iter()
-            .map(|k| k.card.clone())
-            .filter(|k| scorecard::on_card(k, days, member.as_ref()))
-            .filter(|k| !excused.contains(&k.kpi_id))
+            .filter_map(|d| match d {
+                Decision::OverrideScore {
+                    kpi_id,
+                    member_id,
+                    score,
+                    ..
+                } if applies(member_id) => Some((*kpi_id, *score)),
+                _ => None,
+            })
             .collect();
+        let kpis: Vec<CardKpi> = self.kpis.iter().map(|k| k.card.clone()).collect();
         let targets: HashMap<KpiId, Levels> = kpis
             .iter()
             .filter_map(|k| self.target(k.kpi_id, period).map(|l| (k.kpi_id, l)))
@@ -588,28 +594,17 @@ impl Model {
                     })
             })
             .collect();
-        let mut inputs = scorecard::inputs(&kpis, &self.catalogue(), &targets, &points)?;
-        for decision in decisions {
-            if let Decision::OverrideScore {
-                kpi_id,
-                member_id,
-                score,
-                ..
-            } = decision
-            {
-                if applies(member_id) {
-                    for input in inputs.iter_mut().filter(|i| i.kpi_id == *kpi_id) {
-                        input.override_score = Some(*score);
-                    }
-                }
-            }
-        }
-        for (kpi_id, actual) in actuals {
-            for input in inputs.iter_mut().filter(|i| i.kpi_id == *kpi_id) {
-                input.override_actual = Some(*actual);
-            }
-        }
-        Ok((scorecard::compute(days, &inputs), kpis))
+        scorecard::assemble(scorecard::CardSource {
+            days,
+            member: member.as_ref(),
+            kpis: &kpis,
+            catalogue: &self.catalogue(),
+            targets: &targets,
+            points: &points,
+            excused: &excused,
+            override_scores: &override_scores,
+            override_actuals: actuals,
+        })
     }
 }
 

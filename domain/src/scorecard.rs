@@ -319,6 +319,57 @@ pub fn inputs(
         .collect()
 }
 
+/// Everything a card is assembled from, wherever it comes from: the read models for the
+/// live card, a replay of the log for a card as of a position or as a review locked it.
+pub struct CardSource<'a> {
+    pub days: DateRange,
+    /// The member whose card it is; `None` for the team's.
+    pub member: Option<&'a CardMember>,
+    /// Every KPI of the engagement (the card keeps those on it).
+    pub kpis: &'a [CardKpi],
+    pub catalogue: &'a [MetricDefinition],
+    /// The levels of each KPI for the card's period.
+    pub targets: &'a HashMap<KpiId, Levels>,
+    /// Observations touching the days, of any series.
+    pub points: &'a [Point],
+    /// KPIs a review excused: off the card, their weight with them.
+    pub excused: &'a [KpiId],
+    /// Scores a review decided instead of the computed ones.
+    pub override_scores: &'a [(KpiId, Decimal)],
+    /// Hypothetical actuals ("what if").
+    pub override_actuals: &'a [(KpiId, Decimal)],
+}
+
+/// The one way a card is put together: the KPIs on it, their inputs, the review's
+/// adjustments, then [`compute`]. Returns the card and its KPIs in definition order.
+pub fn assemble(source: CardSource<'_>) -> Result<(Scorecard, Vec<CardKpi>), String> {
+    let kpis: Vec<CardKpi> = source
+        .kpis
+        .iter()
+        .filter(|k| on_card(k, source.days, source.member))
+        .filter(|k| !source.excused.contains(&k.kpi_id))
+        .cloned()
+        .collect();
+    let mut inputs = inputs(&kpis, source.catalogue, source.targets, source.points)?;
+    for input in &mut inputs {
+        if let Some((_, score)) = source
+            .override_scores
+            .iter()
+            .find(|(k, _)| *k == input.kpi_id)
+        {
+            input.override_score = Some(*score);
+        }
+        if let Some((_, actual)) = source
+            .override_actuals
+            .iter()
+            .find(|(k, _)| *k == input.kpi_id)
+        {
+            input.override_actual = Some(*actual);
+        }
+    }
+    Ok((compute(source.days, &inputs), kpis))
+}
+
 /// Scores every KPI of a card over `days`.
 pub fn compute(days: DateRange, inputs: &[KpiInput]) -> Scorecard {
     let kpis: Vec<KpiResult> = inputs.iter().map(|input| score_kpi(days, input)).collect();

@@ -313,15 +313,12 @@ pub async fn load(
         member_id: m.member_id,
         position: m.position.clone(),
     });
-    let kpis: Vec<KpiView> = ports
-        .kpis()?
-        .kpis(scope)
-        .await
-        .gql()?
-        .into_iter()
+    let all_kpis: Vec<KpiView> = ports.kpis()?.kpis(scope).await.gql()?;
+    // Only the KPIs on this card need targets and observations.
+    let kpis: Vec<&KpiView> = all_kpis
+        .iter()
         .filter(|k| scorecard::on_card(&card_kpi(k), days, card_member.as_ref()))
         .collect();
-
     let catalogue = ports.engagements()?.metric_catalogue(scope).await.gql()?;
     let period_key = period.to_string();
     let ids: Vec<_> = kpis.iter().map(|k| k.kpi_id).collect();
@@ -366,28 +363,40 @@ pub async fn load(
             value: o.value,
         })
         .collect();
-    let card_kpis: Vec<CardKpi> = kpis.iter().map(card_kpi).collect();
-    let inputs =
-        scorecard::inputs(&card_kpis, &catalogue, &targets, &points).map_err(validation)?;
-    let straddling: Vec<Vec<Observation>> = inputs
+    let card_kpis: Vec<CardKpi> = kpis.iter().map(|k| card_kpi(k)).collect();
+    let (card, _) = scorecard::assemble(scorecard::CardSource {
+        days,
+        member: card_member.as_ref(),
+        kpis: &card_kpis,
+        catalogue: &catalogue,
+        targets: &targets,
+        points: &points,
+        excused: &[],
+        override_scores: &[],
+        override_actuals: &[],
+    })
+    .map_err(validation)?;
+    let kpis: Vec<KpiView> = kpis.into_iter().cloned().collect();
+    // Straddling observations are reported with where they came from.
+    let straddling: Vec<Vec<Observation>> = card
+        .kpis
         .iter()
-        .map(|input| {
-            observations
+        .map(|result| {
+            result
+                .straddling
                 .iter()
-                .filter(|o| {
-                    !days.contains_range(&o.range)
-                        && input.points.iter().any(|p| {
-                            p.metric == o.metric
-                                && p.platform == o.platform
-                                && p.scope == o.scope
-                                && p.range == o.range
-                        })
+                .filter_map(|p| {
+                    observations.iter().find(|o| {
+                        o.metric == p.metric
+                            && o.platform == p.platform
+                            && o.scope == p.scope
+                            && o.range == p.range
+                    })
                 })
                 .map(Observation::from)
                 .collect()
         })
         .collect();
-    let card = scorecard::compute(days, &inputs);
     let freshness = freshness(ctx, scope, engagement, &kpis, days).await?;
     let lock = current_lock(ctx, scope, &period_key).await?;
     let kpi_scores = kpis
