@@ -6,20 +6,21 @@
 use crate::app::Context;
 use crate::auth::{AuthSettings, TokenService};
 use crate::imports::ImportSpec;
-use anyhow::{anyhow, bail, Context as _};
+use crate::local_api::LocalApi;
+use crate::worked_example::CallApi;
+use anyhow::{anyhow, Context as _};
 use chrono::{Duration, NaiveDate, Utc};
 use kpi_ledger_domain::ids::{EngagementId, UserId};
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::user::Grants;
-use kpi_ledger_graphql::access::{RequestContext, Viewer};
-use kpi_ledger_graphql::KpiSchema;
+use kpi_ledger_graphql::access::Viewer;
 use serde_json::{json, Value};
 use std::io::Write;
 use uuid::Uuid;
 
 pub const CONSULTANT: &str = "aiko.sato@demo.kpi-ledger.test";
 pub const OWNER: &str = "hiro.tanaka@demo.kpi-ledger.test";
-pub const MEMBER: &str = "li.wei@demo.kpi-ledger.test";
+pub const MEMBER: &str = kpi_ledger_domain::worked_example::MEMBER_EMAIL;
 
 /// Tokens for the three demo roles.
 pub struct DemoTokens {
@@ -28,24 +29,27 @@ pub struct DemoTokens {
     pub member: String,
 }
 
+/// The in-process API as the demo runs it: every step must succeed.
 struct Api {
-    schema: KpiSchema,
+    local: LocalApi,
 }
 
 impl Api {
     async fn run(&self, viewer: Viewer, query: &str, variables: Value) -> anyhow::Result<Value> {
-        let request = async_graphql::Request::new(query)
-            .variables(async_graphql::Variables::from_json(variables))
-            .data(viewer)
-            .data(RequestContext {
-                correlation_id: Uuid::new_v4(),
-                received_at: Utc::now(),
-            });
-        let response = self.schema.execute(request).await;
-        if !response.errors.is_empty() {
-            bail!("demo step failed: {:?}", response.errors);
-        }
-        Ok(response.data.into_json()?)
+        self.local
+            .run(viewer, query, variables)
+            .await
+            .map_err(|e| anyhow!("demo step failed: {e}"))
+    }
+}
+
+/// The API as one demo person calls it.
+struct As<'a>(&'a Api, Viewer);
+
+#[async_trait::async_trait]
+impl CallApi for As<'_> {
+    async fn call(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
+        self.0.run(self.1, query, variables).await
     }
 }
 
@@ -97,8 +101,6 @@ const OPEN: &str = "mutation($i: OpenEngagementInput!) { openEngagement(input: $
 const ADD: &str = "mutation($i: AddMemberInput!) { addMember(input: $i) { id } }";
 const DEFINE: &str = "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }";
 const TARGET: &str = "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }";
-const RECORD: &str =
-    "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }";
 const STATUS: &str =
     "mutation($i: ChangeEngagementStatusInput!) { changeEngagementStatus(input: $i) { status } }";
 const REVIEW: &str = "mutation($i: OpenReviewInput!) { openReview(input: $i) { id } }";
@@ -128,18 +130,15 @@ async fn populate(context: &Context) -> anyhow::Result<()> {
         )
         .await?;
     let api = Api {
-        schema: kpi_ledger_graphql::build_schema(context.services.ports()),
+        local: LocalApi::new(context),
     };
     let consultant = viewer(aiko.user_id, true);
 
     // 1. The SPEC §7 worked example.
-    let acme = id(&api
-        .run(consultant, OPEN, json!({ "i": { "name": "Acme Home JP", "clientName": "Acme Home K.K.", "platforms": ["amazon_jp"] } }))
-        .await?["openEngagement"]["id"])?;
+    let example = crate::worked_example::record(&As(&api, consultant), &["amazon_jp"]).await?;
+    let acme = example.engagement.clone();
+    let li = example.li.clone();
     api.run(consultant, ADD, json!({ "i": { "engagementId": acme, "displayName": "Hiro Tanaka", "email": OWNER, "role": "CLIENT_OWNER" } })).await?;
-    let li = id(&api
-        .run(consultant, ADD, json!({ "i": { "engagementId": acme, "displayName": "Li Wei", "email": MEMBER, "role": "MEMBER", "position": "advertising", "activeFrom": "2026-06-11" } }))
-        .await?["addMember"]["id"])?;
     let hiro = viewer(
         accounts
             .by_email(OWNER)
@@ -156,39 +155,13 @@ async fn populate(context: &Context) -> anyhow::Result<()> {
         )
         .await?;
     }
-    for (metric, weight, levels) in [
-        ("acos", "40", ("0.35", "0.25", "0.20")),
-        ("ctr", "20", ("0.003", "0.0045", "0.006")),
-        ("gmv", "40", ("40000000", "50000000", "60000000")),
-    ] {
-        let kpi = id(&api
-            .run(consultant, DEFINE, json!({ "i": { "engagementId": acme, "metric": metric, "weight": weight, "assignee": { "position": "advertising" } } }))
-            .await?["defineKpi"]["id"])?;
-        api.run(consultant, TARGET, json!({ "i": { "engagementId": acme, "kpiId": kpi, "periods": ["2026-06"],
-            "threshold": levels.0, "target": levels.1, "stretch": levels.2, "reason": "agreed at kickoff" } })).await?;
-    }
-    for (metric, value) in [
-        ("ad_spend", "1200000"),
-        ("ad_sales", "4800000"),
-        ("clicks", "9000"),
-        ("impressions", "2400000"),
-        ("gmv", "55000000"),
-    ] {
-        api.run(
-            consultant,
-            RECORD,
-            json!({ "i": { "engagementId": acme, "metric": metric, "platform": "amazon_jp",
-            "from": "2026-06-01", "to": "2026-06-30", "value": value } }),
-        )
-        .await?;
-    }
     lock_and_pay(
         &api,
         consultant,
         hiro,
         &acme,
         "2026-06",
-        &[(li.as_str(), "200000")],
+        &[(li.as_str(), kpi_ledger_domain::worked_example::TARGET_BONUS)],
     )
     .await?;
 

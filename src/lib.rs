@@ -19,3 +19,4 @@ pub mod store;
 pub mod telemetry;
 pub mod upload;
 pub mod vault;
+pub mod worked_example;

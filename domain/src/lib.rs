@@ -26,5 +26,6 @@ pub mod settlement;
 pub mod upcast;
 pub mod user;
 pub mod values;
+pub mod worked_example;
 
 pub use error::{DomainError, ErrorKind};

@@ -681,46 +681,42 @@ pub(crate) mod fixtures {
                 active_from: "2026-06-11".parse().unwrap(),
             },
         );
-        let kpis = [
-            (
-                "acos",
-                "40",
-                Direction::Lower,
-                ("0.35", "0.25", Some("0.20")),
-            ),
-            (
-                "ctr",
-                "20",
-                Direction::Higher,
-                ("0.003", "0.0045", Some("0.006")),
-            ),
-            (
-                "gmv",
-                "40",
-                Direction::Higher,
-                ("40000000", "50000000", Some("60000000")),
-            ),
-        ];
-        for (n, (metric, weight, direction, levels)) in kpis.into_iter().enumerate() {
+        use crate::worked_example as example;
+        for (n, kpi) in example::KPIS.iter().enumerate() {
+            let ((t0, t1, t2), _) = kpi.targets[0];
+            let id = 10 + n as u128;
             add_kpi(
                 &mut log,
-                10 + n as u128,
-                metric,
-                weight,
-                direction,
-                levels,
+                id,
+                kpi.metric,
+                kpi.weight,
+                kpi.direction,
+                (t0, t1, Some(t2)),
                 None,
             );
+            // Later versions of the target revise the first.
+            for (previous, ((t0, t1, t2), reason)) in kpi.targets.iter().zip(&kpi.targets[1..]) {
+                let levels = |(t0, t1, t2): (&str, &str, &str)| Levels {
+                    threshold: d(t0),
+                    target: d(t1),
+                    stretch: Some(d(t2)),
+                };
+                push(
+                    &mut log,
+                    "kpi",
+                    KpiId(Uuid::from_u128(id)).to_string(),
+                    KpiEvent::TargetSet {
+                        period: june(),
+                        levels: levels((t0, t1, t2)),
+                        previous: Some(levels(previous.0)),
+                        reason: reason.to_string(),
+                    },
+                );
+            }
         }
-        let month = june().days(4, chrono_tz::Asia::Tokyo);
-        for (metric, value) in [
-            ("ad_spend", "1200000"),
-            ("ad_sales", "4800000"),
-            ("clicks", "9000"),
-            ("impressions", "2400000"),
-            ("gmv", "55000000"),
-        ] {
-            record(&mut log, metric, month, value);
+        for (metric, from, to, value) in example::OBSERVATIONS {
+            let range = DateRange::new(from.parse().unwrap(), to.parse().unwrap()).unwrap();
+            record(&mut log, metric, range, value);
         }
         log
     }
@@ -826,8 +822,8 @@ mod tests {
             .unwrap();
         assert_eq!(kpis.len(), 3);
         assert_eq!(card.score.map(normalised), Some("99".into()));
-        // Before the GMV observation the card is incomplete.
-        let (card, _) = replay(&log, log.len() - 1)
+        // Before the GMV observations (the last two) the card is incomplete.
+        let (card, _) = replay(&log, log.len() - 2)
             .scorecard(&june(), Some(li()))
             .unwrap();
         assert!(!card.complete);

@@ -71,146 +71,28 @@ async fn record(
     .await;
 }
 
-/// Sets up "Acme Home JP" as SPEC §7 describes; returns (engagement, Li Wei's member id,
-/// the gmv KPI id, the consultant's token).
+/// The API over HTTP as one token's holder calls it.
+pub struct Http<'a>(pub &'a TestApp, pub &'a str);
+
+#[async_trait::async_trait]
+impl kpi_ledger::worked_example::CallApi for Http<'_> {
+    async fn call(&self, query: &str, variables: Value) -> anyhow::Result<Value> {
+        Ok(self.0.ok(self.1, query, variables).await)
+    }
+}
+
+/// Sets up "Acme Home JP" as SPEC §7 describes (on amazon_jp and rakuten); returns
+/// (engagement, Li Wei's member id, the gmv KPI id, the consultant's token).
 pub async fn worked_example(app: &TestApp) -> (String, String, String, String) {
     let consultant = app
         .user("aiko@consultancy.example", "Aiko Sato", true)
         .await;
-    let engagement = open(app, &consultant, "Acme Home JP").await;
-    let li = add(
-        app,
-        &consultant,
-        &engagement,
-        "Li Wei",
-        "li.wei@acme.example",
-        "MEMBER",
-    )
-    .await;
-    let advertising = json!({ "position": "advertising" });
-
-    let acos = define(
-        app,
-        &consultant,
-        &engagement,
-        "acos",
-        "40",
-        advertising.clone(),
-    )
-    .await;
-    let ctr = define(
-        app,
-        &consultant,
-        &engagement,
-        "ctr",
-        "20",
-        advertising.clone(),
-    )
-    .await;
-    let gmv = define(app, &consultant, &engagement, "gmv", "40", advertising).await;
-    target(
-        app,
-        &consultant,
-        &engagement,
-        &acos,
-        ("0.35", "0.25", Some("0.20")),
-        "baseline",
-    )
-    .await;
-    target(
-        app,
-        &consultant,
-        &engagement,
-        &ctr,
-        ("0.003", "0.0045", Some("0.006")),
-        "baseline",
-    )
-    .await;
-    target(
-        app,
-        &consultant,
-        &engagement,
-        &gmv,
-        ("40000000", "48000000", Some("60000000")),
-        "baseline",
-    )
-    .await;
-    target(
-        app,
-        &consultant,
-        &engagement,
-        &gmv,
-        ("40000000", "50000000", Some("60000000")),
-        "summer campaign budget approved",
-    )
-    .await;
-
-    record(
-        app,
-        &consultant,
-        &engagement,
-        "ad_spend",
-        "2026-06-01",
-        "2026-06-30",
-        "1200000",
-    )
-    .await;
-    record(
-        app,
-        &consultant,
-        &engagement,
-        "ad_sales",
-        "2026-06-01",
-        "2026-06-30",
-        "4800000",
-    )
-    .await;
-    record(
-        app,
-        &consultant,
-        &engagement,
-        "clicks",
-        "2026-06-01",
-        "2026-06-30",
-        "9000",
-    )
-    .await;
-    record(
-        app,
-        &consultant,
-        &engagement,
-        "impressions",
-        "2026-06-01",
-        "2026-06-30",
-        "2400000",
-    )
-    .await;
-    record(
-        app,
-        &consultant,
-        &engagement,
-        "gmv",
-        "2026-06-01",
-        "2026-06-15",
-        "30000000",
-    )
-    .await;
-    record(
-        app,
-        &consultant,
-        &engagement,
-        "gmv",
-        "2026-06-16",
-        "2026-06-30",
-        "25000000",
-    )
-    .await;
-    (
-        engagement,
-        li["id"].as_str().unwrap().to_string(),
-        gmv,
-        consultant,
-    )
+    let example =
+        kpi_ledger::worked_example::record(&Http(app, &consultant), &["amazon_jp", "rakuten"])
+            .await
+            .expect("the worked example records");
+    let gmv = example.kpi("gmv").to_string();
+    (example.engagement, example.li, gmv, consultant)
 }
 
 async fn the_worked_example_scores_99_for_li_wei(app: TestApp) {
