@@ -152,6 +152,23 @@ impl fmt::Display for Period {
     }
 }
 
+/// An engagement's time zone by its IANA name (`Asia/Tokyo`): the one place a name
+/// becomes a zone.
+pub fn time_zone(name: &str) -> Result<Tz, String> {
+    name.trim()
+        .parse()
+        .map_err(|_| format!("unknown time zone {name}"))
+}
+
+/// The days of `period` in an engagement's calendar (fiscal year start, time zone name).
+pub fn calendar_days(
+    period: &Period,
+    fiscal_year_start_month: u32,
+    time_zone_name: &str,
+) -> Result<DateRange, String> {
+    Ok(period.days(fiscal_year_start_month, time_zone(time_zone_name)?))
+}
+
 impl Period {
     /// The same period with a campaign window's instants written in `tz` (other periods
     /// are unchanged), so one window has one spelling however it was written: `…Z` and

@@ -504,11 +504,11 @@ impl Model {
             .settings
             .as_ref()
             .ok_or("the engagement did not exist yet")?;
-        let tz: chrono_tz::Tz = settings
-            .time_zone
-            .parse()
-            .map_err(|_| format!("unknown time zone {}", settings.time_zone))?;
-        Ok(period.days(settings.fiscal_year_start_month, tz))
+        crate::period::calendar_days(
+            period,
+            settings.fiscal_year_start_month,
+            &settings.time_zone,
+        )
     }
 
     /// The scorecard of a period (the team's, or one member's) as of the replayed position,

@@ -36,7 +36,7 @@ pub struct RequestContext {
 impl RequestContext {
     /// The calendar date of the request in `time_zone` (UTC if it does not parse).
     pub fn today_in(&self, time_zone: &str) -> NaiveDate {
-        match time_zone.parse::<chrono_tz::Tz>() {
+        match kpi_ledger_domain::period::time_zone(time_zone) {
             Ok(tz) => self.received_at.with_timezone(&tz).date_naive(),
             Err(_) => self.received_at.date_naive(),
         }
@@ -81,7 +81,7 @@ impl EngagementScope {
         &self,
         period: kpi_ledger_domain::period::Period,
     ) -> kpi_ledger_domain::period::Period {
-        match self.time_zone.parse::<chrono_tz::Tz>() {
+        match kpi_ledger_domain::period::time_zone(&self.time_zone) {
             Ok(tz) => period.in_time_zone(tz),
             Err(_) => period,
         }

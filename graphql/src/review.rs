@@ -103,11 +103,12 @@ async fn arrived_after(
     let period = period_of(period)?;
     let ports = ports(ctx);
     let engagement = ports.engagements()?.engagement(scope).await.gql()?;
-    let tz: chrono_tz::Tz = engagement
-        .time_zone
-        .parse()
-        .map_err(|_| validation("time zone"))?;
-    let days = period.days(engagement.fiscal_year_start_month, tz);
+    let days = kpi_ledger_domain::period::calendar_days(
+        &period,
+        engagement.fiscal_year_start_month,
+        &engagement.time_zone,
+    )
+    .map_err(validation)?;
     let metrics: Vec<String> = ports
         .engagements()?
         .metric_catalogue(scope)

@@ -8,7 +8,6 @@ use crate::observation::Observation;
 use crate::ports::{EngagementView, KpiView, ObservationView, WatermarkView};
 use crate::scalars::{Date, Dec};
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
-use chrono_tz::Tz;
 use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::ids::MemberId;
 use kpi_ledger_domain::period::{DateRange, Period};
@@ -290,11 +289,12 @@ pub async fn load(
 ) -> Result<Scorecard> {
     check_access(scope, member_id)?;
     let ports = ports(ctx);
-    let time_zone: Tz = engagement
-        .time_zone
-        .parse()
-        .map_err(|_| validation(format!("unknown time zone {}", engagement.time_zone)))?;
-    let days = period.days(engagement.fiscal_year_start_month, time_zone);
+    let days = kpi_ledger_domain::period::calendar_days(
+        &period,
+        engagement.fiscal_year_start_month,
+        &engagement.time_zone,
+    )
+    .map_err(validation)?;
 
     let member = match member_id {
         None => None,

@@ -266,10 +266,8 @@ impl PayoutPort for PayoutService {
             engagement_name: engagement.name,
             member_name,
             currency: engagement.currency,
-            time_zone: engagement
-                .time_zone
-                .parse()
-                .unwrap_or(chrono_tz::Asia::Tokyo),
+            time_zone: kpi_ledger_domain::period::time_zone(&engagement.time_zone)
+                .map_err(internal)?,
             lines: member_lines,
             team_lines,
             status: payout.status,

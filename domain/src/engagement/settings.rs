@@ -66,7 +66,7 @@ impl EngagementSettings {
         if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
             return Err(EngagementError::NotACurrencyCode(self.currency));
         }
-        if self.time_zone.trim().parse::<chrono_tz::Tz>().is_err() {
+        if crate::period::time_zone(&self.time_zone).is_err() {
             return Err(EngagementError::UnknownTimeZone(self.time_zone));
         }
         self.time_zone = self.time_zone.trim().to_string();
