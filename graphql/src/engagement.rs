@@ -12,7 +12,7 @@ use crate::scalars::Date;
 use async_graphql::connection::{query, Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, Result};
 use chrono::{DateTime, Utc};
-use kpi_ledger_domain::access::{Capability, EngagementRole};
+use kpi_ledger_domain::access::{Capability, EngagementRole, MemberVisibility};
 use kpi_ledger_domain::engagement::{EngagementCommand, EngagementSettings, EngagementStatus};
 use kpi_ledger_domain::ids::{EngagementId, MemberId};
 use uuid::Uuid;
@@ -268,6 +268,9 @@ impl Engagement {
         after: Option<String>,
     ) -> Result<Page<Member>> {
         let today = request(ctx).today_in(self.scope.time_zone());
+        // A member's list holds only themselves: filtered before the page and its count,
+        // so neither the total nor the pages tell how many others there are.
+        let self_only = self.scope.role().member_visibility() == MemberVisibility::SelfOnly;
         let members: Vec<MemberView> = ports(ctx)
             .engagements()?
             .members(&self.scope)
@@ -275,6 +278,7 @@ impl Engagement {
             .gql()?
             .into_iter()
             .filter(|m| include_former || m.active_until.is_none_or(|until| until >= today))
+            .filter(|m| !self_only || m.member_id == self.scope.member_id())
             .collect();
         // Only the page's personal data is decrypted.
         let window = crate::page::window("members", first, after.as_deref())?;

@@ -15,6 +15,9 @@ pub mod plans;
 pub mod reviews;
 pub mod users;
 
+#[cfg(test)]
+mod tests;
+
 use crate::store::events::StoredEvent;
 use crate::store::params::Statement;
 use crate::store::StoreError;
