@@ -7,7 +7,11 @@
 //! so two servers never project the same events at once. A read model is rebuilt by
 //! emptying its tables and setting its checkpoint to 0 ([`Projector::rebuild`]); a read
 //! model new to the code gets a checkpoint at 0 and is backfilled the same way.
+//!
+//! The chainer ([`crate::audit::chain`]) rides along with its own checkpoint: it links each
+//! event into its hash chain once, in global order, and no rebuild ever resets it.
 
+use crate::audit::chain::{link_events, CHECKPOINT as CHAIN};
 use crate::on_db;
 use crate::read_models::{ReadModel, ALL};
 use crate::store::events::{read_events_after, StoredEvent};
@@ -99,12 +103,12 @@ impl Projector {
     /// Creates the checkpoint (at 0) of a read model that has none yet.
     async fn ensure_checkpoints(&self) -> Result<(), StoreError> {
         on_db!(&self.db, pool => {
-            for model in ALL {
+            for name in names().into_iter().chain([CHAIN]) {
                 sqlx::query(
                     "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0)
                      ON CONFLICT (name) DO NOTHING",
                 )
-                .bind(model.name)
+                .bind(name)
                 .execute(pool)
                 .await?;
             }
@@ -114,7 +118,9 @@ impl Projector {
 
     async fn project_batch(&self) -> Result<(i64, usize), StoreError> {
         let backend = self.db.backend();
-        let names = names();
+        // The read models and the chainer, each with its checkpoint.
+        let mut names = names();
+        names.push(CHAIN);
         let placeholders = (1..=names.len())
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
@@ -156,6 +162,8 @@ impl Projector {
                     bind(&statement).execute(&mut *tx).await?;
                 }
             }
+            let chained = checkpoints.get(CHAIN).copied().unwrap_or(0);
+            link_events!(tx, events, chained);
             for (name, at) in &checkpoints {
                 if *at < last {
                     sqlx::query("UPDATE projection_checkpoints SET position = $1 WHERE name = $2")

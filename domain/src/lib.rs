@@ -6,6 +6,7 @@
 //! field of the command.
 
 pub mod access;
+pub mod audit;
 pub mod engagement;
 pub mod error;
 pub mod ids;

@@ -44,6 +44,27 @@ impl PayoutService {
         }
     }
 
+    /// The engagement's log replayed to `now` and to `snapshot`, in one pass.
+    async fn replay_two(
+        &self,
+        scope: &EngagementScope,
+        now: i64,
+        snapshot: i64,
+    ) -> Result<
+        (
+            kpi_ledger_domain::replay::Model,
+            kpi_ledger_domain::replay::Model,
+        ),
+        PortError,
+    > {
+        let mut models =
+            crate::store::events::replay_at(&self.db, scope.engagement_id(), &[now, snapshot])
+                .await?;
+        let frozen = models.pop().ok_or_else(|| internal("no replay"))?;
+        let state = models.pop().ok_or_else(|| internal("no replay"))?;
+        Ok((state, frozen))
+    }
+
     async fn payout(
         &self,
         scope: &EngagementScope,
@@ -140,8 +161,9 @@ impl PayoutPort for PayoutService {
         let recorded = payout.calculation;
         // Replay the log itself — never the stored result — to the positions the payout
         // was calculated at.
-        let state = replay(&self.db, scope.engagement_id(), payout.replayed_to).await?;
-        let frozen = replay(&self.db, scope.engagement_id(), recorded.snapshot_position).await?;
+        let (state, frozen) = self
+            .replay_two(scope, payout.replayed_to, recorded.snapshot_position)
+            .await?;
         let recomputed = calculate(
             &state,
             &frozen,
@@ -207,13 +229,9 @@ impl PayoutPort for PayoutService {
     ) -> Result<StatementFile, PortError> {
         let payout = self.payout(scope, payout_id).await?;
         let calculation = payout.calculation;
-        let state = replay(&self.db, scope.engagement_id(), payout.replayed_to).await?;
-        let frozen = replay(
-            &self.db,
-            scope.engagement_id(),
-            calculation.snapshot_position,
-        )
-        .await?;
+        let (state, frozen) = self
+            .replay_two(scope, payout.replayed_to, calculation.snapshot_position)
+            .await?;
         let review = state
             .reviews()
             .find(|r| r.review_id == calculation.review_id);

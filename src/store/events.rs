@@ -95,6 +95,9 @@ pub struct StoredEvent {
     pub payload: serde_json::Value,
     pub metadata: HashMap<String, String>,
     pub recorded_at: DateTime<Utc>,
+    /// The payload and metadata exactly as stored, for the hash chain.
+    pub stored_payload: String,
+    pub stored_metadata: String,
 }
 
 impl StoredEvent {
@@ -119,6 +122,21 @@ impl StoredEvent {
             &self.payload,
         )
         .map_err(|e| StoreError::Corrupt(format!("at position {}: {e}", self.position)))
+    }
+
+    /// The event as its chain link covers it.
+    pub fn link<'a>(&'a self, recorded_at: &'a str) -> kpi_ledger_domain::audit::Link<'a> {
+        kpi_ledger_domain::audit::Link {
+            position: self.position,
+            aggregate_type: &self.aggregate_type,
+            aggregate_id: &self.aggregate_id,
+            sequence: self.sequence,
+            event_type: &self.event_type,
+            event_version: &self.event_version,
+            recorded_at,
+            payload: &self.stored_payload,
+            metadata: &self.stored_metadata,
+        }
     }
 
     pub fn actor(&self) -> &str {
@@ -153,6 +171,8 @@ impl TryFrom<EventRow> for StoredEvent {
             position: row.position,
             payload: serde_json::from_str(&row.payload).map_err(|e| corrupt("payload", &e))?,
             metadata: serde_json::from_str(&row.metadata).map_err(|e| corrupt("metadata", &e))?,
+            stored_payload: row.payload,
+            stored_metadata: row.metadata,
             recorded_at: DateTime::parse_from_rfc3339(&row.recorded_at)
                 .map_err(|e| corrupt("recorded_at", &e))?
                 .with_timezone(&Utc),
@@ -217,28 +237,139 @@ pub async fn events_after(
     on_db!(db, pool => read_events_after!(db.backend(), pool, position, limit))
 }
 
-/// Replays the log up to `position` into a model of one engagement (in batches).
-pub async fn replay(
+/// One engagement's chained events in (after, upto], in global order, through the
+/// engagement → events index of the hash chain.
+const SELECT_CHAINED_SQLITE: &str = "
+SELECT e.position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+       e.payload, e.metadata, e.recorded_at
+  FROM event_chain c JOIN events e ON e.position = c.position
+ WHERE c.chain = $1 AND c.position > $2 AND c.position <= $3
+ ORDER BY c.position LIMIT $4";
+
+const SELECT_CHAINED_POSTGRES: &str = "
+SELECT e.position, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version,
+       e.payload::text AS payload, e.metadata::text AS metadata,
+       to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS recorded_at
+  FROM event_chain c JOIN events e ON e.position = c.position
+ WHERE c.chain = $1 AND c.position > $2 AND c.position <= $3
+ ORDER BY c.position LIMIT $4";
+
+/// Up to `limit` events of `chain` after `after` and at most `upto`.
+pub async fn chained_events(
+    db: &Db,
+    chain: &str,
+    after: i64,
+    upto: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let sql = match db.backend() {
+        super::Backend::Sqlite => SELECT_CHAINED_SQLITE,
+        super::Backend::Postgres => SELECT_CHAINED_POSTGRES,
+    };
+    let rows: Vec<EventRow> = on_db!(db, pool => {
+        sqlx::query_as(sql)
+            .bind(chain)
+            .bind(after)
+            .bind(upto)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+    });
+    decode_rows(rows)
+}
+
+/// How far the chainer has linked the log.
+pub async fn chained_through(db: &Db) -> Result<i64, StoreError> {
+    let at: Option<i64> = on_db!(db, pool => {
+        sqlx::query_scalar("SELECT position FROM projection_checkpoints WHERE name = $1")
+            .bind(crate::audit::chain::CHECKPOINT)
+            .fetch_optional(pool)
+            .await?
+    });
+    Ok(at.unwrap_or(0))
+}
+
+/// Replays one engagement's events into models at each of `positions`, in one pass: its
+/// chained events through the engagement index, then the few events the chainer has not
+/// linked yet. Other engagements' events are never read, so a replay does not slow down
+/// as other engagements grow.
+pub async fn replay_at(
     db: &Db,
     engagement_id: kpi_ledger_domain::ids::EngagementId,
-    position: i64,
-) -> Result<kpi_ledger_domain::replay::Model, StoreError> {
+    positions: &[i64],
+) -> Result<Vec<kpi_ledger_domain::replay::Model>, StoreError> {
     // Few events per read: one import event carries up to 1,000 observations.
     const BATCH: i64 = 100;
+    let mut wanted: Vec<i64> = positions.to_vec();
+    wanted.sort_unstable();
+    let upto = wanted.last().copied().unwrap_or(0);
     let mut model = kpi_ledger_domain::replay::Model::new(engagement_id);
+    let mut models: Vec<(i64, kpi_ledger_domain::replay::Model)> = Vec::new();
+    let mut next = 0;
+    let mut take = |model: &kpi_ledger_domain::replay::Model, before: i64, models: &mut Vec<_>| {
+        // Every wanted position below `before` is what the model holds now.
+        while next < wanted.len() && wanted[next] < before {
+            // The model as of that position: its last event may be older.
+            let mut as_of = model.clone();
+            as_of.position = wanted[next];
+            models.push((wanted[next], as_of));
+            next += 1;
+        }
+    };
+    let chain = engagement_id.to_string();
+    let linked = chained_through(db).await?.min(upto);
     let mut after = 0;
-    while after < position {
+    loop {
+        let events = chained_events(db, &chain, after, linked, BATCH).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            break;
+        };
+        for event in &events {
+            take(&model, event.position, &mut models);
+            model.apply(event.logged()).map_err(StoreError::Corrupt)?;
+        }
+        after = last;
+    }
+    after = linked;
+    while after < upto {
         let events = events_after(db, after, BATCH).await?;
         if events.is_empty() {
             break;
         }
         for event in &events {
-            if event.position > position {
-                return Ok(model);
+            if event.position > upto {
+                break;
             }
+            take(&model, event.position, &mut models);
             model.apply(event.logged()).map_err(StoreError::Corrupt)?;
             after = event.position;
         }
+        if events.last().is_some_and(|e| e.position > upto) {
+            break;
+        }
     }
-    Ok(model)
+    take(&model, i64::MAX, &mut models);
+    // In the order asked for.
+    Ok(positions
+        .iter()
+        .map(|p| {
+            models
+                .iter()
+                .find(|(at, _)| at == p)
+                .map(|(_, m)| m.clone())
+                .unwrap_or_else(|| kpi_ledger_domain::replay::Model::new(engagement_id))
+        })
+        .collect())
+}
+
+/// Replays one engagement's events up to `position` (see [`replay_at`]).
+pub async fn replay(
+    db: &Db,
+    engagement_id: kpi_ledger_domain::ids::EngagementId,
+    position: i64,
+) -> Result<kpi_ledger_domain::replay::Model, StoreError> {
+    Ok(replay_at(db, engagement_id, &[position])
+        .await?
+        .pop()
+        .unwrap_or_else(|| kpi_ledger_domain::replay::Model::new(engagement_id)))
 }

@@ -36,6 +36,8 @@ pub(super) fn stored<E: DomainEvent>(
         payload: serde_json::to_value(event).expect("a domain event serialises"),
         metadata: HashMap::new(),
         recorded_at: Utc.with_ymd_and_hms(2026, 5, 1, 9, 0, 0).unwrap(),
+        stored_payload: serde_json::to_string(event).expect("a domain event serialises"),
+        stored_metadata: "{}".into(),
     }
 }
 

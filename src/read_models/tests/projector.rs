@@ -164,6 +164,8 @@ fn an_event_of_an_aggregate_no_read_model_reads_yields_nothing() {
         payload: serde_json::json!({ "NewsletterSent": { "to": 3 } }),
         metadata: HashMap::new(),
         recorded_at: chrono::Utc::now(),
+        stored_payload: r#"{"NewsletterSent":{"to":3}}"#.into(),
+        stored_metadata: "{}".into(),
     };
 
     assert!(statements_for(&event, &none_seen()).unwrap().is_empty());
