@@ -68,6 +68,11 @@ pub enum Command {
     },
     /// Import a marketplace export (through a running server, or into the database).
     Import(crate::cli_import::ImportArgs),
+    /// Verify the audit trail, sign checkpoints, export an engagement's chain.
+    Audit {
+        #[command(subcommand)]
+        command: crate::cli_audit::AuditCommand,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
 }
@@ -186,6 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Import(args) => crate::cli_import::run(&cli.database_url, args).await,
+        Command::Audit { command } => crate::cli_audit::run(&cli.database_url, command).await,
         Command::Schema => {
             print!("{}", kpi_ledger_graphql::sdl());
             Ok(())

@@ -3,3 +3,6 @@
 //! how an auditor checks it independently.
 
 pub mod chain;
+pub mod checkpoint;
+pub mod export;
+pub mod verify;
