@@ -65,6 +65,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     projector: Arc<Projector>,
+    /// How often to sign an audit checkpoint, if at all.
+    checkpoint_every: Option<Duration>,
 }
 
 impl Application {
@@ -101,7 +103,15 @@ impl Application {
             listener,
             state,
             projector: context.projector,
+            checkpoint_every: None,
         })
+    }
+
+    /// Signs an audit checkpoint every `every` (docs/AUDIT.md). With several servers, a
+    /// server skips its turn when another signed one within the interval.
+    pub fn with_audit_checkpoints(mut self, every: Option<Duration>) -> Self {
+        self.checkpoint_every = every;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -125,14 +135,46 @@ impl Application {
                 }
             }
         });
+        let checkpoints = self.checkpoint_every.map(|every| {
+            let db = self.state.db.clone();
+            let projector = self.projector.clone();
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(every);
+                interval.tick().await;
+                loop {
+                    interval.tick().await;
+                    if let Err(error) = sign_checkpoint(&db, &projector, every).await {
+                        tracing::warn!(%error, "cannot sign an audit checkpoint; will retry");
+                    }
+                }
+            })
+        });
         let result = axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
         poller.abort();
+        if let Some(task) = checkpoints {
+            task.abort();
+        }
         db.close().await;
         result
     }
+}
+
+/// Signs a checkpoint unless one was signed within `every`.
+async fn sign_checkpoint(db: &Db, projector: &Projector, every: Duration) -> anyhow::Result<()> {
+    use crate::audit::checkpoint;
+    if let Some(latest) = checkpoint::latest(db).await? {
+        let signed: chrono::DateTime<chrono::Utc> = latest.created_at.parse()?;
+        if chrono::Utc::now() - signed < chrono::Duration::from_std(every)? {
+            return Ok(());
+        }
+    }
+    projector.catch_up().await?;
+    let signed = checkpoint::create(db).await?;
+    tracing::info!(checkpoint = %signed.id, position = signed.log_position, "signed an audit checkpoint");
+    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -45,6 +45,9 @@ pub enum Command {
         /// Largest file an import upload may carry, in bytes.
         #[arg(long, env = "KPI_LEDGER_MAX_UPLOAD_BYTES", default_value_t = crate::http::DEFAULT_MAX_UPLOAD_BYTES)]
         max_upload_bytes: usize,
+        /// Sign an audit checkpoint this often (e.g. 1h); off unless set.
+        #[arg(long, env = "KPI_LEDGER_AUDIT_CHECKPOINT_EVERY")]
+        audit_checkpoint_every: Option<humantime::Duration>,
         #[command(flatten)]
         auth: AuthSettings,
     },
@@ -116,11 +119,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             demo,
             max_upload_bytes,
+            audit_checkpoint_every,
             auth,
         } => {
             let app =
                 Application::build_with_limits(&cli.database_url, &listen, &auth, max_upload_bytes)
-                    .await?;
+                    .await?
+                    .with_audit_checkpoints(audit_checkpoint_every.map(Into::into));
             if demo {
                 let context = Context::connect(&cli.database_url).await?;
                 let tokens = crate::demo::seed(&context, &auth).await?;

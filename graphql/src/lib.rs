@@ -5,6 +5,7 @@
 //! [`access::RequestContext`].
 
 pub mod access;
+mod audit;
 mod engagement;
 pub mod error;
 mod imports;
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     engagement::EngagementQuery,
     metrics::MetricQuery,
     payout::PayoutQuery,
+    audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]

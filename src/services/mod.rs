@@ -2,6 +2,7 @@
 //! holding only what it needs. Reads go to the read models (`crate::read_models`),
 //! commands through cqrs-es (`crate::store::events`), personal data through the vault.
 
+mod audit;
 mod engagements;
 mod identity;
 mod imports;
@@ -13,6 +14,7 @@ mod reviews;
 mod scorecards;
 mod support;
 
+pub use audit::AuditService;
 pub use engagements::EngagementService;
 pub use identity::IdentityService;
 pub use imports::ImportService;
@@ -44,6 +46,7 @@ pub struct Services {
     pub plans: Arc<PlanService>,
     pub payouts: Arc<PayoutService>,
     pub imports: Arc<ImportService>,
+    pub audit: Arc<AuditService>,
     accounts: Accounts,
     jobs: Jobs,
 }
@@ -67,7 +70,8 @@ impl Services {
             scorecards: Arc::new(ScorecardService::new(db.clone())),
             reviews: Arc::new(ReviewService::new(db.clone(), recorder.clone())),
             plans: Arc::new(PlanService::new(db.clone(), recorder.clone())),
-            payouts: Arc::new(PayoutService::new(db, vault, recorder)),
+            payouts: Arc::new(PayoutService::new(db.clone(), vault, recorder.clone())),
+            audit: Arc::new(AuditService::new(db, recorder)),
             imports: Arc::new(ImportService::new(jobs.clone())),
             accounts,
             jobs,
@@ -86,6 +90,7 @@ impl Services {
             .with_plans(self.plans.clone())
             .with_payouts(self.payouts.clone())
             .with_imports(self.imports.clone())
+            .with_audit(self.audit.clone())
     }
 
     pub fn accounts(&self) -> &Accounts {

@@ -230,3 +230,53 @@ async fn tampering_is_found_and_located_by_the_server_and_by_an_auditor(app: Tes
     assert!(ok, "{out}");
 }
 on_both_backends!(tampering_is_found_and_located_by_the_server_and_by_an_auditor);
+
+async fn a_client_viewer_verifies_their_engagement_and_gets_a_proof_naming_no_other(app: TestApp) {
+    let (engagement, _, _, consultant) = crate::scoring::worked_example(&app).await;
+    let other = crate::engagements::open(&app, &consultant, "Another client").await;
+    crate::engagements::add(
+        &app,
+        &consultant,
+        &engagement,
+        "Mika Ito",
+        "mika@acme.example",
+        "CLIENT_VIEWER",
+    )
+    .await;
+    let viewer = app.token_for_email("mika@acme.example").await;
+    const VERIFY: &str = "query($id: UUID!) { auditVerification(engagementId: $id) {
+        verified events headPosition problem { kind } checkpointId proof } }";
+    let before =
+        app.ok(&viewer, VERIFY, json!({ "id": engagement })).await["auditVerification"].clone();
+    assert_eq!(before["verified"], true, "{before}");
+    assert!(before["events"].as_u64().unwrap() > 10, "{before}");
+    assert!(before["proof"].is_null(), "no checkpoint yet: {before}");
+
+    let (ok, out, err) = kpi(&app.database.url, &["audit", "checkpoint"]).await;
+    assert!(ok, "{out}{err}");
+    let after =
+        app.ok(&viewer, VERIFY, json!({ "id": engagement })).await["auditVerification"].clone();
+    let proof = &after["proof"];
+    assert_eq!(proof["head"]["chain"], engagement.as_str(), "{after}");
+    assert_eq!(proof["head"]["position"], after["headPosition"]);
+    let text = proof.to_string();
+    assert!(
+        !text.contains(&other),
+        "the proof names no other engagement: {text}"
+    );
+
+    // A member may not read the audit trail; an outsider does not learn it exists.
+    let li = app.token_for_email("li.wei@acme.example").await;
+    assert_eq!(
+        app.error_code(&li, VERIFY, json!({ "id": engagement }))
+            .await,
+        "FORBIDDEN"
+    );
+    let outsider = app.user("ken@elsewhere.example", "Ken Mori", true).await;
+    assert_eq!(
+        app.error_code(&outsider, VERIFY, json!({ "id": engagement }))
+            .await,
+        "NOT_FOUND"
+    );
+}
+on_both_backends!(a_client_viewer_verifies_their_engagement_and_gets_a_proof_naming_no_other);

@@ -8,6 +8,7 @@
 //! [`EngagementScope`]: crate::access::EngagementScope
 //! [`CommandPermit`]: crate::access::CommandPermit
 
+mod audit;
 mod engagements;
 mod identity;
 mod imports;
@@ -18,6 +19,7 @@ mod plans;
 mod reviews;
 mod scorecards;
 
+pub use audit::*;
 pub use engagements::*;
 pub use identity::*;
 pub use imports::*;
@@ -72,6 +74,7 @@ pub struct Ports {
     plans: Option<Arc<dyn PlanPort>>,
     payouts: Option<Arc<dyn PayoutPort>>,
     imports: Option<Arc<dyn ImportPort>>,
+    audit: Option<Arc<dyn AuditPort>>,
 }
 
 fn missing(what: &str) -> async_graphql::Error {
@@ -109,4 +112,5 @@ impl Ports {
     port!(plans, with_plans, PlanPort, "plan");
     port!(payouts, with_payouts, PayoutPort, "payout");
     port!(imports, with_imports, ImportPort, "import");
+    port!(audit, with_audit, AuditPort, "audit");
 }
