@@ -15,6 +15,7 @@ pub mod kpi;
 pub mod language;
 pub mod metadata;
 pub mod metrics;
+pub mod narrate;
 pub mod payout;
 pub mod period;
 pub mod plan;
