@@ -1,6 +1,7 @@
 //! Who may do what inside one engagement (SPEC §1). The API asks these functions and
 //! nothing else, so the rules live in one table.
 
+use crate::ids::MemberId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -129,6 +130,14 @@ pub enum MemberVisibility {
     Pseudonymous,
     /// Only their own entry.
     SelfOnly,
+}
+
+impl MemberVisibility {
+    /// Whether a caller with this visibility, who is `viewer`, sees `member`'s name (a
+    /// pseudonym otherwise): everyone sees their own; only full visibility sees others'.
+    pub fn shows_name_of(self, viewer: MemberId, member: MemberId) -> bool {
+        self == MemberVisibility::Full || viewer == member
+    }
 }
 
 #[cfg(test)]

@@ -96,7 +96,10 @@ pub fn value(value: Decimal, unit: Option<Unit>, currency: &str) -> String {
             "{}%",
             crate::scoring::normalised(value * Decimal::ONE_HUNDRED)
         ),
-        Some(Unit::Currency) if currency == "JPY" => format!("¥{}", grouped(value)),
+        Some(Unit::Currency) if currency == "JPY" => match value.is_sign_negative() {
+            true => format!("-¥{}", grouped(-value)),
+            false => format!("¥{}", grouped(value)),
+        },
         Some(Unit::Currency) => format!("{} {currency}", grouped(value)),
         _ => grouped(value),
     }
@@ -315,6 +318,7 @@ pub fn sentence(
                 )
             }
             ImportEvent::ImportCompleted {
+                format,
                 observations_recorded,
                 observations_restated,
                 series,
@@ -322,13 +326,14 @@ pub fn sentence(
             } => pick(
                 l,
                 format!(
-                    "The import recorded {observations_recorded} observations in {series} series ({observations_restated} restated)"
+                    "{actor}'s {format} import completed: {observations_recorded} {} recorded in {series} series, {observations_restated} restated",
+                    if *observations_recorded == 1 { "observation" } else { "observations" }
                 ),
                 format!(
-                    "取り込みで{series}系列に{observations_recorded}件の観測値を記録しました（うち{observations_restated}件は修正）"
+                    "{actor}による{format}の取り込みが完了しました：{series}系列に{observations_recorded}件の観測値を記録（うち{observations_restated}件は修正）"
                 ),
                 format!(
-                    "导入在{series}个序列中记录了{observations_recorded}条观测值（其中{observations_restated}条为重述）"
+                    "{actor}的{format}导入已完成：在{series}个序列中记录了{observations_recorded}条观测值（其中{observations_restated}条为重述）"
                 ),
             ),
         },
@@ -337,9 +342,10 @@ pub fn sentence(
             PlanEvent::PlanDrafted { version, terms, .. } => pick(
                 l,
                 format!(
-                    "{actor} drafted the incentive plan {} (version {version}, {} participants){why}",
+                    "{actor} drafted the incentive plan {} (version {version}, {} {}){why}",
                     quoted(l, &terms.name),
-                    terms.participants.len()
+                    terms.participants.len(),
+                    if terms.participants.len() == 1 { "participant" } else { "participants" }
                 ),
                 format!(
                     "{actor}がインセンティブプラン{}を起案しました（第{version}版、対象{}名）{why}",
@@ -680,19 +686,36 @@ fn series(e: &SeriesEvent, actor: &str, why: &str, currency: &str, l: Language) 
                 .as_ref()
                 .map(|s| format!(" [{s}]"))
                 .unwrap_or_default();
+            let noun = if n == 1 {
+                "observation"
+            } else {
+                "observations"
+            };
+            let restated_en = match restated {
+                0 => String::new(),
+                r => format!(", {r} of them restating earlier values"),
+            };
             pick(
                 l,
                 format!(
-                    "{n} observations of {metric} on {}{scope} for {span} imported from {format} ({restated} restated)",
+                    "{actor} imported {n} {noun} of {metric} on {}{scope} for {span} from {format}{restated_en}",
                     key.platform
                 ),
                 format!(
-                    "{}{scope}の{metric}の観測値{n}件（{span}）を{format}から取り込みました（うち{restated}件は修正）",
-                    key.platform
+                    "{actor}が{}{scope}の{metric}の観測値{n}件（{span}）を{format}から取り込みました{}",
+                    key.platform,
+                    match restated {
+                        0 => String::new(),
+                        r => format!("（うち{r}件は修正）"),
+                    }
                 ),
                 format!(
-                    "从{format}导入了{}{scope}的{metric}观测值{n}条（{span}，其中{restated}条为重述）",
-                    key.platform
+                    "{actor}从{format}导入了{}{scope}的{metric}观测值{n}条（{span}{}）",
+                    key.platform,
+                    match restated {
+                        0 => String::new(),
+                        r => format!("，其中{r}条为重述"),
+                    }
                 ),
             )
         }
@@ -958,6 +981,161 @@ fn decision_sentence(
     }
 }
 
+/// Every event kind of every aggregate: what the audit log's kind filter accepts.
+pub const EVENT_KINDS: &[&str] = &[
+    "EngagementOpened",
+    "MemberAdded",
+    "MemberRoleChanged",
+    "MemberRemoved",
+    "EngagementStatusChanged",
+    "MetricDefined",
+    "UserRegistered",
+    "UserGrantsChanged",
+    "KpiDefined",
+    "KpiWeightChanged",
+    "KpiRetired",
+    "TargetSet",
+    "ObservationRecorded",
+    "ObservationCorrected",
+    "ObservationsImported",
+    "ImportStarted",
+    "ImportCompleted",
+    "ReviewOpened",
+    "FindingRecorded",
+    "DecisionRecorded",
+    "SignedOff",
+    "PeriodLocked",
+    "PeriodReopened",
+    "PlanDrafted",
+    "PlanRevised",
+    "PlanApproved",
+    "PayoutCalculated",
+    "PayoutApproved",
+    "PayoutPaid",
+    "PayoutAdjusted",
+];
+
+impl AnyEvent {
+    /// The event's kind, as stored (`TargetSet`).
+    pub fn kind(&self) -> String {
+        use cqrs_es::DomainEvent;
+        match self {
+            AnyEvent::Engagement(e) => e.event_type(),
+            AnyEvent::User(e) => e.event_type(),
+            AnyEvent::Kpi(e) => e.event_type(),
+            AnyEvent::Series(e) => e.event_type(),
+            AnyEvent::Import(e) => e.event_type(),
+            AnyEvent::Review(e) => e.event_type(),
+            AnyEvent::Plan(e) => e.event_type(),
+            AnyEvent::Payout(e) => e.event_type(),
+        }
+    }
+
+    /// Decodes a stored event of any aggregate, after the upcasters; `None` for an
+    /// aggregate type this version does not know.
+    pub fn decode(
+        aggregate_type: &str,
+        event_type: &str,
+        version: &str,
+        payload: &serde_json::Value,
+    ) -> Result<Option<Self>, crate::upcast::DecodeError> {
+        use crate::upcast::decode;
+        Ok(Some(match aggregate_type {
+            "engagement" => {
+                AnyEvent::Engagement(decode(aggregate_type, event_type, version, payload)?)
+            }
+            "user" => AnyEvent::User(decode(aggregate_type, event_type, version, payload)?),
+            "kpi" => AnyEvent::Kpi(decode(aggregate_type, event_type, version, payload)?),
+            crate::series::SERIES_AGGREGATE => {
+                AnyEvent::Series(decode(aggregate_type, event_type, version, payload)?)
+            }
+            crate::import::IMPORT_AGGREGATE => {
+                AnyEvent::Import(decode(aggregate_type, event_type, version, payload)?)
+            }
+            "review" => AnyEvent::Review(decode(aggregate_type, event_type, version, payload)?),
+            "plan" => AnyEvent::Plan(decode(aggregate_type, event_type, version, payload)?),
+            "payout" => AnyEvent::Payout(decode(aggregate_type, event_type, version, payload)?),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// Whether the event concerns the KPI `kpi` (whose metric is `metric`): its definition,
+    /// weight and targets, the observations of its metric, and review findings and
+    /// decisions about it.
+    pub fn concerns_kpi(&self, aggregate_id: &str, kpi: KpiId, metric: &str) -> bool {
+        match self {
+            AnyEvent::Kpi(KpiEvent::KpiDefined { kpi_id, .. }) => *kpi_id == kpi,
+            AnyEvent::Kpi(_) => aggregate_id == kpi.to_string(),
+            AnyEvent::Series(e) => {
+                let key = match e {
+                    SeriesEvent::ObservationRecorded { key, .. }
+                    | SeriesEvent::ObservationCorrected { key, .. }
+                    | SeriesEvent::ObservationsImported { key, .. } => key,
+                };
+                key.metric == metric
+            }
+            AnyEvent::Review(ReviewEvent::FindingRecorded { kpi_id, .. }) => *kpi_id == Some(kpi),
+            AnyEvent::Review(ReviewEvent::DecisionRecorded {
+                decision:
+                    Decision::ExcuseKpi { kpi_id, .. }
+                    | Decision::OverrideScore { kpi_id, .. }
+                    | Decision::ReviseFutureTarget { kpi_id, .. },
+            }) => *kpi_id == kpi,
+            _ => false,
+        }
+    }
+
+    /// Whether the event concerns `period` (whose days are `days`): its targets, the
+    /// observations and imports of its days, its review and its payouts, members joining
+    /// or leaving within it, KPIs retired within it.
+    pub fn concerns_period(
+        &self,
+        aggregate_id: &str,
+        period: &crate::period::Period,
+        days: &crate::period::DateRange,
+        names: &dyn Names,
+    ) -> bool {
+        let text = period.to_string();
+        let within = |day: &chrono::NaiveDate| days.start <= *day && *day <= days.end;
+        match self {
+            AnyEvent::Engagement(EngagementEvent::MemberAdded { active_from, .. }) => {
+                within(active_from)
+            }
+            AnyEvent::Engagement(EngagementEvent::MemberRemoved { active_until, .. }) => {
+                within(active_until)
+            }
+            AnyEvent::Engagement(_) | AnyEvent::User(_) | AnyEvent::Plan(_) => false,
+            AnyEvent::Kpi(KpiEvent::TargetSet { period: p, .. }) => *p == *period,
+            AnyEvent::Kpi(KpiEvent::KpiRetired { from }) => within(from),
+            AnyEvent::Kpi(_) => false,
+            AnyEvent::Series(e) => match e {
+                SeriesEvent::ObservationRecorded { range, .. }
+                | SeriesEvent::ObservationCorrected { range, .. } => days.overlaps(range),
+                SeriesEvent::ObservationsImported { observations, .. } => {
+                    observations.iter().any(|o| days.overlaps(&o.range))
+                }
+            },
+            AnyEvent::Import(ImportEvent::ImportStarted { range, .. }) => {
+                range.as_ref().is_some_and(|r| days.overlaps(r))
+            }
+            AnyEvent::Import(ImportEvent::ImportCompleted { watermarks, .. }) => {
+                watermarks.iter().any(|w| within(&w.through))
+            }
+            AnyEvent::Review(ReviewEvent::ReviewOpened { period: p, .. }) => *p == *period,
+            AnyEvent::Review(ReviewEvent::DecisionRecorded {
+                decision: Decision::ReviseFutureTarget { period: p, .. },
+            }) if *p == *period => true,
+            AnyEvent::Review(_) => names.review_period(aggregate_id).as_deref() == Some(&text),
+            AnyEvent::Payout(PayoutEvent::PayoutAdjusted { carry_into, .. })
+                if *carry_into == *period =>
+            {
+                true
+            }
+            AnyEvent::Payout(_) => names.payout(aggregate_id).is_some_and(|(_, p)| p == text),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1055,7 +1233,7 @@ mod tests {
         );
         assert_eq!(
             value("-5000".parse().unwrap(), Some(Unit::Currency), "JPY"),
-            "¥-5,000"
+            "-¥5,000"
         );
     }
 }

@@ -213,6 +213,19 @@ impl Engagement {
         crate::observation::list(ctx, &self.scope, metric, range, platform, first, after).await
     }
 
+    /// Every event of the engagement in global order, each with its actor (a name or, for
+    /// client viewers, a pseudonym), reason, correlation id and a sentence in Japanese,
+    /// Simplified Chinese or English (consultants, client owners and viewers).
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<crate::audit::AuditLogFilter>,
+    ) -> Result<crate::audit::AuditLogPage> {
+        crate::audit::audit_log(ctx, &self.scope, first, after, filter).await
+    }
+
     /// Reviews of this engagement's periods (not for members).
     async fn reviews(&self, ctx: &Context<'_>) -> Result<Vec<crate::review::Review>> {
         crate::review::reviews(ctx, &self.scope).await

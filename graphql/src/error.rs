@@ -75,6 +75,8 @@ fn code_for(error: &async_graphql::ServerError) -> &'static str {
     } else if error.path.is_empty()
         || message.starts_with("Failed to parse")
         || message.starts_with("Invalid value")
+        || message.starts_with("Expected input type")
+        || message.contains("(occurred while parsing")
     {
         // Before execution (parsing, validation, variables), or an argument's value.
         VALIDATION
@@ -108,5 +110,30 @@ impl async_graphql::extensions::Extension for ErrorCodesExtension {
             }
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::{PathSegment, ServerError};
+
+    fn at_field(message: &str) -> ServerError {
+        let mut error = ServerError::new(message, None);
+        error.path = vec![PathSegment::Field("changeMemberRole".into())];
+        error
+    }
+
+    #[test]
+    fn an_input_of_the_wrong_shape_is_the_callers_mistake() {
+        let wrong = at_field(
+            "Expected input type \"UUID\", found {id: \"x\"}. (occurred while parsing \"ChangeMemberRoleInput\")",
+        );
+        assert_eq!(code_for(&wrong), VALIDATION);
+        assert_eq!(
+            code_for(&at_field("Invalid value for argument \"id\"")),
+            VALIDATION
+        );
+        assert_eq!(code_for(&at_field("the database went away")), INTERNAL);
     }
 }

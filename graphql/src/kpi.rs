@@ -3,6 +3,7 @@
 use crate::access::{change, ports, Change, EngagementScope};
 use crate::error::{not_found, validation, PortResultExt};
 use crate::metrics::{DirectionGql, Metric};
+use crate::ports::People;
 use crate::ports::{KpiView, MemberView, TargetChangeView, TargetView};
 use crate::scalars::{Date, Dec, PeriodScalar};
 use async_graphql::{
@@ -13,6 +14,7 @@ use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::ids::{KpiId, MemberId};
 use kpi_ledger_domain::kpi::{Assignee, KpiCommand};
 use kpi_ledger_domain::scoring::{Curve, Levels};
+use std::sync::Arc;
 use uuid::Uuid;
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -198,6 +200,8 @@ pub struct TargetChange {
     pub position: i64,
     #[graphql(skip)]
     actor: String,
+    #[graphql(skip)]
+    people: Arc<People>,
 }
 
 #[ComplexObject]
@@ -206,10 +210,14 @@ impl TargetChange {
     async fn changed_by(&self) -> Option<Uuid> {
         self.actor.parse().ok()
     }
+    /// Whoever made the change: a name, or a pseudonym for client viewers.
+    async fn changed_by_person(&self) -> crate::audit::Person {
+        crate::audit::Person(self.people.actor(&self.actor))
+    }
 }
 
-impl From<TargetChangeView> for TargetChange {
-    fn from(value: TargetChangeView) -> Self {
+impl TargetChange {
+    fn new(value: TargetChangeView, people: Arc<People>) -> Self {
         TargetChange {
             kpi_id: value.kpi_id.as_uuid(),
             period: value.period,
@@ -219,6 +227,7 @@ impl From<TargetChangeView> for TargetChange {
             recorded_at: value.recorded_at,
             position: value.position,
             actor: value.actor,
+            people,
         }
     }
 }
@@ -267,13 +276,14 @@ pub async fn target_history(
     {
         return Err(not_found("KPI"));
     }
+    let people = Arc::new(crate::audit::people(ctx, scope).await?);
     Ok(ports(ctx)
         .kpis()?
         .target_history(scope, kpi_id)
         .await
         .gql()?
         .into_iter()
-        .map(Into::into)
+        .map(|change| TargetChange::new(change, people.clone()))
         .collect())
 }
 

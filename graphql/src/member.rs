@@ -40,8 +40,7 @@ impl Member {
     }
     /// A stable stand-in for the name, for callers who may not see names.
     async fn pseudonym(&self) -> String {
-        let id = self.view.member_id.to_string();
-        format!("Member {}", &id[..8])
+        crate::ports::PersonView::member_pseudonym(self.view.member_id)
     }
     /// The member's name; null where the caller may not see it or it was erased.
     async fn display_name(&self) -> Option<&str> {
@@ -83,12 +82,7 @@ pub(crate) async fn present_members(
     };
     let readable: Vec<MemberId> = members
         .iter()
-        .filter(|m| match visibility {
-            MemberVisibility::Full => true,
-            MemberVisibility::Pseudonymous | MemberVisibility::SelfOnly => {
-                m.member_id == scope.member_id()
-            }
-        })
+        .filter(|m| visibility.shows_name_of(scope.member_id(), m.member_id))
         .map(|m| m.member_id)
         .collect();
     let mut personal = if readable.is_empty() {

@@ -59,7 +59,7 @@ pub struct PlanParticipant {
 }
 
 /// An incentive plan's current version.
-pub struct IncentivePlan(PlanView);
+pub struct IncentivePlan(PlanView, EngagementScope);
 
 #[Object]
 impl IncentivePlan {
@@ -76,8 +76,17 @@ impl IncentivePlan {
     async fn approved(&self) -> bool {
         self.0.approved
     }
+    /// The user id of the client owner who approved this version.
     async fn approved_by(&self) -> Option<&str> {
         self.0.approved_by.as_deref()
+    }
+    /// The client owner who approved this version (a name, or a pseudonym for client
+    /// viewers).
+    async fn approved_by_person(&self, ctx: &Context<'_>) -> Result<Option<crate::audit::Person>> {
+        match &self.0.approved_by {
+            Some(actor) => Ok(Some(crate::audit::person(ctx, &self.1, actor).await?)),
+            None => Ok(None),
+        }
     }
     async fn period(&self) -> PlanPeriodKind {
         self.0.terms.period.into()
@@ -119,7 +128,7 @@ pub async fn plans(ctx: &Context<'_>, scope: &EngagementScope) -> Result<Vec<Inc
         .await
         .gql()?
         .into_iter()
-        .map(IncentivePlan)
+        .map(|p| IncentivePlan(p, scope.clone()))
         .collect())
 }
 
@@ -135,7 +144,7 @@ async fn load_plan(
         .gql()?
         .into_iter()
         .find(|p| p.id == plan_id)
-        .map(IncentivePlan)
+        .map(|p| IncentivePlan(p, scope.clone()))
         .ok_or_else(|| not_found("incentive plan"))
 }
 

@@ -3,26 +3,76 @@
 
 use crate::access::{change, ports, Change, EngagementScope};
 use crate::error::{not_found, validation, PortResultExt};
+use crate::ports::AuditDirectory;
 use crate::ports::{LockView, ReviewView};
+use crate::scalars::LanguageGql;
 use crate::scalars::{Date, Dec, PeriodScalar};
-use async_graphql::{Context, Enum, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, InputObject, Json, Object, Result, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::ids::{KpiId, MemberId};
+use kpi_ledger_domain::narrate::{self, AnyEvent};
+use kpi_ledger_domain::review::ReviewEvent;
 use kpi_ledger_domain::review::{Decision, ReviewCommand};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// One finding, decision or sign-off, in the order recorded.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ReviewEntry {
     pub position: i64,
     /// finding, decision or sign_off.
     pub kind: String,
-    /// The entry as recorded (deviation and cause; the decision; who signed in which role).
+    /// The entry as recorded, for programs (deviation and cause; the decision; who signed
+    /// in which role); people read `sentence`.
     pub detail: Json<serde_json::Value>,
     /// The user id of whoever recorded it.
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
+    #[graphql(skip)]
+    event: Option<ReviewEvent>,
+    #[graphql(skip)]
+    review_id: String,
+    #[graphql(skip)]
+    directory: Arc<AuditDirectory>,
+}
+
+#[ComplexObject]
+impl ReviewEntry {
+    /// The entry as a sentence ("Wang Fang excused ACoS for 2026-06: “…”"); free text
+    /// that may name people is left out for client viewers.
+    async fn sentence(
+        &self,
+        #[graphql(default_with = "LanguageGql::En")] language: LanguageGql,
+    ) -> String {
+        match &self.event {
+            Some(event) => narrate::sentence(
+                &AnyEvent::Review(event.clone()),
+                &self.review_id,
+                None,
+                &self.directory.names(&self.recorded_by),
+                language.into(),
+            ),
+            None => String::new(),
+        }
+    }
+    /// Whoever recorded it: a name, or a pseudonym for client viewers.
+    async fn recorded_by_person(&self) -> crate::audit::Person {
+        crate::audit::Person(self.directory.people.actor(&self.recorded_by))
+    }
+}
+
+/// The review event a review entry was projected from.
+fn entry_event(kind: &str, detail: &serde_json::Value) -> Option<ReviewEvent> {
+    match kind {
+        "decision" => serde_json::from_value(detail.clone())
+            .ok()
+            .map(|decision| ReviewEvent::DecisionRecorded { decision }),
+        _ => serde_json::from_value(detail.clone()).ok(),
+    }
 }
 
 /// A review of one period.
@@ -81,11 +131,22 @@ impl ReviewLock {
 
 /// One signature on a review since it was opened or last reopened.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ReviewSignature {
     /// The user id of whoever signed.
     pub signed_by: String,
     pub role: crate::engagement::RoleGql,
     pub signed_at: DateTime<Utc>,
+    #[graphql(skip)]
+    scope: EngagementScope,
+}
+
+#[ComplexObject]
+impl ReviewSignature {
+    /// Whoever signed: a name, or a pseudonym for client viewers.
+    async fn signed_by_person(&self, ctx: &Context<'_>) -> Result<crate::audit::Person> {
+        crate::audit::person(ctx, &self.scope, &self.signed_by).await
+    }
 }
 
 fn period_of(text: &str) -> Result<kpi_ledger_domain::period::Period> {
@@ -145,6 +206,7 @@ impl Review {
                             signed_by: entry.actor.clone(),
                             role: role.into(),
                             signed_at: entry.recorded_at,
+                            scope: self.1.clone(),
                         });
                     }
                 }
@@ -262,10 +324,12 @@ impl Review {
     /// without member ids and free text (which may name people).
     async fn entries(
         &self,
+        ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<crate::page::Page<ReviewEntry>> {
         let redact = self.1.role() == EngagementRole::ClientViewer;
+        let directory = Arc::new(ports(ctx).audit()?.directory(&self.1).await.gql()?);
         let all = self
             .0
             .entries
@@ -280,6 +344,9 @@ impl Review {
                 }),
                 recorded_by: e.actor.clone(),
                 recorded_at: e.recorded_at,
+                event: entry_event(&e.kind, &e.detail),
+                review_id: self.0.id.to_string(),
+                directory: directory.clone(),
             })
             .collect();
         crate::page::slice("review_entries", all, first, after.as_deref())

@@ -99,3 +99,25 @@ impl ScalarType for PeriodScalar {
         Value::String(self.0.to_string())
     }
 }
+
+/// A language the product speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "Language")]
+pub enum LanguageGql {
+    /// 日本語
+    Ja,
+    /// 简体中文
+    Zh,
+    /// English
+    En,
+}
+
+impl From<LanguageGql> for kpi_ledger_domain::language::Language {
+    fn from(value: LanguageGql) -> Self {
+        match value {
+            LanguageGql::Ja => Self::Ja,
+            LanguageGql::Zh => Self::Zh,
+            LanguageGql::En => Self::En,
+        }
+    }
+}

@@ -5,4 +5,5 @@
 pub mod chain;
 pub mod checkpoint;
 pub mod export;
+pub mod log;
 pub mod verify;

@@ -175,3 +175,23 @@ pub async fn owner(db: &Db, payout: uuid::Uuid) -> Result<Option<EngagementId>, 
     });
     owner.map(|o| parse("engagement id", &o)).transpose()
 }
+
+/// Every payout of an engagement by id, with its member and period (for the audit log's
+/// sentences).
+pub async fn labels(
+    db: &Db,
+    engagement: EngagementId,
+) -> Result<std::collections::HashMap<String, (kpi_ledger_domain::ids::MemberId, String)>, StoreError>
+{
+    let rows: Vec<(String, String, String)> = on_db!(db, pool => {
+        sqlx::query_as(
+            "SELECT payout_id, member_id, period FROM payouts WHERE engagement_id = $1",
+        )
+        .bind(engagement.to_string())
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(id, member, period)| Ok((id, (parse("member id", &member)?, period))))
+        .collect()
+}

@@ -1,20 +1,103 @@
 //! The audit trail of one engagement: its chain verified, with its checkpoint proof.
 
 use crate::audit::verify::Problem;
-use crate::audit::{checkpoint, verify};
+use crate::audit::{checkpoint, log, verify};
+use crate::read_models::{engagements, kpis, payouts, reviews};
 use crate::store::Db;
+use crate::vault::{Sealed, Vault};
 use async_trait::async_trait;
+use kpi_ledger_domain::ids::MemberId;
 use kpi_ledger_graphql::access::EngagementScope;
-use kpi_ledger_graphql::ports::{AuditPort, ChainProblemView, ChainVerificationView, PortError};
+use kpi_ledger_graphql::ports::{
+    AuditDirectory, AuditLogPage, AuditLogQuery, AuditPort, ChainProblemView,
+    ChainVerificationView, KpiNaming, People, PersonView, PortError,
+};
+use std::collections::HashMap;
 
 pub struct AuditService {
     db: Db,
+    vault: Vault,
     recorder: super::Recorder,
 }
 
 impl AuditService {
-    pub fn new(db: Db, recorder: super::Recorder) -> Self {
-        Self { db, recorder }
+    pub fn new(db: Db, vault: Vault, recorder: super::Recorder) -> Self {
+        Self {
+            db,
+            vault,
+            recorder,
+        }
+    }
+
+    async fn people_of(&self, scope: &EngagementScope) -> Result<People, PortError> {
+        let members = engagements::members(&self.db, scope.engagement_id()).await?;
+        let visibility = scope.role().member_visibility();
+        let named: Vec<MemberId> = members
+            .iter()
+            .map(|m| m.member_id)
+            .filter(|m| visibility.shows_name_of(scope.member_id(), *m))
+            .collect();
+        let mut sealed = if named.is_empty() {
+            HashMap::new()
+        } else {
+            self.vault.open(scope.engagement_id(), &named).await?
+        };
+        let mut people = People::default();
+        for member in members {
+            let person = PersonView {
+                member_id: Some(member.member_id),
+                user_id: Some(member.user_id),
+                name: match sealed.remove(&member.member_id) {
+                    Some(Sealed::Present(p)) => Some(p.display_name),
+                    _ => None,
+                },
+                pseudonym: PersonView::member_pseudonym(member.member_id),
+                system: false,
+            };
+            // A user removed and added again: the newest membership names them.
+            people.by_user.insert(member.user_id, person.clone());
+            people.by_member.insert(member.member_id, person);
+        }
+        Ok(people)
+    }
+
+    async fn directory_of(&self, scope: &EngagementScope) -> Result<AuditDirectory, PortError> {
+        let engagement = scope.engagement_id();
+        let view = engagements::engagement(&self.db, engagement)
+            .await?
+            .ok_or_else(|| PortError::not_found("engagement"))?;
+        let catalogue = engagements::catalogue(&self.db, engagement).await?;
+        let kpis = kpis::kpis(&self.db, engagement)
+            .await?
+            .into_iter()
+            .map(|k| {
+                let metric = catalogue.iter().find(|m| m.key == k.definition.metric);
+                let naming = KpiNaming {
+                    name: k.definition.name.clone(),
+                    unit: metric
+                        .map(|m| m.unit)
+                        .unwrap_or(kpi_ledger_domain::metrics::Unit::Count),
+                    metric_label: metric.map(|m| m.label.clone()).unwrap_or_default(),
+                    metric: k.definition.metric,
+                };
+                (k.kpi_id.to_string(), naming)
+            })
+            .collect();
+        let reviews = reviews::reviews(&self.db, engagement)
+            .await?
+            .into_iter()
+            .map(|r| (r.id.to_string(), r.period))
+            .collect();
+        let payouts = payouts::labels(&self.db, engagement).await?;
+        Ok(AuditDirectory {
+            people: self.people_of(scope).await?,
+            kpis,
+            reviews,
+            payouts,
+            currency: view.currency,
+            free_text: scope.role().member_visibility()
+                == kpi_ledger_domain::access::MemberVisibility::Full,
+        })
     }
 }
 
@@ -78,5 +161,32 @@ impl AuditPort for AuditService {
             checkpoint_id: verification.checkpoint_id,
             proof,
         })
+    }
+
+    async fn audit_log(
+        &self,
+        scope: &EngagementScope,
+        query: AuditLogQuery,
+    ) -> Result<AuditLogPage, PortError> {
+        // List what the chainer has linked, including the caller's own last change.
+        self.recorder.project().await;
+        let directory = self.directory_of(scope).await?;
+        let view = engagements::engagement(&self.db, scope.engagement_id())
+            .await?
+            .ok_or_else(|| PortError::not_found("engagement"))?;
+        let (entries, has_next_page) = log::page(&self.db, &view, &directory, &query).await?;
+        Ok(AuditLogPage {
+            entries,
+            has_next_page,
+            directory,
+        })
+    }
+
+    async fn people(&self, scope: &EngagementScope) -> Result<People, PortError> {
+        self.people_of(scope).await
+    }
+
+    async fn directory(&self, scope: &EngagementScope) -> Result<AuditDirectory, PortError> {
+        self.directory_of(scope).await
     }
 }

@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod audit;
+mod audit_log;
 mod cli;
 mod concurrency;
 mod engagements;

@@ -5,25 +5,25 @@ use crate::helpers::TestApp;
 use crate::on_both_backends;
 use serde_json::{json, Value};
 
-const OPEN_REVIEW: &str = "mutation($i: OpenReviewInput!) { openReview(input: $i) { id status version snapshotPosition } }";
-const SIGN: &str = "mutation($i: SignOffReviewInput!) { signOffReview(input: $i) { status version entries { nodes { kind } } } }";
-const DECIDE: &str =
+pub(crate) const OPEN_REVIEW: &str = "mutation($i: OpenReviewInput!) { openReview(input: $i) { id status version snapshotPosition } }";
+pub(crate) const SIGN: &str = "mutation($i: SignOffReviewInput!) { signOffReview(input: $i) { status version entries { nodes { kind } } } }";
+pub(crate) const DECIDE: &str =
     "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { status version } }";
 const DRAFT: &str = "mutation($i: DraftIncentivePlanInput!) { draftIncentivePlan(input: $i) { id version approved } }";
 const APPROVE_PLAN: &str =
     "mutation($i: ApproveIncentivePlanInput!) { approveIncentivePlan(input: $i) { approved } }";
-const CALCULATE: &str = "mutation($i: CalculatePayoutsInput!) { calculatePayouts(input: $i) {
+pub(crate) const CALCULATE: &str = "mutation($i: CalculatePayoutsInput!) { calculatePayouts(input: $i) {
   id memberId amount score payoutPct activeDays periodDays gatesPassed status lockVersion snapshotPosition formula } }";
 
-struct Setup {
-    engagement: String,
-    li: String,
-    gmv: String,
-    consultant: String,
-    owner: String,
+pub(crate) struct Setup {
+    pub engagement: String,
+    pub li: String,
+    pub gmv: String,
+    pub consultant: String,
+    pub owner: String,
 }
 
-async fn setup(app: &TestApp) -> Setup {
+pub(crate) async fn setup(app: &TestApp) -> Setup {
     let (engagement, li, gmv, consultant) = crate::scoring::worked_example(app).await;
     add(
         app,
@@ -44,7 +44,7 @@ async fn setup(app: &TestApp) -> Setup {
     }
 }
 
-async fn lock_june(app: &TestApp, s: &Setup) -> String {
+pub(crate) async fn lock_june(app: &TestApp, s: &Setup) -> String {
     let review = app
         .ok(
             &s.consultant,
@@ -86,7 +86,7 @@ async fn accept_rakuten_gap(app: &TestApp, s: &Setup, review: &str) {
     .await;
 }
 
-async fn plan(app: &TestApp, s: &Setup) -> String {
+pub(crate) async fn plan(app: &TestApp, s: &Setup) -> String {
     let plan = app
         .ok(
             &s.consultant,
