@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod changes;
 pub mod engagement;
 pub mod error;
 pub mod ids;

@@ -1059,10 +1059,10 @@ impl AnyEvent {
         }))
     }
 
-    /// Whether the event concerns the KPI `kpi` (whose metric is `metric`): its definition,
-    /// weight and targets, the observations of its metric, and review findings and
-    /// decisions about it.
-    pub fn concerns_kpi(&self, aggregate_id: &str, kpi: KpiId, metric: &str) -> bool {
+    /// Whether the event concerns the KPI `kpi` (whose metric and, for a ratio, its
+    /// components are `metrics`): its definition, weight and targets, the observations of
+    /// its metrics, and review findings and decisions about it.
+    pub fn concerns_kpi(&self, aggregate_id: &str, kpi: KpiId, metrics: &[&str]) -> bool {
         match self {
             AnyEvent::Kpi(KpiEvent::KpiDefined { kpi_id, .. }) => *kpi_id == kpi,
             AnyEvent::Kpi(_) => aggregate_id == kpi.to_string(),
@@ -1072,7 +1072,7 @@ impl AnyEvent {
                     | SeriesEvent::ObservationCorrected { key, .. }
                     | SeriesEvent::ObservationsImported { key, .. } => key,
                 };
-                key.metric == metric
+                metrics.contains(&key.metric.as_str())
             }
             AnyEvent::Review(ReviewEvent::FindingRecorded { kpi_id, .. }) => *kpi_id == Some(kpi),
             AnyEvent::Review(ReviewEvent::DecisionRecorded {

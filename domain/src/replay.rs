@@ -485,6 +485,30 @@ impl Model {
         self.kpis.iter().map(|k| &k.card)
     }
 
+    /// A KPI as the log says at the replayed position.
+    pub fn kpi(&self, kpi_id: KpiId) -> Option<&CardKpi> {
+        self.kpi_index.get(&kpi_id).map(|i| &self.kpis[*i].card)
+    }
+
+    /// Every period a KPI has levels for, with them, in period-text order.
+    pub fn targets_of(&self, kpi_id: KpiId) -> impl Iterator<Item = (&str, Levels)> {
+        self.kpi_index
+            .get(&kpi_id)
+            .into_iter()
+            .flat_map(|i| self.kpis[*i].targets.iter())
+            .map(|(period, levels)| (period.as_str(), *levels))
+    }
+
+    /// Every member, former ones included.
+    pub fn members(&self) -> impl Iterator<Item = &ReplayedMember> {
+        self.members.values()
+    }
+
+    /// Every incentive plan.
+    pub fn plans(&self) -> impl Iterator<Item = &ReplayedPlan> {
+        self.plans.values()
+    }
+
     /// The levels of a KPI for a period, as of the replayed position.
     pub fn target(&self, kpi_id: KpiId, period: &Period) -> Option<Levels> {
         let index = *self.kpi_index.get(&kpi_id)?;

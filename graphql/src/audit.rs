@@ -120,6 +120,10 @@ impl AuditEntry {
 }
 
 impl AuditEntry {
+    pub(crate) fn new(entry: AuditEntryView, directory: Arc<AuditDirectory>) -> Self {
+        AuditEntry { entry, directory }
+    }
+
     fn say(&self, language: Language) -> String {
         let names = self.directory.names(&self.entry.actor);
         let reason = match self.entry.aggregate_type.as_str() {

@@ -147,18 +147,40 @@ impl Engagement {
         crate::metrics::engagement_metrics(ctx, &self.scope).await
     }
 
-    /// The KPIs the caller may see (members: the team's and their own card's).
+    /// The KPIs the caller may see (members: the team's and their own card's). With
+    /// `asOf`, as they stood then: weights, retirements and targets replayed from the log.
     async fn kpis(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = false)] include_retired: bool,
+        as_of: Option<DateTime<Utc>>,
     ) -> Result<Vec<crate::kpi::Kpi>> {
-        Ok(crate::kpi::visible_kpis(ctx, &self.scope)
-            .await?
-            .into_iter()
-            .filter(|k| include_retired || k.retired_from.is_none())
-            .map(|k| crate::kpi::Kpi::new(k, &self.scope))
-            .collect())
+        let retired = |k: &crate::ports::KpiView| include_retired || k.retired_from.is_none();
+        match as_of {
+            None => Ok(crate::kpi::visible_kpis(ctx, &self.scope)
+                .await?
+                .into_iter()
+                .filter(retired)
+                .map(|k| crate::kpi::Kpi::new(k, &self.scope))
+                .collect()),
+            Some(at) => crate::kpi::kpis_as_of(ctx, &self.scope, at)
+                .await
+                .map(|kpis| kpis.into_iter().filter(|k| retired(&k.view)).collect()),
+        }
+    }
+
+    /// What changed between two points of the log (`to` defaults to now): targets
+    /// revised, weights and payout curves changed, observations recorded, restated or
+    /// corrected, and the scores that moved, each with the events that caused it.
+    /// "Since the last review lock" is `from: { lastLock: true }` (consultants, client
+    /// owners and viewers; members' cards for the roles that read them).
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        from: crate::changes::ChangePointInput,
+        to: Option<crate::changes::ChangePointInput>,
+    ) -> Result<crate::changes::Changes> {
+        crate::changes::changes(ctx, &self.scope, from, to).await
     }
 
     /// The team scorecard for a period, or with `memberId` that member's (their

@@ -102,6 +102,8 @@ impl From<&TargetView> for Target {
 pub struct Kpi {
     pub view: KpiView,
     scope: EngagementScope,
+    /// For a KPI as it stood at an instant: its targets then.
+    targets_as_of: Option<Vec<TargetView>>,
 }
 
 impl Kpi {
@@ -109,8 +111,39 @@ impl Kpi {
         Kpi {
             view,
             scope: scope.clone(),
+            targets_as_of: None,
         }
     }
+}
+
+/// The KPIs the caller may see as they stood at `at`, with their targets then.
+pub async fn kpis_as_of(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    at: DateTime<Utc>,
+) -> Result<Vec<Kpi>> {
+    let visible: Vec<KpiId> = visible_kpis(ctx, scope)
+        .await?
+        .into_iter()
+        .map(|k| k.kpi_id)
+        .collect();
+    let then = ports(ctx).audit()?.kpis_as_of(scope, at).await.gql()?;
+    Ok(then
+        .kpis
+        .into_iter()
+        .filter(|k| visible.contains(&k.kpi_id))
+        .map(|view| Kpi {
+            targets_as_of: Some(
+                then.targets
+                    .iter()
+                    .filter(|t| t.kpi_id == view.kpi_id)
+                    .cloned()
+                    .collect(),
+            ),
+            view,
+            scope: scope.clone(),
+        })
+        .collect())
 }
 
 #[Object]
@@ -173,8 +206,29 @@ impl Kpi {
     async fn defined_at(&self) -> DateTime<Utc> {
         self.view.defined_at
     }
-    /// Current targets, one per period.
-    async fn targets(&self, ctx: &Context<'_>) -> Result<Vec<Target>> {
+    /// Targets, one per period: current ones, or with `asOf` those in force then (a KPI
+    /// read with `kpis(asOf:)` gives that instant's by default).
+    async fn targets(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Target>> {
+        if let Some(at) = as_of {
+            let then = ports(ctx)
+                .audit()?
+                .kpis_as_of(&self.scope, at)
+                .await
+                .gql()?;
+            return Ok(then
+                .targets
+                .iter()
+                .filter(|t| t.kpi_id == self.view.kpi_id)
+                .map(Target::from)
+                .collect());
+        }
+        if let Some(targets) = &self.targets_as_of {
+            return Ok(targets.iter().map(Target::from).collect());
+        }
         let targets = ports(ctx)
             .kpis()?
             .targets(&self.scope, &[self.view.kpi_id])

@@ -6,6 +6,7 @@
 
 pub mod access;
 mod audit;
+mod changes;
 mod engagement;
 pub mod error;
 mod imports;

@@ -14,7 +14,8 @@ const BATCH: i64 = 200;
 
 /// The filters that need the decoded event.
 struct Subject {
-    kpi: Option<(kpi_ledger_domain::ids::KpiId, String)>,
+    /// The KPI, its metric and (for a ratio) its components.
+    kpi: Option<(kpi_ledger_domain::ids::KpiId, Vec<String>)>,
     period: Option<(period::Period, DateRange)>,
 }
 
@@ -37,12 +38,12 @@ pub async fn page(
     });
     let subject = Subject {
         kpi: query.kpi.map(|kpi| {
-            let metric = directory
+            let metrics = directory
                 .kpis
                 .get(&kpi.to_string())
-                .map(|k| k.metric.clone())
+                .map(|k| k.metrics.clone())
                 .unwrap_or_default();
-            (kpi, metric)
+            (kpi, metrics)
         }),
         period: match &query.period {
             Some(p) => {
@@ -73,12 +74,9 @@ pub async fn page(
     }
 }
 
-/// The event as an entry, if it passes the filters on its content.
-fn entry(
-    event: StoredEvent,
-    subject: &Subject,
-    directory: &AuditDirectory,
-) -> Result<Option<AuditEntryView>, StoreError> {
+/// A stored event as an audit-log entry (`None` for an aggregate this version does not
+/// know).
+pub fn entry_of(event: StoredEvent) -> Result<Option<AuditEntryView>, StoreError> {
     let decoded = AnyEvent::decode(
         &event.aggregate_type,
         &event.event_type,
@@ -89,17 +87,6 @@ fn entry(
     let Some(decoded) = decoded else {
         return Ok(None);
     };
-    if let Some((kpi, metric)) = &subject.kpi {
-        if !decoded.concerns_kpi(&event.aggregate_id, *kpi, metric) {
-            return Ok(None);
-        }
-    }
-    if let Some((period, days)) = &subject.period {
-        let names = directory.names("system");
-        if !decoded.concerns_period(&event.aggregate_id, period, days, &names) {
-            return Ok(None);
-        }
-    }
     let meta = |key: &str| event.metadata.get(key).cloned();
     Ok(Some(AuditEntryView {
         position: event.position,
@@ -112,6 +99,59 @@ fn entry(
         aggregate_id: event.aggregate_id,
         event: decoded,
     }))
+}
+
+/// The event as an entry, if it passes the filters on its content.
+fn entry(
+    event: StoredEvent,
+    subject: &Subject,
+    directory: &AuditDirectory,
+) -> Result<Option<AuditEntryView>, StoreError> {
+    let Some(entry) = entry_of(event)? else {
+        return Ok(None);
+    };
+    let decoded = &entry.event;
+    if let Some((kpi, metrics)) = &subject.kpi {
+        let metrics: Vec<&str> = metrics.iter().map(String::as_str).collect();
+        if !decoded.concerns_kpi(&entry.aggregate_id, *kpi, &metrics) {
+            return Ok(None);
+        }
+    }
+    if let Some((period, days)) = &subject.period {
+        let names = directory.names("system");
+        if !decoded.concerns_period(&entry.aggregate_id, period, days, &names) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(entry))
+}
+
+/// Every event of `chain` in (after, upto], as entries; refused when there are more than
+/// `limit`.
+pub async fn between(
+    db: &Db,
+    chain: &str,
+    after: i64,
+    upto: i64,
+    limit: usize,
+) -> Result<Option<Vec<AuditEntryView>>, StoreError> {
+    let mut entries = Vec::new();
+    let mut from = after;
+    loop {
+        let events = crate::store::events::chained_events(db, chain, from, upto, BATCH).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(Some(entries));
+        };
+        for event in events {
+            if let Some(entry) = entry_of(event)? {
+                entries.push(entry);
+            }
+        }
+        if entries.len() > limit {
+            return Ok(None);
+        }
+        from = last;
+    }
 }
 
 /// Up to [`BATCH`] events of `chain` after `after` that pass the filters SQL can apply.

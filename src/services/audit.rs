@@ -3,14 +3,20 @@
 use crate::audit::verify::Problem;
 use crate::audit::{checkpoint, log, verify};
 use crate::read_models::{engagements, kpis, payouts, reviews};
+use crate::store::events::{head_position, position_at, replay, replay_at};
 use crate::store::Db;
 use crate::vault::{Sealed, Vault};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use kpi_ledger_domain::access::Capability;
+use kpi_ledger_domain::changes::{self, Cards, Happened};
 use kpi_ledger_domain::ids::MemberId;
+use kpi_ledger_domain::ErrorKind;
 use kpi_ledger_graphql::access::EngagementScope;
 use kpi_ledger_graphql::ports::{
     AuditDirectory, AuditLogPage, AuditLogQuery, AuditPort, ChainProblemView,
-    ChainVerificationView, KpiNaming, People, PersonView, PortError,
+    ChainVerificationView, ChangePoint, ChangesView, KpiNaming, KpiView, KpisAsOf, People,
+    PersonView, PortError, TargetView,
 };
 use std::collections::HashMap;
 
@@ -20,7 +26,70 @@ pub struct AuditService {
     recorder: super::Recorder,
 }
 
+/// Most events `changes` compares at once.
+const MAX_CHANGE_EVENTS: usize = 20_000;
+
 impl AuditService {
+    /// The log position a point names.
+    async fn position_of(
+        &self,
+        scope: &EngagementScope,
+        point: ChangePoint,
+    ) -> Result<i64, PortError> {
+        let head = head_position(&self.db).await?;
+        let locks = || async {
+            let reviews = reviews::reviews(&self.db, scope.engagement_id()).await?;
+            Ok::<_, PortError>(
+                reviews
+                    .into_iter()
+                    .flat_map(|r| {
+                        let period = r.period.clone();
+                        r.locks.into_iter().map(move |l| (period.clone(), l))
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        };
+        Ok(match point {
+            ChangePoint::Position(p) if p < 0 => {
+                return Err(PortError::refused(
+                    ErrorKind::Validation,
+                    format!("position: {p} is not a log position (0 or more)"),
+                ))
+            }
+            ChangePoint::Position(p) => p.min(head),
+            ChangePoint::At(at) => position_at(&self.db, at).await?,
+            ChangePoint::Now => head,
+            ChangePoint::LockOf(period) => {
+                let period = period.to_string();
+                locks()
+                    .await?
+                    .into_iter()
+                    .filter(|(p, _)| *p == period)
+                    .map(|(_, l)| l)
+                    .max_by_key(|l| l.version)
+                    .map(|l| l.snapshot_position)
+                    .ok_or_else(|| {
+                        PortError::refused(
+                            ErrorKind::NotFound,
+                            format!("lockOf: {period} has never been locked"),
+                        )
+                    })?
+            }
+            ChangePoint::LastLock => locks()
+                .await?
+                .into_iter()
+                .map(|(_, l)| l)
+                .max_by_key(|l| l.locked_at)
+                .map(|l| l.snapshot_position)
+                .ok_or_else(|| {
+                    PortError::refused(
+                        ErrorKind::NotFound,
+                        "lastLock: no period of this engagement has been locked",
+                    )
+                })?,
+        })
+    }
+
     pub fn new(db: Db, vault: Vault, recorder: super::Recorder) -> Self {
         Self {
             db,
@@ -78,6 +147,10 @@ impl AuditService {
                         .map(|m| m.unit)
                         .unwrap_or(kpi_ledger_domain::metrics::Unit::Count),
                     metric_label: metric.map(|m| m.label.clone()).unwrap_or_default(),
+                    metrics: kpi_ledger_domain::changes::kpi_metrics(
+                        &k.definition.metric,
+                        &catalogue,
+                    ),
                     metric: k.definition.metric,
                 };
                 (k.kpi_id.to_string(), naming)
@@ -188,5 +261,106 @@ impl AuditPort for AuditService {
 
     async fn directory(&self, scope: &EngagementScope) -> Result<AuditDirectory, PortError> {
         self.directory_of(scope).await
+    }
+
+    async fn changes(
+        &self,
+        scope: &EngagementScope,
+        from: ChangePoint,
+        to: ChangePoint,
+    ) -> Result<ChangesView, PortError> {
+        self.recorder.project().await;
+        let from_position = self.position_of(scope, from).await?;
+        let to_position = self.position_of(scope, to).await?;
+        if from_position > to_position {
+            return Err(PortError::refused(
+                ErrorKind::Validation,
+                format!(
+                    "from: position {from_position} is after to: position {to_position}; \
+                     give the earlier point first"
+                ),
+            ));
+        }
+        let engagement = scope.engagement_id();
+        let chain = engagement.to_string();
+        let entries = log::between(
+            &self.db,
+            &chain,
+            from_position,
+            to_position,
+            MAX_CHANGE_EVENTS,
+        )
+        .await?
+        .ok_or_else(|| {
+            PortError::refused(
+                ErrorKind::Validation,
+                format!(
+                    "more than {MAX_CHANGE_EVENTS} events lie between position {from_position} \
+                     and position {to_position}; compare closer points"
+                ),
+            )
+        })?;
+        let mut models = replay_at(&self.db, engagement, &[from_position, to_position]).await?;
+        let after = models.pop().expect("two models");
+        let before = models.pop().expect("two models");
+        let happened: Vec<Happened> = entries
+            .iter()
+            .map(|e| Happened {
+                position: e.position,
+                aggregate_id: e.aggregate_id.clone(),
+                event: e.event.clone(),
+            })
+            .collect();
+        let cards = if scope.role().allows(Capability::ReadAllPersonalScorecards) {
+            Cards::All
+        } else {
+            Cards::Team
+        };
+        Ok(ChangesView {
+            from_position,
+            to_position,
+            changes: changes::between(&before, &after, &happened, cards),
+            entries,
+            directory: self.directory_of(scope).await?,
+        })
+    }
+
+    async fn kpis_as_of(
+        &self,
+        scope: &EngagementScope,
+        at: DateTime<Utc>,
+    ) -> Result<KpisAsOf, PortError> {
+        let engagement = scope.engagement_id();
+        let position = position_at(&self.db, at).await?;
+        let model = replay(&self.db, engagement, position).await?;
+        let now = kpis::kpis(&self.db, engagement).await?;
+        let mut views = Vec::new();
+        let mut targets = Vec::new();
+        for kpi in model.kpis() {
+            // KPIs are never deleted: when it was defined is the read model's.
+            let Some(current) = now.iter().find(|k| k.kpi_id == kpi.kpi_id) else {
+                continue;
+            };
+            views.push(KpiView {
+                kpi_id: kpi.kpi_id,
+                definition: kpi.definition.clone(),
+                retired_from: kpi.retired_from,
+                defined_at: current.defined_at,
+            });
+            targets.extend(
+                model
+                    .targets_of(kpi.kpi_id)
+                    .map(|(period, levels)| TargetView {
+                        kpi_id: kpi.kpi_id,
+                        period: period.to_string(),
+                        levels,
+                    }),
+            );
+        }
+        Ok(KpisAsOf {
+            position,
+            kpis: views,
+            targets,
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::read_models::reviews;
 use crate::store::events::replay;
-use crate::store::{Db, StoreError};
+use crate::store::Db;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kpi_ledger_domain::ids::MemberId;
@@ -44,25 +44,6 @@ fn as_of_card(position: i64, card: Scorecard, kpis: Vec<CardKpi>, model: &Model)
     }
 }
 
-/// The last position recorded at or before `instant` (0 before the first event).
-async fn position_at(db: &Db, instant: DateTime<Utc>) -> Result<i64, StoreError> {
-    let position: Option<i64> = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_scalar("SELECT MAX(position) FROM events WHERE recorded_at <= $1")
-                .bind(instant.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                .fetch_one(pool)
-                .await?
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_scalar("SELECT MAX(position) FROM events WHERE recorded_at <= $1")
-                .bind(instant)
-                .fetch_one(pool)
-                .await?
-        }
-    };
-    Ok(position.unwrap_or(0))
-}
-
 #[async_trait]
 impl ScorecardPort for ScorecardService {
     async fn scorecard_as_of(
@@ -72,7 +53,7 @@ impl ScorecardPort for ScorecardService {
         member: Option<MemberId>,
         as_of: DateTime<Utc>,
     ) -> Result<AsOfScorecard, PortError> {
-        let position = position_at(&self.db, as_of).await?;
+        let position = crate::store::events::position_at(&self.db, as_of).await?;
         let model = replay(&self.db, scope.engagement_id(), position).await?;
         let (card, kpis) = model.scorecard(period, member).map_err(|message| {
             PortError::refused(kpi_ledger_domain::ErrorKind::NotFound, message)

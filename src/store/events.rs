@@ -228,6 +228,29 @@ pub async fn head_position(db: &Db) -> Result<i64, StoreError> {
     Ok(head.unwrap_or(0))
 }
 
+/// The last position recorded at or before `instant` (0 before the first event): one
+/// lookup in the `events_by_time` index, since recorded-at never goes backwards along the
+/// log.
+pub async fn position_at(db: &Db, instant: DateTime<Utc>) -> Result<i64, StoreError> {
+    const SQL: &str = "SELECT position FROM events WHERE recorded_at <= $1
+                        ORDER BY recorded_at DESC, position DESC LIMIT 1";
+    let position: Option<i64> = match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(SQL)
+                .bind(instant.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .fetch_optional(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(SQL)
+                .bind(instant)
+                .fetch_optional(pool)
+                .await?
+        }
+    };
+    Ok(position.unwrap_or(0))
+}
+
 /// Every event of the log after `position`, in global order (for rebuilds and audits).
 pub async fn events_after(
     db: &Db,

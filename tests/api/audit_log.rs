@@ -487,3 +487,226 @@ async fn a_client_viewer_reads_the_story_with_pseudonyms_and_the_filters_hold(ap
     );
 }
 on_both_backends!(a_client_viewer_reads_the_story_with_pseudonyms_and_the_filters_hold);
+
+const CHANGES: &str = "query($id: UUID!, $from: ChangePointInput!, $to: ChangePointInput) {
+  engagement(id: $id) { changes(from: $from, to: $to) { fromPosition toPosition periods
+    targets { kpiName period before { target } after { target }
+      events { reason actor { name pseudonym display } sentence } }
+    kpis { kpiName weightBefore weightAfter }
+    observations { nodes { kind metric from to before after event { kind } } }
+    scores { period memberId kpiId kpiName scoreBefore scoreAfter actualBefore actualAfter events { kind position } }
+    events { nodes { position kind } } } } }";
+
+async fn a_client_viewer_sees_the_card_before_the_last_revision_and_what_changed_since(
+    app: TestApp,
+) {
+    let s = setup(&app).await;
+    let e = s.engagement.as_str();
+    let c = s.consultant.as_str();
+    // A team KPI, so the team card (what client viewers read) has a score.
+    let team_gmv = app
+        .ok(c, "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }",
+            json!({ "i": { "engagementId": e, "metric": "gmv", "weight": "1", "assignee": { "team": true } } }))
+        .await["defineKpi"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let set = |target: &'static str, reason: &'static str| {
+        json!({ "i": { "engagementId": e, "kpiId": team_gmv, "periods": ["2026-06"],
+                       "threshold": "40000000", "target": target, "stretch": "60000000", "reason": reason } })
+    };
+    let set_target = "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }";
+    app.ok(c, set_target, set("50000000", "baseline")).await;
+    crate::engagements::add(
+        &app,
+        c,
+        e,
+        "Kenji Mori",
+        "kenji@acme.example",
+        "CLIENT_VIEWER",
+    )
+    .await;
+    let viewer = app.token_for_email("kenji@acme.example").await;
+    // The instant before the revision (recorded-at has millisecond precision).
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let before = chrono::Utc::now().to_rfc3339();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.ok(c, set_target, set("55000000", "Prime Day budget moved"))
+        .await;
+
+    // The June card as it stood before the revision, and now.
+    let card = "query($id: UUID!, $at: DateTime) { engagement(id: $id) {
+        scorecard(period: \"2026-06\", asOf: $at) { score kpis { kpi { id } score target { target } } } } }";
+    let then = app
+        .ok(&viewer, card, json!({ "id": e, "at": before }))
+        .await["engagement"]["scorecard"]
+        .clone();
+    let now = app.ok(&viewer, card, json!({ "id": e })).await["engagement"]["scorecard"].clone();
+    assert_eq!(then["kpis"][0]["target"]["target"], "50000000", "{then}");
+    assert_eq!(now["kpis"][0]["target"]["target"], "55000000", "{now}");
+    assert_ne!(then["score"], now["score"]);
+
+    // What changed since: the revision, who (a pseudonym) and why, and the score it moved.
+    let changes = app
+        .ok(
+            &viewer,
+            CHANGES,
+            json!({ "id": e, "from": { "at": before } }),
+        )
+        .await["engagement"]["changes"]
+        .clone();
+    assert_eq!(changes["periods"], json!(["2026-06"]), "{changes}");
+    let targets = changes["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{changes}");
+    assert_eq!(targets[0]["before"]["target"], "50000000");
+    assert_eq!(targets[0]["after"]["target"], "55000000");
+    let event = &targets[0]["events"][0];
+    assert_eq!(event["reason"], "Prime Day budget moved");
+    assert_eq!(event["actor"]["name"], Value::Null);
+    assert!(event["actor"]["pseudonym"]
+        .as_str()
+        .unwrap()
+        .starts_with("Member "));
+    assert!(!event["sentence"].as_str().unwrap().contains("Aiko"));
+    let scores = changes["scores"].as_array().unwrap();
+    assert!(
+        scores.iter().all(|m| m["memberId"].is_null()),
+        "client viewers compare the team card only: {scores:?}"
+    );
+    let line = scores
+        .iter()
+        .find(|m| m["kpiId"] == team_gmv.as_str())
+        .unwrap_or_else(|| panic!("the team GMV line moved: {scores:?}"));
+    assert_eq!(line["scoreBefore"], then["kpis"][0]["score"]);
+    assert_eq!(line["scoreAfter"], now["kpis"][0]["score"]);
+    assert_eq!(line["actualBefore"], line["actualAfter"]);
+    assert_eq!(line["events"][0]["kind"], "TargetSet");
+    let total = scores
+        .iter()
+        .find(|m| m["kpiId"].is_null())
+        .expect("the card's total moved");
+    assert_eq!(
+        (&total["scoreBefore"], &total["scoreAfter"]),
+        (&then["score"], &now["score"])
+    );
+    assert_eq!(changes["events"]["nodes"].as_array().unwrap().len(), 1);
+
+    // The consultant also sees the members' cards.
+    let full = app
+        .ok(c, CHANGES, json!({ "id": e, "from": { "at": before } }))
+        .await["engagement"]["changes"]
+        .clone();
+    assert_eq!(
+        full["targets"][0]["events"][0]["actor"]["name"], "Aiko Sato",
+        "{full}"
+    );
+    assert_eq!(full["targets"][0]["after"], changes["targets"][0]["after"]);
+
+    // KPIs and targets as they stood.
+    let kpis = "query($id: UUID!, $at: DateTime) { engagement(id: $id) {
+        kpis(asOf: $at) { id targets { period target } } } }";
+    let find = |data: &Value| {
+        data["engagement"]["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == team_gmv.as_str())
+            .unwrap()["targets"]
+            .clone()
+    };
+    let then_kpis = app
+        .ok(&viewer, kpis, json!({ "id": e, "at": before }))
+        .await;
+    assert_eq!(
+        find(&then_kpis),
+        json!([{ "period": "2026-06", "target": "50000000" }])
+    );
+    let now_kpis = app.ok(&viewer, kpis, json!({ "id": e })).await;
+    assert_eq!(
+        find(&now_kpis),
+        json!([{ "period": "2026-06", "target": "55000000" }])
+    );
+    let field = app
+        .ok(&viewer, "query($id: UUID!, $at: DateTime) { engagement(id: $id) { kpis { id targets(asOf: $at) { target } } } }",
+            json!({ "id": e, "at": before }))
+        .await;
+    assert!(
+        field["engagement"]["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == team_gmv.as_str()
+                && k["targets"] == json!([{ "target": "50000000" }]))
+    );
+
+    // Since the last lock: June is locked, then a restatement of June arrives.
+    lock_june(&app, &s).await;
+    app.ok(
+        c,
+        "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+        json!({ "i": { "engagementId": e, "metric": "gmv", "platform": "amazon_jp",
+                       "from": "2026-06-16", "to": "2026-06-30", "value": "26000000" } }),
+    )
+    .await;
+    for from in [json!({ "lastLock": true }), json!({ "lockOf": "2026-06" })] {
+        let since = app
+            .ok(&viewer, CHANGES, json!({ "id": e, "from": from }))
+            .await["engagement"]["changes"]
+            .clone();
+        let observations = since["observations"]["nodes"].as_array().unwrap();
+        assert_eq!(
+            observations,
+            &vec![
+                json!({ "kind": "RESTATED", "metric": "gmv", "from": "2026-06-16", "to": "2026-06-30",
+                          "before": "25000000", "after": "26000000", "event": { "kind": "ObservationRecorded" } })
+            ],
+            "{since}"
+        );
+        let line = since["scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["kpiId"] == team_gmv.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{since}"));
+        assert_eq!(line["actualBefore"], "55000000");
+        assert_eq!(line["actualAfter"], "56000000");
+    }
+
+    // Refusals: points the wrong way round, a period never locked, a member.
+    let body = app
+        .gql(
+            c,
+            CHANGES,
+            json!({ "id": e, "from": { "position": 1_000_000 }, "to": { "position": 1 } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "VALIDATION",
+        "{body}"
+    );
+    let body = app
+        .gql(
+            c,
+            CHANGES,
+            json!({ "id": e, "from": { "lockOf": "2026-05" } }),
+        )
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{body}"
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2026-05"));
+    let li = app.token_for_email("li.wei@acme.example").await;
+    let body = app
+        .gql(&li, CHANGES, json!({ "id": e, "from": { "position": 0 } }))
+        .await;
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{body}"
+    );
+}
+on_both_backends!(a_client_viewer_sees_the_card_before_the_last_revision_and_what_changed_since);

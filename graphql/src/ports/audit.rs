@@ -59,6 +59,23 @@ pub trait AuditPort: Send + Sync + 'static {
 
     /// Everything the engagement's sentences name, as the scope's role may see it.
     async fn directory(&self, scope: &EngagementScope) -> Result<AuditDirectory, PortError>;
+
+    /// What changed in the engagement between two points of its log: targets, KPIs,
+    /// plans, observations, and the scores they moved (members' cards only for roles that
+    /// read them), with the events in between.
+    async fn changes(
+        &self,
+        scope: &EngagementScope,
+        from: ChangePoint,
+        to: ChangePoint,
+    ) -> Result<ChangesView, PortError>;
+
+    /// The engagement's KPIs and their targets as they stood at an instant.
+    async fn kpis_as_of(
+        &self,
+        scope: &EngagementScope,
+        at: DateTime<Utc>,
+    ) -> Result<KpisAsOf, PortError>;
 }
 
 /// A person as the caller may see them: their name only where their role allows it
@@ -150,6 +167,8 @@ pub struct KpiNaming {
     /// The metric's label in the catalogue: a KPI named by it reads in the sentence's
     /// language.
     pub metric_label: String,
+    /// The metric and, for a ratio, its components: what the KPI's observations are of.
+    pub metrics: Vec<String>,
     pub unit: Unit,
 }
 
@@ -257,4 +276,38 @@ pub struct AuditLogPage {
     pub entries: Vec<AuditEntryView>,
     pub has_next_page: bool,
     pub directory: AuditDirectory,
+}
+
+/// A point of an engagement's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangePoint {
+    /// A global event position.
+    Position(i64),
+    /// The last event recorded at or before an instant.
+    At(DateTime<Utc>),
+    /// The position the newest lock of a period froze its inputs at.
+    LockOf(Period),
+    /// The position the engagement's newest lock froze its period's inputs at.
+    LastLock,
+    /// The newest event.
+    Now,
+}
+
+/// What changed between two positions, with the events in between.
+#[derive(Debug, Clone)]
+pub struct ChangesView {
+    pub from_position: i64,
+    pub to_position: i64,
+    pub changes: kpi_ledger_domain::changes::Changes,
+    /// Every event of the engagement in (from, to], in order.
+    pub entries: Vec<AuditEntryView>,
+    pub directory: AuditDirectory,
+}
+
+/// KPIs and targets replayed to an instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KpisAsOf {
+    pub position: i64,
+    pub kpis: Vec<super::KpiView>,
+    pub targets: Vec<super::TargetView>,
 }
