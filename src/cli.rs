@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `user add`, `token issue`, `schema`.
+//! The command line: `serve`, `migrate`, `user add`, `token issue`, `demo`, `import`,
+//! `audit`, `projections`, `schema`.
 
 use crate::app::{shutdown_signal, Application, Context};
 use crate::auth::{AuthSettings, TokenService};
@@ -76,8 +77,26 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::cli_audit::AuditCommand,
     },
+    /// Rebuild read models from the event log (safe while servers run).
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
     /// Print the GraphQL schema (SDL).
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// List the read models with the log position each has reached.
+    List,
+    /// Rebuild every read model, or one, from the whole log into shadow tables and swap
+    /// them in atomically; readers never see a half-built table.
+    Rebuild {
+        /// The read model to rebuild (see `projections list`); all when omitted.
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +216,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import(args) => crate::cli_import::run(&cli.database_url, args).await,
         Command::Audit { command } => crate::cli_audit::run(&cli.database_url, command).await,
+        Command::Projections { command } => {
+            let context = Context::connect(&cli.database_url).await?;
+            match command {
+                ProjectionsCommand::List => {
+                    for (name, position) in context.projector.checkpoints().await? {
+                        println!("{name}\t{position}");
+                    }
+                }
+                ProjectionsCommand::Rebuild { only } => {
+                    let started = std::time::Instant::now();
+                    let position = context.projector.rebuild(only.as_deref()).await?;
+                    println!(
+                        "rebuilt {} through position {position} in {:.1?}",
+                        only.as_deref().unwrap_or("every read model"),
+                        started.elapsed()
+                    );
+                }
+            }
+            context.db.close().await;
+            Ok(())
+        }
         Command::Schema => {
             print!("{}", kpi_ledger_graphql::sdl());
             Ok(())

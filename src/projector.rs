@@ -4,9 +4,10 @@
 //! them, in position order, hands each event to every read model that has not seen it, and
 //! writes the statements and the new checkpoints in one transaction. It first touches the
 //! checkpoint rows, which takes their row locks on PostgreSQL and the write lock on SQLite,
-//! so two servers never project the same events at once. A read model is rebuilt by
-//! emptying its tables and setting its checkpoint to 0 ([`Projector::rebuild`]); a read
-//! model new to the code gets a checkpoint at 0 and is backfilled the same way.
+//! so two servers never project the same events at once. A read model is rebuilt into
+//! shadow tables and swapped in with its checkpoint in one transaction
+//! ([`Projector::rebuild`]); a read model new to the code gets a checkpoint at 0 and is
+//! backfilled by the ordinary catch-up.
 //!
 //! The chainer ([`crate::audit::chain`]) rides along with its own checkpoint: it links each
 //! event into its hash chain once, in global order, and no rebuild ever resets it.
@@ -66,8 +67,11 @@ impl Projector {
         }
     }
 
-    /// Empties one read model (`only`), or every one, and projects the log into it again.
-    /// Other read models are not touched.
+    /// Rebuilds one read model (`only`), or every one, from the whole log without ever
+    /// showing a reader a half-built table: each model is projected into shadow tables
+    /// while the live ones keep serving and keep being projected, then the shadow
+    /// contents replace the live ones and the model's checkpoint moves in one
+    /// transaction. Returns the position the rebuilt models reached.
     pub async fn rebuild(&self, only: Option<&str>) -> Result<i64, StoreError> {
         let models: Vec<&ReadModel> = ALL
             .iter()
@@ -80,24 +84,91 @@ impl Projector {
                 names().join(", ")
             )));
         }
-        {
-            let _running = self.running.lock().await;
-            self.ensure_checkpoints().await?;
+        self.ensure_checkpoints().await?;
+        let mut reached = 0;
+        for model in models {
+            reached = self.rebuild_model(model).await?;
+            tracing::info!(read_model = model.name, position = reached, "rebuilt");
+        }
+        Ok(reached)
+    }
+
+    async fn rebuild_model(&self, model: &ReadModel) -> Result<i64, StoreError> {
+        let backend = self.db.backend();
+        create_shadows(&self.db, model).await?;
+        // Fill the shadow tables without any lock: readers and the live projector go on.
+        let mut at = 0;
+        loop {
+            let events = crate::store::events::events_after(&self.db, at, BATCH).await?;
+            let Some(last) = events.last().map(|e| e.position) else {
+                break;
+            };
             on_db!(&self.db, pool => {
                 let mut tx = pool.begin().await?;
-                for model in &models {
-                    sqlx::query("UPDATE projection_checkpoints SET position = 0 WHERE name = $1")
-                        .bind(model.name)
-                        .execute(&mut *tx)
-                        .await?;
-                    for table in model.tables {
-                        sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+                for event in &events {
+                    for statement in (model.project)(event)? {
+                        let statement = shadowed(statement, model.tables);
+                        bind(&statement).execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await?;
             });
+            at = last;
         }
-        self.catch_up().await
+        // Swap under the model's checkpoint lock (and this process's projector lock):
+        // project what arrived meanwhile, replace the live rows, move the checkpoint.
+        let _running = self.running.lock().await;
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE projection_checkpoints SET position = position WHERE name = $1")
+                .bind(model.name)
+                .execute(&mut *tx)
+                .await?;
+            loop {
+                let events = read_events_after!(backend, &mut *tx, at, BATCH)?;
+                let Some(last) = events.last().map(|e| e.position) else {
+                    break;
+                };
+                for event in &events {
+                    for statement in (model.project)(event)? {
+                        let statement = shadowed(statement, model.tables);
+                        bind(&statement).execute(&mut *tx).await?;
+                    }
+                }
+                at = last;
+            }
+            for table in model.tables {
+                sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+                sqlx::query(&format!("INSERT INTO {table} SELECT * FROM {table}{SHADOW}"))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(&format!("DROP TABLE {table}{SHADOW}")).execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE projection_checkpoints SET position = $1 WHERE name = $2")
+                .bind(at)
+                .bind(model.name)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(at)
+    }
+
+    /// Every read model with the position it has reached, in projection order.
+    pub async fn checkpoints(&self) -> Result<Vec<(&'static str, i64)>, StoreError> {
+        self.ensure_checkpoints().await?;
+        let rows: Vec<(String, i64)> = on_db!(&self.db, pool => {
+            sqlx::query_as("SELECT name, position FROM projection_checkpoints")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(names()
+            .into_iter()
+            .map(|name| {
+                let at = rows.iter().find(|(n, _)| n == name).map_or(0, |(_, p)| *p);
+                (name, at)
+            })
+            .collect())
     }
 
     /// Creates the checkpoint (at 0) of a read model that has none yet.
@@ -180,7 +251,134 @@ impl Projector {
     }
 }
 
+/// The suffix of a read model's shadow tables during a rebuild.
+const SHADOW: &str = "__shadow";
+
+/// Creates empty shadow tables of a read model (dropping any a crashed rebuild left),
+/// with the live tables' columns, keys and indexes.
+async fn create_shadows(db: &Db, model: &ReadModel) -> Result<(), StoreError> {
+    match db {
+        Db::Postgres(pool) => {
+            for table in model.tables {
+                sqlx::query(&format!("DROP TABLE IF EXISTS {table}{SHADOW}"))
+                    .execute(pool)
+                    .await?;
+                sqlx::query(&format!(
+                    "CREATE TABLE {table}{SHADOW} (LIKE {table} INCLUDING ALL)"
+                ))
+                .execute(pool)
+                .await?;
+            }
+        }
+        Db::Sqlite(pool) => {
+            for table in model.tables {
+                sqlx::query(&format!("DROP TABLE IF EXISTS {table}{SHADOW}"))
+                    .execute(pool)
+                    .await?;
+                // The table's own DDL, and its indexes', renamed.
+                let ddl: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT type, sql FROM sqlite_master
+                      WHERE tbl_name = $1 AND sql IS NOT NULL
+                      ORDER BY CASE type WHEN 'table' THEN 0 ELSE 1 END",
+                )
+                .bind(*table)
+                .fetch_all(pool)
+                .await?;
+                for (kind, sql) in ddl {
+                    let mut sql = replace_word(&sql, table, &format!("{table}{SHADOW}"));
+                    if kind == "index" {
+                        sql = shadow_index_name(&sql);
+                    }
+                    sqlx::query(&sql).execute(pool).await?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON …` with the index renamed
+/// `name__shadow`.
+fn shadow_index_name(sql: &str) -> String {
+    let upper = sql.to_ascii_uppercase();
+    let Some(index) = upper.find("INDEX") else {
+        return sql.to_string();
+    };
+    let mut at = index + "INDEX".len();
+    let skip_space = |at: usize| {
+        at + sql[at..]
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(sql.len() - at)
+    };
+    at = skip_space(at);
+    if upper[at..].starts_with("IF NOT EXISTS") {
+        at = skip_space(at + "IF NOT EXISTS".len());
+    }
+    let end = at
+        + sql[at..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(sql.len() - at);
+    format!("{}{SHADOW}{}", &sql[..end], &sql[end..])
+}
+
+/// `text` with every whole-word `word` (an SQL identifier) replaced.
+fn replace_word(text: &str, word: &str, replacement: &str) -> String {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(word) {
+        let before = rest[..i].chars().next_back();
+        let after = rest[i + word.len()..].chars().next();
+        out.push_str(&rest[..i]);
+        if before.is_some_and(is_ident) || after.is_some_and(is_ident) {
+            out.push_str(word);
+        } else {
+            out.push_str(replacement);
+        }
+        rest = &rest[i + word.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A read model's statement aimed at its shadow tables.
+fn shadowed(statement: Statement, tables: &[&str]) -> Statement {
+    let mut sql = statement.sql.into_owned();
+    for table in tables {
+        sql = replace_word(&sql, table, &format!("{table}{SHADOW}"));
+    }
+    Statement {
+        sql: std::borrow::Cow::Owned(sql),
+        params: statement.params,
+    }
+}
+
 /// The names of every read model.
 pub fn names() -> Vec<&'static str> {
     ALL.iter().map(|m| m.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_aimed_at_the_shadow_tables_only() {
+        assert_eq!(
+            replace_word(
+                "INSERT INTO kpis (kpi_id) SELECT kpi_id FROM kpis_old, kpis WHERE kpis.x = 1",
+                "kpis",
+                "kpis__shadow"
+            ),
+            "INSERT INTO kpis__shadow (kpi_id) SELECT kpi_id FROM kpis_old, kpis__shadow WHERE kpis__shadow.x = 1"
+        );
+        assert_eq!(
+            shadow_index_name("CREATE INDEX kpis_by_engagement ON kpis__shadow (engagement_id)"),
+            "CREATE INDEX kpis_by_engagement__shadow ON kpis__shadow (engagement_id)"
+        );
+        assert_eq!(
+            shadow_index_name("CREATE UNIQUE INDEX IF NOT EXISTS a ON b (c)"),
+            "CREATE UNIQUE INDEX IF NOT EXISTS a__shadow ON b (c)"
+        );
+    }
 }

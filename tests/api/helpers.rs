@@ -71,6 +71,17 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Another handle on a database a test already owns (for a second server on it);
+    /// dropping it removes nothing.
+    pub fn shared(url: &str) -> Self {
+        Self {
+            url: url.to_string(),
+            _dir: None,
+        }
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub database: TestDatabase,

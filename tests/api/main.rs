@@ -11,5 +11,6 @@ mod engagements;
 mod event_log;
 mod imports;
 mod limits;
+mod rebuild;
 mod scoring;
 mod settlement;
