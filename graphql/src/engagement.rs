@@ -272,6 +272,11 @@ impl Engagement {
         crate::page::slice("payouts", all, first, after.as_deref())
     }
 
+    /// One payout: members read only their own, client viewers none (NOT_FOUND).
+    async fn payout(&self, ctx: &Context<'_>, id: Uuid) -> Result<crate::payout::Payout> {
+        crate::payout::payout(ctx, &self.scope, id).await
+    }
+
     /// Recomputes a payout by replaying the event log to its recorded positions.
     async fn payout_verification(
         &self,

@@ -213,6 +213,16 @@ pub async fn payouts(
         .collect())
 }
 
+/// One payout the caller may read; NOT_FOUND otherwise (a member asking for another
+/// member's payout learns nothing).
+pub async fn payout(ctx: &Context<'_>, scope: &EngagementScope, payout_id: Uuid) -> Result<Payout> {
+    let visible = payouts(ctx, scope, None).await?;
+    visible
+        .into_iter()
+        .find(|p| p.0.id == payout_id)
+        .ok_or_else(|| not_found("payout"))
+}
+
 pub async fn verify(
     ctx: &Context<'_>,
     scope: &EngagementScope,
