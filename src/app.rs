@@ -149,10 +149,13 @@ impl Application {
                 }
             })
         });
-        let result = axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed");
+        let result = axum::serve(
+            self.listener,
+            router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server failed");
         poller.abort();
         if let Some(task) = checkpoints {
             task.abort();

@@ -115,6 +115,19 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Print a one-time link (valid 72 hours) with which a person sets their password and
+    /// signs in to the web app; the same resets a forgotten password.
+    Invite {
+        #[arg(long)]
+        email: String,
+        /// The address people reach the server at.
+        #[arg(
+            long,
+            env = "KPI_LEDGER_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +203,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("failed to add user {email}"))?;
             context.db.close().await;
             println!("{}", account.user_id);
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Invite { email, public_url },
+        } => {
+            let context = Context::connect(&cli.database_url).await?;
+            let sign_in = crate::web::sign_in::SignIn::new(context.db.clone());
+            let path = crate::web::invitation_path(context.services.accounts(), &sign_in, &email)
+                .await
+                .with_context(|| format!("failed to invite {email}"))?;
+            context.db.close().await;
+            println!("{}{path}", public_url.trim_end_matches('/'));
             Ok(())
         }
         Command::Token {

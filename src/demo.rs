@@ -22,11 +22,13 @@ pub const CONSULTANT: &str = "aiko.sato@demo.kpi-ledger.test";
 pub const OWNER: &str = "hiro.tanaka@demo.kpi-ledger.test";
 pub const MEMBER: &str = kpi_ledger_domain::worked_example::MEMBER_EMAIL;
 
-/// Tokens for the three demo roles.
+/// Tokens for the three demo roles, and one-time sign-in links (paths) for the web app.
 pub struct DemoTokens {
     pub consultant: String,
     pub client_owner: String,
     pub member: String,
+    /// `/invitations/…` for the consultant, the client owner and the member.
+    pub links: [String; 3],
 }
 
 /// The in-process API as the demo runs it: every step must succeed.
@@ -80,13 +82,19 @@ pub async fn seed(context: &Context, auth: &AuthSettings) -> anyhow::Result<Demo
     }
     let tokens = TokenService::from_settings(auth, &context.db).await?;
     let now = Utc::now();
+    let sign_in = crate::web::sign_in::SignIn::new(context.db.clone());
     let mut issued = Vec::new();
+    let mut links = Vec::new();
     for email in [CONSULTANT, OWNER, MEMBER] {
         let account = accounts.by_email(email).await?.ok_or_else(|| {
             anyhow!("demo user {email} is missing: an earlier seeding stopped half-way; use an empty database")
         })?;
         issued.push(tokens.issue(account.user_id, now, now + Duration::days(30))?);
+        links.push(crate::web::invitation_path(accounts, &sign_in, email).await?);
     }
+    let links: [String; 3] = links
+        .try_into()
+        .map_err(|_| anyhow!("three links expected"))?;
     let [consultant, client_owner, member]: [String; 3] = issued
         .try_into()
         .map_err(|_| anyhow!("three tokens expected"))?;
@@ -94,6 +102,7 @@ pub async fn seed(context: &Context, auth: &AuthSettings) -> anyhow::Result<Demo
         consultant,
         client_owner,
         member,
+        links,
     })
 }
 
@@ -380,13 +389,25 @@ fn tempfile_path() -> anyhow::Result<std::path::PathBuf> {
 /// Prints how to explore the seeded installation: on the server at `serving`, or, when no
 /// server runs yet, how to start one.
 pub fn print(tokens: &DemoTokens, serving: Option<&str>) {
-    match serving {
-        Some(address) => println!("kpi-ledger demo is ready: GraphiQL on http://{address}/graphql"),
+    let base = match serving {
+        Some(address) => {
+            println!("kpi-ledger demo is ready: the web app on http://{address}/, GraphiQL on http://{address}/graphql");
+            format!("http://{address}")
+        }
         None => {
             println!("kpi-ledger demo data is seeded. No server is running yet: start one with");
-            println!("  kpi-ledger serve   (same --database-url; GraphiQL on http://127.0.0.1:8080/graphql)");
+            println!(
+                "  kpi-ledger serve   (same --database-url; the web app on http://127.0.0.1:8080/)"
+            );
+            "http://127.0.0.1:8080".to_string()
         }
-    }
+    };
+    println!(
+        "Sign in to the web app with these one-time links (each sets a password; valid 72 hours):"
+    );
+    println!("  consultant   ({CONSULTANT}): {base}{}", tokens.links[0]);
+    println!("  client owner ({OWNER}): {base}{}", tokens.links[1]);
+    println!("  member       ({MEMBER}): {base}{}", tokens.links[2]);
     println!("Paste one of these into GraphiQL's Headers tab as {{\"Authorization\": \"Bearer <token>\"}}:");
     println!("  consultant   ({CONSULTANT}): {}", tokens.consultant);
     println!("  client owner ({OWNER}): {}", tokens.client_owner);

@@ -1,5 +1,5 @@
 //! HTTP: POST /graphql (authenticated), GraphiQL on GET /graphql (its assets under
-//! /assets/graphiql/), /healthz and /readyz.
+//! /assets/graphiql/), /healthz and /readyz; the web app's pages (`crate::web`) on `/` and below.
 
 use crate::accounts::Accounts;
 use crate::auth::TokenService;
@@ -40,11 +40,14 @@ pub fn router(state: AppState) -> Router {
     // A multipart upload carries one file of up to `max_upload_bytes`, plus `operations`
     // and `map` of up to `MAX_BODY_BYTES` each.
     let body_limit = state.max_upload_bytes.saturating_add(2 * MAX_BODY_BYTES);
+    let pages = crate::web::router(&state);
     Router::new()
         .route("/graphql", get(crate::graphiql::page).post(graphql))
         .route("/assets/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .with_state(state)
+        .merge(pages)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(
@@ -58,7 +61,6 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(middleware::from_fn(assign_correlation_id))
-        .with_state(state)
 }
 
 /// Keeps the caller's correlation id if it is a UUID, else assigns a fresh one, so the

@@ -21,4 +21,5 @@ pub mod store;
 pub mod telemetry;
 pub mod upload;
 pub mod vault;
+pub mod web;
 pub mod worked_example;

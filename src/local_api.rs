@@ -30,6 +30,11 @@ impl LocalApi {
         }
     }
 
+    /// The API over a schema already built (the web pages use the server's).
+    pub fn from_schema(schema: KpiSchema) -> Self {
+        Self { schema }
+    }
+
     /// Runs `request` as `viewer`; the data, or the first error.
     async fn execute(
         &self,

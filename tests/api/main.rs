@@ -14,3 +14,4 @@ mod limits;
 mod rebuild;
 mod scoring;
 mod settlement;
+mod web;

@@ -1,0 +1,42 @@
+-- Sign-in for people (the web app). Secrets are kept only as SHA-256 hashes, so a copy
+-- of the database redeems no link and opens no session; passwords as argon2id strings.
+-- None of this is an event: it is access to the ledger, not part of it.
+
+-- A login account's password.
+CREATE TABLE user_passwords
+(
+    user_id       TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+) STRICT;
+
+-- One-time links that set a password: invitations and resets, valid 72 hours.
+CREATE TABLE sign_in_links
+(
+    token_hash TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    purpose    TEXT NOT NULL CHECK (purpose IN ('invitation', 'reset')),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT
+) STRICT;
+CREATE INDEX sign_in_links_by_user ON sign_in_links (user_id);
+
+-- Browser sessions: idle and absolute expiry, and the token every form must carry.
+CREATE TABLE web_sessions
+(
+    token_hash   TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL,
+    csrf_token   TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    expires_at   TEXT NOT NULL
+) STRICT;
+CREATE INDEX web_sessions_by_user ON web_sessions (user_id);
+
+-- The language a person chose for the web app.
+CREATE TABLE user_preferences
+(
+    user_id  TEXT PRIMARY KEY,
+    language TEXT NOT NULL CHECK (language IN ('ja', 'zh', 'en'))
+) STRICT;

@@ -1,0 +1,851 @@
+//! The web app: pages for consultants, clients and members, served by the same binary
+//! (`/` and below; GraphQL stays at `/graphql`).
+//!
+//! Every page reads and changes data through the GraphQL schema, executed in-process as
+//! the signed-in person: the one access path. A page shows nothing the API would refuse
+//! the same person, and what the API answers NOT_FOUND or FORBIDDEN is a 404 page.
+//! Sessions live in HttpOnly, SameSite=Lax cookies (Secure behind TLS); every form that
+//! changes something carries the session's CSRF token.
+
+pub mod charts;
+pub mod i18n;
+pub mod sign_in;
+pub mod templates;
+mod views;
+
+use crate::accounts::Accounts;
+use crate::http::AppState;
+use crate::local_api::{ApiError, LocalApi};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use kpi_ledger_domain::language::Language;
+use kpi_ledger_graphql::access::Viewer;
+use minijinja::{context, Environment, Value};
+use serde::Deserialize;
+use serde_json::json;
+use sign_in::{LinkPurpose, Session, SignIn, SignInError};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+const SESSION_COOKIE: &str = "kpi_session";
+/// The CSRF token of forms shown before sign-in (sign-in, invitation links).
+const FORM_COOKIE: &str = "kpi_form";
+const LANGUAGE_COOKIE: &str = "kpi_lang";
+
+/// Message keys the code (not the templates) names; tests check they exist.
+pub const CODE_KEYS: &[&str] = &[
+    "status_diagnosing",
+    "status_trial",
+    "status_active",
+    "status_paused",
+    "status_closed",
+    "role_consultant",
+    "role_client_owner",
+    "role_client_viewer",
+    "role_member",
+    "kpi_status_no_data",
+    "kpi_status_zero_denominator",
+    "kpi_status_no_target",
+    "kpi_status_overridden",
+    "higher_is_better",
+    "lower_is_better",
+    "payout_status_calculated",
+    "payout_status_approved",
+    "payout_status_paid",
+    "sign_in_failed",
+    "sign_in_throttled",
+    "session_expired",
+    "form_expired",
+    "password_too_short",
+    "password_too_long",
+    "passwords_differ",
+    "link_invalid",
+    "not_found_title",
+    "not_found_body",
+    "error_title",
+    "error_body",
+    "invalid_period",
+    "team_scorecard",
+    "my_scorecard",
+    "chart_title",
+];
+
+/// What the web pages share.
+pub struct Web {
+    api: LocalApi,
+    accounts: Accounts,
+    sign_in: SignIn,
+    templates: Environment<'static>,
+    /// Sign-in attempts per account (email) and per client address.
+    per_account: DefaultKeyedRateLimiter<String>,
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+type Shared = Arc<Web>;
+
+impl Web {
+    pub fn new(state: &AppState) -> Self {
+        // An account: 5 attempts at once, then one every 3 minutes. An address: 30 at once
+        // (an office behind one NAT), then one every 10 seconds.
+        let per_account = Quota::with_period(Duration::from_secs(180))
+            .expect("non-zero period")
+            .allow_burst(NonZeroU32::new(5).expect("non-zero"));
+        let per_address = Quota::with_period(Duration::from_secs(10))
+            .expect("non-zero period")
+            .allow_burst(NonZeroU32::new(30).expect("non-zero"));
+        Self {
+            api: LocalApi::from_schema(state.schema.clone()),
+            accounts: state.accounts.clone(),
+            sign_in: SignIn::new(state.db.clone()),
+            templates: templates::environment(),
+            per_account: RateLimiter::keyed(per_account),
+            per_address: RateLimiter::keyed(per_address),
+        }
+    }
+}
+
+pub fn router(state: &AppState) -> Router {
+    let web: Shared = Arc::new(Web::new(state));
+    Router::new()
+        .route("/", get(portfolio))
+        .route("/sign-in", get(sign_in_form).post(sign_in_submit))
+        .route("/sign-out", post(sign_out))
+        .route(
+            "/invitations/{token}",
+            get(invitation_form).post(invitation_submit),
+        )
+        .route("/engagements/{id}", get(engagement_page))
+        .route("/engagements/{id}/members/{member}", get(member_page))
+        .route(
+            "/engagements/{id}/payouts/{payout}/{file}",
+            get(statement_download),
+        )
+        .route("/assets/web/app.css", get(stylesheet))
+        .fallback(not_found_page)
+        .with_state(web)
+}
+
+/// One request's person, language and the query to keep when switching language.
+struct Page {
+    viewer: Option<(Viewer, Session, Value)>,
+    language: Language,
+    keep_query: BTreeMap<String, String>,
+    secure: bool,
+    /// A language cookie to set, when the request chose one.
+    set_language: Option<Language>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct PageQuery {
+    lang: Option<String>,
+    period: Option<String>,
+}
+
+/// Whether the browser reached us over TLS (directly or through a proxy saying so).
+fn over_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn language_code(language: Language) -> &'static str {
+    match language {
+        Language::Ja => "ja",
+        Language::Zh => "zh",
+        Language::En => "en",
+    }
+}
+
+impl Web {
+    /// Who is asking (if signed in) and in which language.
+    async fn page(
+        &self,
+        jar: &CookieJar,
+        headers: &HeaderMap,
+        query: &PageQuery,
+    ) -> Result<Page, Response> {
+        let mut viewer = None;
+        if let Some(cookie) = jar.get(SESSION_COOKIE) {
+            match self.sign_in.session(cookie.value()).await {
+                Ok(Some(session)) => match self.accounts.by_id(session.user_id).await {
+                    Ok(Some(account)) => {
+                        let person = Value::from_serialize(json!({
+                            "displayName": account.display_name,
+                            "email": account.email,
+                        }));
+                        viewer = Some((
+                            Viewer {
+                                user_id: account.user_id,
+                                grants: account.grants,
+                            },
+                            session,
+                            person,
+                        ))
+                    }
+                    Ok(None) => {}
+                    Err(error) => return Err(self.failure(Language::En, &error.to_string())),
+                },
+                Ok(None) => {}
+                Err(error) => return Err(self.failure(Language::En, &error.to_string())),
+            }
+        }
+        let explicit = query
+            .lang
+            .as_deref()
+            .and_then(|l| l.parse::<Language>().ok());
+        let chosen = match (&explicit, &viewer) {
+            (Some(language), Some((v, _, _))) => {
+                if let Err(error) = self.sign_in.set_language(v.user_id, *language).await {
+                    tracing::warn!(%error, "cannot remember the language");
+                }
+                Some(*language)
+            }
+            (Some(language), None) => Some(*language),
+            (None, Some((v, _, _))) => self.sign_in.language(v.user_id).await.ok().flatten(),
+            (None, None) => None,
+        };
+        let cookie = jar.get(LANGUAGE_COOKIE).map(|c| c.value().to_string());
+        let language = i18n::negotiate(
+            chosen.map(language_code).or(cookie.as_deref()),
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let mut keep_query = BTreeMap::new();
+        if let Some(period) = &query.period {
+            keep_query.insert("period".to_string(), period.clone());
+        }
+        Ok(Page {
+            viewer,
+            language,
+            keep_query,
+            secure: over_tls(headers),
+            set_language: explicit,
+        })
+    }
+
+    fn render(&self, page: &Page, template: &str, values: Value) -> Response {
+        let (viewer, csrf) = match &page.viewer {
+            Some((_, session, person)) => (person.clone(), session.csrf_token.clone()),
+            None => (Value::from(()), String::new()),
+        };
+        let base = context! {
+            lang => language_code(page.language),
+            lang_tag => page.language.tag(),
+            viewer => viewer,
+            csrf => csrf,
+            keep_query => page.keep_query.clone(),
+        };
+        let rendered = self
+            .templates
+            .get_template(template)
+            .and_then(|t| t.render(context! { ..values, ..base }));
+        match rendered {
+            Ok(html) => {
+                let mut response = Html(html).into_response();
+                secure_headers(response.headers_mut());
+                if let Some(language) = page.set_language {
+                    let cookie = Cookie::build((LANGUAGE_COOKIE, language_code(language)))
+                        .path("/")
+                        .http_only(true)
+                        .same_site(SameSite::Lax)
+                        .secure(page.secure)
+                        .max_age(time::Duration::days(365))
+                        .build();
+                    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
+                }
+                response
+            }
+            Err(error) => {
+                tracing::error!(%error, template, "cannot render a page");
+                self.failure(page.language, &error.to_string())
+            }
+        }
+    }
+
+    /// A 500 page naming a reference the log has.
+    fn failure(&self, language: Language, error: &str) -> Response {
+        let reference = Uuid::new_v4();
+        tracing::error!(%reference, error, "web page failed");
+        let body = i18n::message(language, "error_body", &[("id", reference.to_string())]);
+        let html = self
+            .templates
+            .get_template("message.html")
+            .and_then(|t| {
+                t.render(context! {
+                    lang => language_code(language), lang_tag => language.tag(),
+                    heading => "error_title", body => body, keep_query => BTreeMap::<String, String>::new(),
+                })
+            })
+            .unwrap_or_else(|_| "internal error".to_string());
+        (StatusCode::INTERNAL_SERVER_ERROR, Html(html)).into_response()
+    }
+
+    fn not_found(&self, page: &Page) -> Response {
+        let body = i18n::message(page.language, "not_found_body", &[]);
+        let mut response = self.render(
+            page,
+            "message.html",
+            context! { heading => "not_found_title", body => body },
+        );
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        response
+    }
+
+    /// The answer of an API call as a page: data, or 404 for what the caller may not see.
+    fn api_failure(&self, page: &Page, error: ApiError) -> Response {
+        match error.code.as_deref() {
+            Some("NOT_FOUND") | Some("FORBIDDEN") => self.not_found(page),
+            _ => self.failure(page.language, &error.message),
+        }
+    }
+}
+
+/// Headers every page carries: no framing, no sniffing, no referrer beyond the origin,
+/// and scripts and styles only from this server.
+fn secure_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Sends a signed-out browser to sign in, coming back to `path` afterwards.
+fn to_sign_in(path: &str) -> Response {
+    let target = format!("/sign-in?next={}", urlencode(path));
+    Redirect::to(&target).into_response()
+}
+
+fn urlencode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// A path on this site to return to after sign-in; anything else goes to `/`.
+fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// A state-changing request must come from our own pages: its Origin (when the browser
+/// sends one) names this host.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest == host)
+}
+
+fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
+}
+
+/// A fresh pre-sign-in form token, set as a cookie and put in the form.
+fn form_token(jar: CookieJar, secure: bool) -> (CookieJar, String) {
+    if let Some(existing) = jar.get(FORM_COOKIE) {
+        let value = existing.value().to_string();
+        if value.len() == 43 {
+            return (jar, value);
+        }
+    }
+    let token = sign_in::random_token();
+    let cookie = Cookie::build((FORM_COOKIE, token.clone()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .build();
+    (jar.add(cookie), token)
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/web/app.css"),
+    )
+        .into_response()
+}
+
+async fn not_found_page(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    match web.page(&jar, &headers, &query).await {
+        Ok(page) => web.not_found(&page),
+        Err(response) => response,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-in, sign-out, invitations
+
+#[derive(Debug, Deserialize, Default)]
+struct SignInQuery {
+    next: Option<String>,
+    lang: Option<String>,
+    expired: Option<String>,
+}
+
+async fn sign_in_form(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(query): Query<SignInQuery>,
+) -> Response {
+    let page_query = PageQuery {
+        lang: query.lang.clone(),
+        period: None,
+    };
+    let page = match web.page(&jar, &headers, &page_query).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    if page.viewer.is_some() {
+        return Redirect::to(&local_path(query.next.as_deref())).into_response();
+    }
+    let (jar, csrf) = form_token(jar, page.secure);
+    let notice = query.expired.as_ref().map(|_| "session_expired");
+    let response = web.render(
+        &page,
+        "sign_in.html",
+        context! { next => local_path(query.next.as_deref()), email => "", notice => notice, error => (), form_csrf => csrf },
+    );
+    (jar, response).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInForm {
+    csrf: String,
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+fn client_address(connect: Option<&Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
+    connect
+        .map(|c| c.0 .0.ip())
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+}
+
+async fn sign_in_submit(
+    State(web): State<Shared>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let page = match web.page(&jar, &headers, &PageQuery::default()).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let next = local_path(form.next.as_deref());
+    let expected = jar.get(FORM_COOKIE).map(|c| c.value().to_string());
+    let again = |web: &Web, jar: CookieJar, error: &'static str, status: StatusCode| {
+        let (jar, csrf) = form_token(jar, page.secure);
+        let mut response = web.render(
+            &page,
+            "sign_in.html",
+            context! { next => next.clone(), email => form.email.clone(), error => error, notice => (), form_csrf => csrf },
+        );
+        *response.status_mut() = status;
+        (jar, response).into_response()
+    };
+    let csrf_ok = same_origin(&headers)
+        && expected
+            .as_deref()
+            .is_some_and(|expected| constant_time_eq(expected, &form.csrf));
+    if !csrf_ok {
+        return again(&web, jar, "form_expired", StatusCode::FORBIDDEN);
+    }
+    let address = client_address(connect.as_ref());
+    let account_key = form.email.trim().to_lowercase();
+    if web.per_address.check_key(&address).is_err()
+        || web.per_account.check_key(&account_key).is_err()
+    {
+        tracing::warn!(%address, "sign-in attempts throttled");
+        return again(
+            &web,
+            jar,
+            "sign_in_throttled",
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    match web
+        .sign_in
+        .check_credentials(&form.email, &form.password)
+        .await
+    {
+        Ok(Some(user_id)) => match web.sign_in.open_session(user_id).await {
+            Ok(opened) => {
+                let jar = jar
+                    .remove(Cookie::build(FORM_COOKIE).path("/"))
+                    .add(session_cookie(opened.token, page.secure));
+                tracing::info!(user = %user_id, "signed in");
+                (jar, Redirect::to(&next)).into_response()
+            }
+            Err(error) => web.failure(page.language, &error.to_string()),
+        },
+        Ok(None) => {
+            tracing::info!(%address, "sign-in refused");
+            again(&web, jar, "sign_in_failed", StatusCode::UNAUTHORIZED)
+        }
+        Err(error) => web.failure(page.language, &error.to_string()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn sign_out(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let page = match web.page(&jar, &headers, &PageQuery::default()).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let Some((_, session, _)) = &page.viewer else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    if !same_origin(&headers) || !constant_time_eq(&session.csrf_token, &form.csrf) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this form has expired; reload the page",
+        )
+            .into_response();
+    }
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        if let Err(error) = web.sign_in.close_session(cookie.value()).await {
+            return web.failure(page.language, &error.to_string());
+        }
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, Redirect::to("/sign-in")).into_response()
+}
+
+async fn invitation_form(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let page = match web.page(&jar, &headers, &query).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    invitation_page(&web, page, jar, &token, None).await
+}
+
+async fn invitation_page(
+    web: &Web,
+    page: Page,
+    jar: CookieJar,
+    token: &str,
+    error: Option<&'static str>,
+) -> Response {
+    let user = match web.sign_in.link_user(token).await {
+        Ok(user) => user,
+        Err(error) => return web.failure(page.language, &error.to_string()),
+    };
+    let account = match user {
+        Some(user_id) => match web.accounts.by_id(user_id).await {
+            Ok(account) => account,
+            Err(error) => return web.failure(page.language, &error.to_string()),
+        },
+        None => None,
+    };
+    let Some(account) = account else {
+        let body = i18n::message(page.language, "link_invalid", &[]);
+        let mut response = web.render(
+            &page,
+            "message.html",
+            context! { heading => "set_password_title", body => body },
+        );
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        return response;
+    };
+    let (jar, csrf) = form_token(jar, page.secure);
+    let mut response = web.render(
+        &page,
+        "set_password.html",
+        context! {
+            token => token, name => account.display_name, email => account.email,
+            error => error, form_csrf => csrf,
+        },
+    );
+    if error.is_some() {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    (jar, response).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct SetPasswordForm {
+    csrf: String,
+    password: String,
+    password_again: String,
+}
+
+async fn invitation_submit(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<SetPasswordForm>,
+) -> Response {
+    let page = match web.page(&jar, &headers, &PageQuery::default()).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let expected = jar.get(FORM_COOKIE).map(|c| c.value().to_string());
+    let csrf_ok = same_origin(&headers)
+        && expected
+            .as_deref()
+            .is_some_and(|expected| constant_time_eq(expected, &form.csrf));
+    if !csrf_ok {
+        return invitation_page(&web, page, jar, &token, Some("form_expired")).await;
+    }
+    if form.password != form.password_again {
+        return invitation_page(&web, page, jar, &token, Some("passwords_differ")).await;
+    }
+    match web.sign_in.redeem_link(&token, &form.password).await {
+        Ok(Some(opened)) => {
+            let jar = jar
+                .remove(Cookie::build(FORM_COOKIE).path("/"))
+                .add(session_cookie(opened.token, page.secure));
+            (jar, Redirect::to("/")).into_response()
+        }
+        Ok(None) => invitation_page(&web, page, jar, &token, None).await,
+        Err(SignInError::PasswordTooShort) => {
+            invitation_page(&web, page, jar, &token, Some("password_too_short")).await
+        }
+        Err(SignInError::PasswordTooLong) => {
+            invitation_page(&web, page, jar, &token, Some("password_too_long")).await
+        }
+        Err(error) => web.failure(page.language, &error.to_string()),
+    }
+}
+
+/// Makes a one-time link that sets the password of `email`'s account (an invitation, or a
+/// reset when the account has signed in before): the path to append to the server's URL.
+pub async fn invitation_path(
+    accounts: &Accounts,
+    sign_in: &SignIn,
+    email: &str,
+) -> anyhow::Result<String> {
+    let account = accounts
+        .by_email(email)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no user with email {email}"))?;
+    let token = sign_in
+        .create_link(account.user_id, LinkPurpose::Invitation)
+        .await?;
+    Ok(format!("/invitations/{token}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Pages
+
+async fn portfolio(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let page = match web.page(&jar, &headers, &query).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let Some((viewer, _, _)) = &page.viewer else {
+        return to_sign_in("/");
+    };
+    match views::portfolio(&web.api, *viewer).await {
+        Ok(values) => web.render(&page, "portfolio.html", values),
+        Err(error) => web.api_failure(&page, error),
+    }
+}
+
+async fn engagement_page(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let page = match web.page(&jar, &headers, &query).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let Some((viewer, _, _)) = &page.viewer else {
+        return to_sign_in(&format!("/engagements/{id}"));
+    };
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return web.not_found(&page);
+    };
+    match views::engagement(
+        &web.api,
+        *viewer,
+        page.language,
+        id,
+        query.period.as_deref(),
+    )
+    .await
+    {
+        Ok(values) => web.render(&page, "engagement.html", values),
+        Err(error) => web.api_failure(&page, error),
+    }
+}
+
+async fn member_page(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path((id, member)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let page = match web.page(&jar, &headers, &query).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let Some((viewer, _, _)) = &page.viewer else {
+        return to_sign_in(&format!("/engagements/{id}/members/{member}"));
+    };
+    let (Ok(id), Ok(member)) = (Uuid::parse_str(&id), Uuid::parse_str(&member)) else {
+        return web.not_found(&page);
+    };
+    match views::member(
+        &web.api,
+        *viewer,
+        page.language,
+        id,
+        member,
+        query.period.as_deref(),
+    )
+    .await
+    {
+        Ok(values) => web.render(&page, "member.html", values),
+        Err(error) => web.api_failure(&page, error),
+    }
+}
+
+async fn statement_download(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path((id, payout, file)): Path<(String, String, String)>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let page = match web.page(&jar, &headers, &query).await {
+        Ok(page) => page,
+        Err(response) => return response,
+    };
+    let Some((viewer, _, _)) = &page.viewer else {
+        return to_sign_in(&format!("/engagements/{id}"));
+    };
+    let format = match file.as_str() {
+        "statement.xlsx" => "XLSX",
+        "statement.csv" => "CSV",
+        _ => return web.not_found(&page),
+    };
+    let (Ok(id), Ok(payout)) = (Uuid::parse_str(&id), Uuid::parse_str(&payout)) else {
+        return web.not_found(&page);
+    };
+    match views::statement(&web.api, *viewer, page.language, id, payout, format).await {
+        Ok((name, content_type, bytes)) => {
+            let ascii: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let disposition = format!(
+                "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+                urlencode(&name).replace('/', "%2F")
+            );
+            let mut response = bytes.into_response();
+            let headers = response.headers_mut();
+            if let Ok(value) = HeaderValue::from_str(&content_type) {
+                headers.insert(header::CONTENT_TYPE, value);
+            }
+            if let Ok(value) = HeaderValue::from_str(&disposition) {
+                headers.insert(header::CONTENT_DISPOSITION, value);
+            }
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
+            response
+        }
+        Err(error) => web.api_failure(&page, error),
+    }
+}

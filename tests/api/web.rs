@@ -1,0 +1,497 @@
+//! The web app over HTTP, as a browser without JavaScript uses it: invitation links,
+//! sign-in, sessions and CSRF, pages in three languages, the member's card and bonus,
+//! statements as files, and 404 for what a person may not see.
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use kpi_ledger::app::Context;
+use kpi_ledger::auth::AuthSettings;
+use kpi_ledger::demo::{seed, DemoTokens};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// A browser: keeps cookies, follows no redirect by itself.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+    /// The Set-Cookie headers of the last response.
+    last_set_cookies: Vec<String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("no csrf field in {}", self.body));
+        let rest = &self.body[at + 19..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+
+    /// The link to the first href starting with `prefix`.
+    fn link(&self, prefix: &str) -> String {
+        let needle = format!("href=\"{prefix}");
+        let at = self
+            .body
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no link to {prefix}… in {}", self.body));
+        let rest = &self.body[at + 6..];
+        rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+    }
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            base: app.address.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+            last_set_cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn absorb(&mut self, response: reqwest::Response) -> Page {
+        self.last_set_cookies.clear();
+        for value in response.headers().get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap().to_string();
+            let pair = text.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let removed = text.contains("Max-Age=0") || value.is_empty();
+            if removed {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+            self.last_set_cookies.push(text);
+        }
+        Page {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+        self.absorb(response).await
+    }
+
+    async fn get_bytes(&mut self, path: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status(),
+            response.headers().clone(),
+            response.bytes().await.unwrap().to_vec(),
+        )
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("accept-language", "en")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.absorb(response).await
+    }
+
+    /// Sets a password through a one-time link and signs in.
+    async fn accept_invitation(&mut self, link: &str, password: &str) {
+        let form = self.get(link).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let csrf = form.csrf();
+        let done = self
+            .post(
+                link,
+                &[
+                    ("csrf", &csrf),
+                    ("password", password),
+                    ("password_again", password),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert_eq!(done.location(), "/");
+    }
+}
+
+async fn seeded(app: &TestApp) -> DemoTokens {
+    let context = Context::connect(&app.database.url).await.unwrap();
+    let tokens = seed(&context, &AuthSettings::default()).await.unwrap();
+    context.db.close().await;
+    tokens
+}
+
+async fn engagement_ids(app: &TestApp, tokens: &DemoTokens) -> (String, String) {
+    let data = app
+        .ok(
+            &tokens.consultant,
+            "{ engagements(first: 10) { nodes { id name } } }",
+            json!({}),
+        )
+        .await;
+    let id = |name: &str| {
+        data["engagements"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    (id("Acme Home JP"), id("Sakura Kitchen JP"))
+}
+
+async fn a_member_signs_in_from_an_invitation_and_sees_their_bonus_and_nothing_else(app: TestApp) {
+    let tokens = seeded(&app).await;
+    let (acme, sakura) = engagement_ids(&app, &tokens).await;
+    let mut browser = Browser::new(&app);
+
+    // Signed out, every page sends the browser to sign in and back.
+    let page = browser.get("/").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/sign-in?next=/");
+    let page = browser.get(&format!("/engagements/{acme}")).await;
+    assert_eq!(
+        page.location(),
+        format!("/sign-in?next=/engagements/{acme}")
+    );
+
+    // The invitation link: the form needs its own token…
+    let link = &tokens.links[2];
+    let form = browser.get(link).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body.contains("Welcome to kpi-ledger, Li Wei"),
+        "{}",
+        form.body
+    );
+    let refused = browser
+        .post(
+            link,
+            &[
+                ("csrf", "forged"),
+                ("password", "a long enough password"),
+                ("password_again", "a long enough password"),
+            ],
+        )
+        .await;
+    assert!(
+        refused.body.contains("This form has expired"),
+        "{}",
+        refused.body
+    );
+    // …both passwords must agree and be long enough…
+    let csrf = form.csrf();
+    let differ = browser
+        .post(
+            link,
+            &[
+                ("csrf", &csrf),
+                ("password", "a long enough password"),
+                ("password_again", "another long password"),
+            ],
+        )
+        .await;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(differ.body.contains("The two passwords differ."));
+    let short = browser
+        .post(
+            link,
+            &[
+                ("csrf", &csrf),
+                ("password", "short"),
+                ("password_again", "short"),
+            ],
+        )
+        .await;
+    assert!(
+        short.body.contains("at least 10 characters"),
+        "{}",
+        short.body
+    );
+    // …then it signs the member in with an HttpOnly, SameSite cookie.
+    let done = browser
+        .post(
+            link,
+            &[
+                ("csrf", &csrf),
+                ("password", "li-wei-password"),
+                ("password_again", "li-wei-password"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let session = browser
+        .last_set_cookies
+        .iter()
+        .find(|c| c.starts_with("kpi_session="))
+        .expect("a session cookie");
+    assert!(session.contains("HttpOnly"), "{session}");
+    assert!(session.contains("SameSite=Lax"), "{session}");
+    assert!(!session.contains("Secure"), "plain HTTP: {session}");
+
+    // The link is used up.
+    let mut stranger = Browser::new(&app);
+    let again = stranger.get(link).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert!(again.body.contains("already used"), "{}", again.body);
+
+    // The portfolio: only their engagement.
+    let portfolio = browser.get("/").await;
+    assert_eq!(portfolio.status, StatusCode::OK);
+    assert!(portfolio.body.contains("Acme Home JP"));
+    assert!(!portfolio.body.contains("Sakura Kitchen JP"));
+    assert_eq!(
+        portfolio.headers["x-frame-options"], "DENY",
+        "pages carry security headers"
+    );
+
+    // Their own card for June 2026 and how the score became the bonus.
+    let overview = browser
+        .get(&format!("/engagements/{acme}?period=2026-06"))
+        .await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
+    let own = overview.link(&format!("/engagements/{acme}/members/"));
+    let card = browser.get(&own).await;
+    assert_eq!(card.status, StatusCode::OK, "{}", card.body);
+    assert!(card.body.contains("My scorecard"), "{}", card.body);
+    assert!(card.body.contains("June 2026"));
+    assert!(card.body.contains("<svg class=\"bullet\""), "bullet charts");
+    assert!(card.body.contains("<title>ACoS"), "charts have titles");
+    assert!(
+        card.body
+            .contains(r#"data-testid="payout-amount">¥131,667<"#),
+        "{}",
+        card.body
+    );
+    assert!(card.body.contains("¥200,000"), "the target bonus");
+    assert!(card.body.contains("20 &#x2f; 30") || card.body.contains("20 of 30 days"));
+
+    // The statement downloads as a real file.
+    let xlsx = card.link(&format!("/engagements/{acme}/payouts/"));
+    assert!(xlsx.contains("statement.xlsx"), "{xlsx}");
+    let (status, headers, bytes) = browser.get_bytes(&xlsx).await;
+    assert_eq!(status, StatusCode::OK);
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"statement-2026-06-"),
+        "{disposition}"
+    );
+    assert!(disposition.ends_with(".xlsx"), "{disposition}");
+    assert_eq!(&bytes[..2], b"PK", "an XLSX is a zip");
+
+    // In Japanese and Chinese.
+    let ja = browser.get(&format!("{own}&lang=ja")).await;
+    assert!(ja.body.contains("<html lang=\"ja\">"));
+    assert!(ja.body.contains("私のスコアカード") && ja.body.contains("2026年6月"));
+    assert!(
+        ja.body.contains("流通総額（GMV）"),
+        "metric names in Japanese"
+    );
+    let zh = browser.get(&format!("{own}&lang=zh")).await;
+    assert!(zh.body.contains("<html lang=\"zh-CN\">"));
+    assert!(zh.body.contains("我的计分卡") && zh.body.contains("总得分"));
+    // The choice sticks to the person.
+    let still_zh = browser.get("/").await;
+    assert!(still_zh.body.contains("项目组合"), "{}", still_zh.body);
+    browser.get("/?lang=en").await;
+
+    // Another member's card, another engagement, a payout not theirs: 404, not 403.
+    let owner_member = app
+        .ok(
+            &tokens.consultant,
+            "query($id: UUID!) { engagement(id: $id) { members(first: 50) { nodes { id role } } } }",
+            json!({ "id": acme }),
+        )
+        .await["engagement"]["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "CLIENT_OWNER")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        format!("/engagements/{acme}/members/{owner_member}?period=2026-06"),
+        format!("/engagements/{sakura}"),
+        format!("/engagements/{sakura}/members/{owner_member}"),
+        format!("/engagements/{acme}/payouts/{owner_member}/statement.xlsx"),
+        "/engagements/not-a-uuid".to_string(),
+        "/no-such-page".to_string(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.body);
+        assert!(page.body.contains("Page not found"), "{path}");
+    }
+
+    // Sign-out needs the session's token, then ends the session.
+    let forged = browser.post("/sign-out", &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let csrf = browser.get("/").await.csrf();
+    let out = browser.post("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.get("/").await.status, StatusCode::SEE_OTHER);
+
+    // Signing in again with the password; wrong ones are refused, then throttled.
+    let form = browser.get("/sign-in").await;
+    let csrf = form.csrf();
+    let wrong = browser
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", "li.wei@acme.example"),
+                ("password", "not-the-password"),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("The email or password is not correct."));
+    let right = browser
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", "LI.WEI@acme.example "),
+                ("password", "li-wei-password"),
+                ("next", &format!("/engagements/{acme}")),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER, "{}", right.body);
+    assert_eq!(right.location(), format!("/engagements/{acme}"));
+    assert_eq!(browser.get("/").await.status, StatusCode::OK);
+
+    // An open redirect is not offered.
+    let mut other = Browser::new(&app);
+    let csrf = other.get("/sign-in").await.csrf();
+    let offsite = other
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", "li.wei@acme.example"),
+                ("password", "li-wei-password"),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(offsite.location(), "/");
+
+    // Five wrong passwords for one account, then even the right one waits.
+    let mut attacker = Browser::new(&app);
+    let csrf = attacker.get("/sign-in").await.csrf();
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let page = attacker
+            .post(
+                "/sign-in",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "hiro.tanaka@demo.kpi-ledger.test"),
+                    ("password", "guess-guess-guess"),
+                ],
+            )
+            .await;
+        statuses.push(page.status);
+    }
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+}
+
+on_both_backends!(a_member_signs_in_from_an_invitation_and_sees_their_bonus_and_nothing_else);
+
+async fn a_consultant_sees_the_team_card_with_charts_and_every_member(app: TestApp) {
+    let tokens = seeded(&app).await;
+    let (_, sakura) = engagement_ids(&app, &tokens).await;
+    let mut browser = Browser::new(&app);
+    browser
+        .accept_invitation(&tokens.links[0], "aiko-password-1")
+        .await;
+    let portfolio = browser.get("/").await;
+    assert!(
+        portfolio.body.contains("Acme Home JP") && portfolio.body.contains("Sakura Kitchen JP")
+    );
+    let overview = browser
+        .get(&format!("/engagements/{sakura}?period=2026-05"))
+        .await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
+    assert!(
+        overview.body.contains("Team scorecard — May 2026"),
+        "{}",
+        overview.body
+    );
+    assert!(
+        overview.body.contains("<svg class=\"bullet\""),
+        "{}",
+        overview.body
+    );
+    assert!(
+        overview.body.contains("<table class=\"data\">"),
+        "a data table beside the charts"
+    );
+    assert!(overview.body.contains("Data freshness"));
+    assert!(
+        overview.body.contains("View scorecard"),
+        "consultants open members' cards"
+    );
+    // A period the API cannot read is named, and the current month shown.
+    let bad = browser
+        .get(&format!("/engagements/{sakura}?period=2026-13"))
+        .await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad
+        .body
+        .contains("The period “2026-13” is not one kpi-ledger reads."));
+}
+
+on_both_backends!(a_consultant_sees_the_team_card_with_charts_and_every_member);
