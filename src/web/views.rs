@@ -34,7 +34,7 @@ const SCORECARD: &str = "query Card($id: UUID!, $period: Period!, $member: UUID)
       kpis {
         status actual score weight weightedScore gatePassed
         target { threshold target stretch }
-        kpi { id name metric direction gate metricDefinition { unit } }
+        kpi { id name metric direction gate metricDefinition { unit label } }
       }
       freshness { platform source completeThrough coversPeriod }
     }
@@ -140,8 +140,9 @@ fn card(language: Language, json: &Json, currency: &str, member: bool) -> (Card,
         let metric_key = text(kpi, "metric");
         let unit = kpi["metricDefinition"]["unit"].as_str().unwrap_or("COUNT");
         let metric = builtin_metric_name(metric_key, language)
-            .map(str::to_string)
-            .unwrap_or_else(|| metric_key.to_string());
+            .or_else(|| kpi["metricDefinition"]["label"].as_str())
+            .unwrap_or(metric_key)
+            .to_string();
         let lower = text(kpi, "direction") == "LOWER";
         let actual = decimal(line, "actual");
         let target = &line["target"];

@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod audit;
 mod audit_log;
+mod browser;
 mod cli;
 mod concurrency;
 mod engagements;
