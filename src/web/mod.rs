@@ -7,6 +7,7 @@
 //! Sessions live in HttpOnly, SameSite=Lax cookies (Secure behind TLS); every form that
 //! changes something carries the session's CSRF token.
 
+mod actions;
 pub mod charts;
 pub mod i18n;
 pub mod sign_in;
@@ -40,6 +41,8 @@ const SESSION_COOKIE: &str = "kpi_session";
 /// The CSRF token of forms shown before sign-in (sign-in, invitation links).
 const FORM_COOKIE: &str = "kpi_form";
 const LANGUAGE_COOKIE: &str = "kpi_lang";
+/// What the last action did, shown once on the page it returns to.
+const FLASH_COOKIE: &str = "kpi_flash";
 
 /// Message keys the code (not the templates) names; tests check they exist.
 pub const CODE_KEYS: &[&str] = &[
@@ -124,6 +127,13 @@ pub fn router(state: &AppState) -> Router {
             get(invitation_form).post(invitation_submit),
         )
         .route("/engagements/{id}", get(engagement_page))
+        .route("/engagements/{id}/kpis", get(kpis_page))
+        .route("/engagements/{id}/kpis/{kpi}", get(kpi_page))
+        .route("/engagements/{id}/reviews", get(reviews_page))
+        .route("/engagements/{id}/payouts", get(payouts_page))
+        .route("/engagements/{id}/changes", get(changes_page))
+        .route("/engagements/{id}/audit", get(audit_page))
+        .route("/engagements/{id}/actions/{action}", post(action))
         .route("/engagements/{id}/members/{member}", get(member_page))
         .route(
             "/engagements/{id}/payouts/{payout}/{file}",
@@ -143,12 +153,16 @@ struct Page {
     secure: bool,
     /// A language cookie to set, when the request chose one.
     set_language: Option<Language>,
+    /// The outcome of the last action, shown once: (ok, text).
+    flash: Option<(bool, String)>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 struct PageQuery {
     lang: Option<String>,
     period: Option<String>,
+    from: Option<String>,
+    after: Option<String>,
 }
 
 /// Whether the browser reached us over TLS (directly or through a proxy saying so).
@@ -226,12 +240,14 @@ impl Web {
         if let Some(period) = &query.period {
             keep_query.insert("period".to_string(), period.clone());
         }
+        let flash = jar.get(FLASH_COOKIE).and_then(|c| read_flash(c.value()));
         Ok(Page {
             viewer,
             language,
             keep_query,
             secure: over_tls(headers),
             set_language: explicit,
+            flash,
         })
     }
 
@@ -240,12 +256,17 @@ impl Web {
             Some((_, session, person)) => (person.clone(), session.csrf_token.clone()),
             None => (Value::from(()), String::new()),
         };
+        let flash = page
+            .flash
+            .as_ref()
+            .map(|(ok, text)| context! { ok => *ok, text => text.clone() });
         let base = context! {
             lang => language_code(page.language),
             lang_tag => page.language.tag(),
             viewer => viewer,
             csrf => csrf,
             keep_query => page.keep_query.clone(),
+            flash => flash,
         };
         let rendered = self
             .templates
@@ -255,6 +276,15 @@ impl Web {
             Ok(html) => {
                 let mut response = Html(html).into_response();
                 secure_headers(response.headers_mut());
+                if page.flash.is_some() {
+                    let gone = Cookie::build((FLASH_COOKIE, ""))
+                        .path("/")
+                        .max_age(time::Duration::ZERO)
+                        .build();
+                    if let Ok(value) = HeaderValue::from_str(&gone.to_string()) {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
+                }
                 if let Some(language) = page.set_language {
                     let cookie = Cookie::build((LANGUAGE_COOKIE, language_code(language)))
                         .path("/")
@@ -310,6 +340,51 @@ impl Web {
         match error.code.as_deref() {
             Some("NOT_FOUND") | Some("FORBIDDEN") => self.not_found(page),
             _ => self.failure(page.language, &error.message),
+        }
+    }
+}
+
+/// A flash cookie's value: `ok:` or `err:` and the text, base64url-encoded.
+fn write_flash(ok: bool, text: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text.as_bytes());
+    format!("{}:{encoded}", if ok { "ok" } else { "err" })
+}
+
+fn read_flash(value: &str) -> Option<(bool, String)> {
+    use base64::Engine as _;
+    let (kind, encoded) = value.split_once(':')?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .ok()?;
+    let text: String = String::from_utf8(bytes).ok()?.chars().take(500).collect();
+    Some((kind == "ok", text))
+}
+
+impl Web {
+    /// The page context of a signed-in person, or the way to sign in.
+    async fn signed_in(
+        &self,
+        jar: &CookieJar,
+        headers: &HeaderMap,
+        query: &PageQuery,
+        path: &str,
+    ) -> Result<(Page, Viewer), Response> {
+        let page = self.page(jar, headers, query).await?;
+        match &page.viewer {
+            Some((viewer, _, _)) => {
+                let viewer = *viewer;
+                Ok((page, viewer))
+            }
+            None => Err(to_sign_in(path)),
+        }
+    }
+
+    /// A page from what a view read: rendered, or 404 for what the API refuses.
+    fn answer(&self, page: &Page, template: &str, read: Result<Value, ApiError>) -> Response {
+        match read {
+            Ok(values) => self.render(page, template, values),
+            Err(error) => self.api_failure(page, error),
         }
     }
 }
@@ -467,7 +542,7 @@ async fn sign_in_form(
 ) -> Response {
     let page_query = PageQuery {
         lang: query.lang.clone(),
-        period: None,
+        ..PageQuery::default()
     };
     let page = match web.page(&jar, &headers, &page_query).await {
         Ok(page) => page,
@@ -861,4 +936,154 @@ async fn statement_download(
         }
         Err(error) => web.api_failure(&page, error),
     }
+}
+
+/// The engagement pages that take only the engagement's id.
+macro_rules! engagement_tab {
+    ($name:ident, $template:literal, |$web:ident, $viewer:ident, $language:ident, $id:ident, $query:ident| $read:expr) => {
+        async fn $name(
+            State($web): State<Shared>,
+            jar: CookieJar,
+            headers: HeaderMap,
+            Path(id): Path<String>,
+            Query($query): Query<PageQuery>,
+        ) -> Response {
+            let path = format!("/engagements/{id}");
+            let (page, $viewer) = match $web.signed_in(&jar, &headers, &$query, &path).await {
+                Ok(signed_in) => signed_in,
+                Err(response) => return response,
+            };
+            let Ok($id) = Uuid::parse_str(&id) else {
+                return $web.not_found(&page);
+            };
+            let $language = page.language;
+            let read = $read;
+            $web.answer(&page, $template, read)
+        }
+    };
+}
+
+engagement_tab!(
+    kpis_page,
+    "kpis.html",
+    |web, viewer, language, id, query| {
+        let _ = &query;
+        views::kpis(&web.api, viewer, language, id).await
+    }
+);
+engagement_tab!(
+    reviews_page,
+    "reviews.html",
+    |web, viewer, language, id, query| {
+        let _ = &query;
+        views::reviews(&web.api, viewer, language, id).await
+    }
+);
+engagement_tab!(
+    payouts_page,
+    "payouts.html",
+    |web, viewer, language, id, query| {
+        views::payouts(&web.api, viewer, language, id, query.period.as_deref()).await
+    }
+);
+engagement_tab!(
+    changes_page,
+    "changes.html",
+    |web, viewer, language, id, query| {
+        views::changes(&web.api, viewer, language, id, query.from.as_deref()).await
+    }
+);
+engagement_tab!(
+    audit_page,
+    "audit.html",
+    |web, viewer, language, id, query| {
+        views::audit(&web.api, viewer, language, id, query.after.as_deref()).await
+    }
+);
+
+async fn kpi_page(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path((id, kpi)): Path<(String, String)>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let path = format!("/engagements/{id}/kpis/{kpi}");
+    let (page, viewer) = match web.signed_in(&jar, &headers, &query, &path).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let (Ok(id), Ok(kpi)) = (Uuid::parse_str(&id), Uuid::parse_str(&kpi)) else {
+        return web.not_found(&page);
+    };
+    let read = views::kpi(&web.api, viewer, page.language, id, kpi).await;
+    web.answer(&page, "kpi.html", read)
+}
+
+/// A form's change: checked against the session's CSRF token, run as one GraphQL mutation
+/// as the signed-in person, then back to the page it came from with what happened.
+async fn action(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path((id, name)): Path<(String, String)>,
+    Form(fields): Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let path = format!("/engagements/{id}");
+    let (page, viewer) = match web
+        .signed_in(&jar, &headers, &PageQuery::default(), &path)
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let csrf = page
+        .viewer
+        .as_ref()
+        .map(|(_, session, _)| session.csrf_token.clone())
+        .unwrap_or_default();
+    let sent = fields.get("csrf").map(String::as_str).unwrap_or_default();
+    if !same_origin(&headers) || !constant_time_eq(&csrf, sent) {
+        let mut response = web.render(
+            &page,
+            "message.html",
+            context! { heading => "error_title", body => i18n::message(page.language, "form_expired", &[]) },
+        );
+        *response.status_mut() = StatusCode::FORBIDDEN;
+        return response;
+    }
+    let Ok(engagement) = Uuid::parse_str(&id) else {
+        return web.not_found(&page);
+    };
+    let back = local_path(fields.get("back").map(String::as_str));
+    let outcome = actions::run(&web.api, viewer, engagement, &name, &fields).await;
+    let flash = match outcome {
+        Ok(()) => {
+            tracing::info!(action = %name, engagement = %engagement, "web action done");
+            write_flash(true, &i18n::message(page.language, "saved", &[]))
+        }
+        Err(actions::ActionError::Unknown) => return web.not_found(&page),
+        Err(actions::ActionError::Api(error))
+            if matches!(error.code.as_deref(), Some("NOT_FOUND") | Some("FORBIDDEN")) =>
+        {
+            return web.not_found(&page)
+        }
+        Err(actions::ActionError::Api(error)) if error.code.as_deref() == Some("INTERNAL") => {
+            return web.failure(page.language, &error.message)
+        }
+        Err(actions::ActionError::Api(error)) => write_flash(
+            false,
+            &i18n::message(page.language, "refused", &[("detail", error.message)]),
+        ),
+        Err(actions::ActionError::Field(key, args)) => {
+            write_flash(false, &i18n::message(page.language, key, &args))
+        }
+    };
+    let cookie = Cookie::build((FLASH_COOKIE, flash))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(page.secure)
+        .build();
+    (jar.add(cookie), Redirect::to(&back)).into_response()
 }

@@ -23,6 +23,16 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("templates/period_picker.html"),
     ),
     ("scorecard.html", include_str!("templates/scorecard.html")),
+    (
+        "engagement_nav.html",
+        include_str!("templates/engagement_nav.html"),
+    ),
+    ("kpis.html", include_str!("templates/kpis.html")),
+    ("kpi.html", include_str!("templates/kpi.html")),
+    ("reviews.html", include_str!("templates/reviews.html")),
+    ("payouts.html", include_str!("templates/payouts.html")),
+    ("changes.html", include_str!("templates/changes.html")),
+    ("audit.html", include_str!("templates/audit.html")),
 ];
 
 /// The language a template renders in (its `lang` variable).

@@ -495,3 +495,270 @@ async fn a_consultant_sees_the_team_card_with_charts_and_every_member(app: TestA
 }
 
 on_both_backends!(a_consultant_sees_the_team_card_with_charts_and_every_member);
+
+/// The form on `page` whose action ends with `action`, and its hidden fields.
+fn form_fields(page: &Page, action: &str) -> Vec<(String, String)> {
+    let at = page
+        .body
+        .find(&format!("/actions/{action}\""))
+        .unwrap_or_else(|| panic!("no {action} form in {}", page.body));
+    let rest = &page.body[at..];
+    let form = &rest[..rest.find("</form>").unwrap()];
+    let mut fields = Vec::new();
+    for input in form.split("<input").skip(1) {
+        let attr = |name: &str| {
+            let key = format!("{name}=\"");
+            input.find(&key).map(|i| {
+                let v = &input[i + key.len()..];
+                v[..v.find('"').unwrap()]
+                    .replace("&#x2f;", "/")
+                    .replace("&amp;", "&")
+            })
+        };
+        if let (Some(name), Some(value)) = (attr("name"), attr("value")) {
+            fields.push((name, value));
+        }
+    }
+    // A menu submits its first option.
+    for select in form.split("<select").skip(1) {
+        let value_of = |text: &str, key: &str| {
+            text.find(key).map(|i| {
+                let v = &text[i + key.len()..];
+                v[..v.find('"').unwrap()].to_string()
+            })
+        };
+        let name = value_of(select, "name=\"").unwrap();
+        let value = value_of(select, "<option value=\"").unwrap_or_default();
+        fields.push((name, value));
+    }
+    fields
+}
+
+impl Browser {
+    /// Submits the `action` form of `page` with its own fields plus `extra`; returns the
+    /// page it lands on.
+    async fn act(&mut self, page: &Page, action: &str, extra: &[(&str, &str)]) -> Page {
+        let mut fields = form_fields(page, action);
+        for (name, value) in extra {
+            fields.retain(|(n, _)| n != name);
+            fields.push((name.to_string(), value.to_string()));
+        }
+        let path = format!(
+            "{}/actions/{action}",
+            page.body
+                .split(&format!("/actions/{action}\""))
+                .next()
+                .unwrap()
+                .rsplit("action=\"")
+                .next()
+                .unwrap()
+        );
+        let borrowed: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let done = self.post(&path, &borrowed).await;
+        assert_eq!(
+            done.status,
+            StatusCode::SEE_OTHER,
+            "{action}: {}",
+            done.body
+        );
+        let back = done.location().to_string();
+        self.get(&back).await
+    }
+}
+
+async fn a_period_goes_from_review_to_payment_through_the_pages(app: TestApp) {
+    let tokens = seeded(&app).await;
+    let (acme, sakura) = engagement_ids(&app, &tokens).await;
+    let mut consultant = Browser::new(&app);
+    consultant
+        .accept_invitation(&tokens.links[0], "aiko-password-1")
+        .await;
+    let mut owner = Browser::new(&app);
+    owner
+        .accept_invitation(&tokens.links[1], "hiro-password-1")
+        .await;
+
+    // Targets for three periods at once, typed as people type them.
+    let kpis = consultant.get(&format!("/engagements/{sakura}/kpis")).await;
+    assert_eq!(kpis.status, StatusCode::OK, "{}", kpis.body);
+    let kpi_page = kpis.link(&format!("/engagements/{sakura}/kpis/"));
+    let kpi = consultant.get(&kpi_page).await;
+    let revised = consultant
+        .act(
+            &kpi,
+            "set_target",
+            &[
+                ("periods", "2026-07, 2026-08 2026-09"),
+                ("threshold", "¥24,000,000"),
+                ("target", "30,000,000"),
+                ("stretch", "36000000"),
+                ("reason", "Prime Day moved to July"),
+            ],
+        )
+        .await;
+    assert!(
+        revised.body.contains(r#"data-testid="flash">Saved."#),
+        "{}",
+        revised.body
+    );
+    for month in ["July 2026", "August 2026", "September 2026"] {
+        assert!(revised.body.contains(month), "{month}: {}", revised.body);
+    }
+    assert!(revised.body.contains("“Prime Day moved to July”"));
+    assert!(revised.body.contains("Aiko Sato"), "the timeline names who");
+    // A refused change says why and changes nothing.
+    let refused = consultant
+        .act(
+            &kpi,
+            "set_target",
+            &[
+                ("periods", "2026-10"),
+                ("threshold", "lots"),
+                ("target", "1"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert!(
+        refused.body.contains("“lots” is not a number (threshold)."),
+        "{}",
+        refused.body
+    );
+    let no_reason = consultant
+        .act(
+            &kpi,
+            "set_target",
+            &[
+                ("periods", "2026-10"),
+                ("threshold", "1"),
+                ("target", "2"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert!(
+        no_reason.body.contains("Not accepted:"),
+        "{}",
+        no_reason.body
+    );
+    assert!(
+        !no_reason.body.contains("October 2026:"),
+        "{}",
+        no_reason.body
+    );
+
+    // The owner sees the timeline but has no form to change targets.
+    let seen = owner.get(&kpi_page).await;
+    assert!(seen.body.contains("“Prime Day moved to July”"));
+    assert!(!seen.body.contains("/actions/set_target"));
+    // A forged form is refused; an action the role may not take reads as not found.
+    let csrf = seen.csrf();
+    let forged = owner
+        .post(
+            &format!("/engagements/{sakura}/actions/set_target"),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let kpi_id = kpi_page.rsplit('/').next().unwrap();
+    let denied = owner
+        .post(
+            &format!("/engagements/{sakura}/actions/set_target"),
+            &[
+                ("csrf", &csrf),
+                ("kpi", kpi_id),
+                ("periods", "2026-10"),
+                ("threshold", "1"),
+                ("target", "2"),
+                ("reason", "owner tries"),
+            ],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::NOT_FOUND, "{}", denied.body);
+
+    // May 2026: the consultant opens the review and signs, the owner co-signs.
+    let reviews = consultant
+        .get(&format!("/engagements/{sakura}/reviews"))
+        .await;
+    let opened = consultant
+        .act(&reviews, "open_review", &[("period", "2026-05")])
+        .await;
+    assert!(opened.body.contains("May 2026"), "{}", opened.body);
+    let signed = consultant.act(&opened, "sign_off", &[]).await;
+    assert!(
+        signed.body.contains("Awaiting sign-off from: Client owner"),
+        "{}",
+        signed.body
+    );
+    let owner_reviews = owner.get(&format!("/engagements/{sakura}/reviews")).await;
+    let locked = owner.act(&owner_reviews, "sign_off", &[]).await;
+    assert!(locked.body.contains("v1 — locked"), "{}", locked.body);
+
+    // Payouts: calculated by the consultant, approved by the owner, marked paid.
+    let payouts = consultant
+        .get(&format!("/engagements/{sakura}/payouts?period=2026-05"))
+        .await;
+    assert!(payouts
+        .body
+        .contains("No payouts have been calculated for this period."));
+    let calculated = consultant.act(&payouts, "calculate_payouts", &[]).await;
+    assert!(
+        calculated.body.contains("Calculated (awaiting approval)"),
+        "{}",
+        calculated.body
+    );
+    assert!(calculated.body.contains("Mei Suzuki") && calculated.body.contains("Ren Kobayashi"));
+    let mut owner_page = owner
+        .get(&format!("/engagements/{sakura}/payouts?period=2026-05"))
+        .await;
+    for _ in 0..2 {
+        owner_page = owner.act(&owner_page, "approve_payout", &[]).await;
+    }
+    assert!(
+        !owner_page.body.contains("approve-payout"),
+        "{}",
+        owner_page.body
+    );
+    let approved = consultant
+        .get(&format!("/engagements/{sakura}/payouts?period=2026-05"))
+        .await;
+    let paid = consultant
+        .act(&approved, "mark_paid", &[("paid_on", "2026-06-25")])
+        .await;
+    assert!(paid.body.contains("Paid (25 Jun 2026)"), "{}", paid.body);
+
+    // What changed since May's lock, and the audit log, read as sentences.
+    let changes = owner
+        .get(&format!("/engagements/{sakura}/changes?from=lock:2026-05"))
+        .await;
+    assert_eq!(changes.status, StatusCode::OK, "{}", changes.body);
+    let audit = owner.get(&format!("/engagements/{sakura}/audit")).await;
+    assert!(
+        audit.body.contains("opened the engagement"),
+        "{}",
+        audit.body
+    );
+    let ja = owner
+        .get(&format!("/engagements/{sakura}/audit?lang=ja"))
+        .await;
+    assert!(ja.body.contains("監査ログ"));
+
+    // The member has none of these pages.
+    let mut member = Browser::new(&app);
+    member
+        .accept_invitation(&tokens.links[2], "li-wei-password")
+        .await;
+    for tab in ["kpis", "reviews", "payouts", "audit", "changes"] {
+        let page = member.get(&format!("/engagements/{acme}/{tab}")).await;
+        assert!(
+            page.status == StatusCode::NOT_FOUND || tab == "kpis",
+            "{tab}: {}",
+            page.status
+        );
+    }
+}
+
+on_both_backends!(a_period_goes_from_review_to_payment_through_the_pages);
