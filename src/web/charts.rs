@@ -130,6 +130,33 @@ mod tests {
     }
 
     #[test]
+    fn a_trend_draws_a_band_per_target_and_a_point_per_actual() {
+        let points = vec![
+            TrendPoint {
+                label: "Apr".into(),
+                actual: Some(d("10")),
+                levels: Some((d("8"), d("10"), Some(d("12")))),
+            },
+            TrendPoint {
+                label: "May".into(),
+                actual: None,
+                levels: None,
+            },
+            TrendPoint {
+                label: "Jun".into(),
+                actual: Some(d("5")),
+                levels: Some((d("8"), d("10"), None)),
+            },
+        ];
+        let svg = trend("GMV & co", &points);
+        assert!(svg.contains("<title>GMV &amp; co</title>"));
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches(r##"fill="#d5ead2""##).count(), 2, "{svg}");
+        assert_eq!(svg.matches("<path").count(), 1);
+        assert!(svg.contains(">Apr<") && svg.contains(">Jun<"));
+    }
+
+    #[test]
     fn lower_is_better_puts_the_best_band_at_zero() {
         let svg = bullet(&Bullet {
             title: "ACoS",
@@ -149,4 +176,116 @@ mod tests {
         );
         assert!(!svg.contains("class=\"actual\""));
     }
+}
+
+/// One period of a trend chart.
+pub struct TrendPoint {
+    pub label: String,
+    pub actual: Option<Decimal>,
+    /// threshold, target, stretch — when a target was set for the period.
+    pub levels: Option<(Decimal, Decimal, Option<Decimal>)>,
+}
+
+/// A KPI over consecutive periods: the band from threshold to stretch and the target as a
+/// dash per period, the actuals as a line with points.
+pub fn trend(title: &str, points: &[TrendPoint]) -> String {
+    const W: f64 = 600.0;
+    const H: f64 = 150.0;
+    const BOTTOM: f64 = 20.0;
+    let plot = H - BOTTOM - 6.0;
+    let values = points.iter().flat_map(|p| {
+        p.actual.into_iter().chain(
+            p.levels
+                .into_iter()
+                .flat_map(|(a, b, c)| [Some(a), Some(b), c].into_iter().flatten()),
+        )
+    });
+    let top = values
+        .filter_map(|v| v.to_f64())
+        .fold(0.0_f64, f64::max)
+        .max(f64::MIN_POSITIVE)
+        * 1.1;
+    let step = W / points.len().max(1) as f64;
+    let y = |v: Decimal| 6.0 + plot - (v.to_f64().unwrap_or(0.0).max(0.0) / top * plot);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg class="trend" viewBox="0 0 {W} {H}" role="img" xmlns="http://www.w3.org/2000/svg"><title>{}</title>"#,
+        escape(title)
+    );
+    let _ = write!(
+        svg,
+        r##"<line x1="0" y1="{:.1}" x2="{W}" y2="{:.1}" stroke="#d9dee5"/>"##,
+        6.0 + plot,
+        6.0 + plot
+    );
+    for (i, point) in points.iter().enumerate() {
+        let x = i as f64 * step;
+        if let Some((threshold, target, stretch)) = point.levels {
+            let high = stretch.unwrap_or(target).max(threshold);
+            let low = stretch.unwrap_or(target).min(threshold);
+            let _ = write!(
+                svg,
+                r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#d5ead2"/>"##,
+                x + 2.0,
+                y(high),
+                step - 4.0,
+                (y(low) - y(high)).max(1.0)
+            );
+            let _ = write!(
+                svg,
+                r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#b3261e" stroke-width="2"/>"##,
+                x + 2.0,
+                y(target),
+                x + step - 2.0,
+                y(target)
+            );
+        }
+        if i == 0 || i + 1 == points.len() || i % 3 == 0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#5b6675">{}</text>"##,
+                x + step / 2.0,
+                H - 5.0,
+                escape(&point.label)
+            );
+        }
+    }
+    // The actuals as a line, broken where a period has none.
+    let mut path = String::new();
+    let mut drawing = false;
+    for (i, point) in points.iter().enumerate() {
+        match point.actual {
+            Some(actual) => {
+                let command = if drawing { 'L' } else { 'M' };
+                let _ = write!(
+                    path,
+                    "{command}{:.1},{:.1} ",
+                    i as f64 * step + step / 2.0,
+                    y(actual)
+                );
+                drawing = true;
+            }
+            None => drawing = false,
+        }
+    }
+    if !path.is_empty() {
+        let _ = write!(
+            svg,
+            r##"<path d="{}" fill="none" stroke="#27364a" stroke-width="2"/>"##,
+            path.trim()
+        );
+    }
+    for (i, point) in points.iter().enumerate() {
+        if let Some(actual) = point.actual {
+            let _ = write!(
+                svg,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="#27364a"/>"##,
+                i as f64 * step + step / 2.0,
+                y(actual)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
 }

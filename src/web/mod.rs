@@ -163,6 +163,8 @@ struct PageQuery {
     period: Option<String>,
     from: Option<String>,
     after: Option<String>,
+    #[serde(rename = "asOf")]
+    as_of: Option<String>,
 }
 
 /// Whether the browser reached us over TLS (directly or through a proxy saying so).
@@ -841,6 +843,7 @@ async fn engagement_page(
         page.language,
         id,
         query.period.as_deref(),
+        query.as_of.as_deref(),
     )
     .await
     {

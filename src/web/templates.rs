@@ -33,6 +33,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("payouts.html", include_str!("templates/payouts.html")),
     ("changes.html", include_str!("templates/changes.html")),
     ("audit.html", include_str!("templates/audit.html")),
+    ("trends.html", include_str!("templates/trends.html")),
+    ("as_of.html", include_str!("templates/as_of.html")),
 ];
 
 /// The language a template renders in (its `lang` variable).

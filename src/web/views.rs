@@ -27,9 +27,9 @@ const MEMBERS: &str = "query Members($id: UUID!) {
   engagement(id: $id) { members(first: 200) { nodes { id role position displayName pseudonym isViewer } } }
 }";
 
-const SCORECARD: &str = "query Card($id: UUID!, $period: Period!, $member: UUID) {
+const SCORECARD: &str = "query Card($id: UUID!, $period: Period!, $member: UUID, $asOf: DateTime) {
   engagement(id: $id) {
-    scorecard(period: $period, memberId: $member) {
+    scorecard(period: $period, memberId: $member, asOf: $asOf) {
       period startDate endDate score complete gatesPassed locked dataCompleteThrough
       kpis {
         status actual score weight weightedScore gatePassed
@@ -91,6 +91,8 @@ fn format_value(value: Decimal, unit: &str, currency: &str) -> String {
 
 #[derive(Serialize)]
 struct Row {
+    id: String,
+    unit: String,
     name: String,
     metric: String,
     direction_key: &'static str,
@@ -179,6 +181,8 @@ fn card(language: Language, json: &Json, currency: &str, member: bool) -> (Card,
             _ => None,
         };
         rows.push(Row {
+            id: text(kpi, "id").to_string(),
+            unit: unit.to_string(),
             name,
             metric,
             direction_key: if lower {
@@ -285,6 +289,7 @@ async fn scorecard(
     language: Language,
     scope: &Scope,
     member: Option<Uuid>,
+    as_of: Option<&str>,
 ) -> Result<(Card, Vec<Fresh>, Option<String>), ApiError> {
     let currency = text(&scope.engagement, "currency").to_string();
     let id = text(&scope.engagement, "id").to_string();
@@ -295,7 +300,7 @@ async fn scorecard(
             .run(
                 viewer,
                 SCORECARD,
-                json!({ "id": id, "period": period, "member": member }),
+                json!({ "id": id, "period": period, "member": member, "asOf": as_of }),
             )
             .await;
         match answer {
@@ -307,6 +312,17 @@ async fn scorecard(
                     member.is_some(),
                 );
                 return Ok((card, fresh, period_error));
+            }
+            Err(error) if as_of.is_some() && error.code.as_deref() == Some("NOT_FOUND") => {
+                // Asked about an instant before the engagement existed.
+                let (empty, fresh) = card(language, &Json::Null, &currency, member.is_some());
+                let message = i18n::message(language, "as_of_before_start", &[]);
+                let empty = Card {
+                    period_label: i18n::period(language, &period),
+                    period: period.clone(),
+                    ..empty
+                };
+                return Ok((empty, fresh, Some(message)));
             }
             Err(error) if error.code.as_deref() == Some("VALIDATION") && period_error.is_none() => {
                 period_error = Some(i18n::message(
@@ -321,6 +337,127 @@ async fn scorecard(
     }
 }
 
+/// The twelve months ending with `period` (or with the current month when `period` is
+/// not a month), oldest first.
+fn months_ending(period: &str, current: &str) -> Vec<String> {
+    let month = |p: &str| -> Option<(i32, u32)> {
+        let (y, m) = p.split_once('-')?;
+        let m: u32 = m
+            .parse()
+            .ok()
+            .filter(|m| (1..=12).contains(m) && p.len() == 7)?;
+        Some((y.parse().ok()?, m))
+    };
+    let (mut year, mut month_no) = month(period)
+        .or_else(|| month(current))
+        .unwrap_or((2026, 1));
+    let mut months = Vec::new();
+    for _ in 0..12 {
+        months.push(format!("{year}-{month_no:02}"));
+        if month_no == 1 {
+            year -= 1;
+            month_no = 12;
+        } else {
+            month_no -= 1;
+        }
+    }
+    months.reverse();
+    months
+}
+
+#[derive(Serialize)]
+struct Trend {
+    name: String,
+    chart: String,
+    rows: Vec<Json>,
+}
+
+/// Each KPI of `card` over the twelve months ending with its period: one request with
+/// twelve aliased scorecards.
+async fn trends(
+    api: &LocalApi,
+    viewer: Viewer,
+    language: Language,
+    scope: &Scope,
+    card: &Card,
+    member: Option<Uuid>,
+) -> Result<Vec<Trend>, ApiError> {
+    if card.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let months = months_ending(&card.period, &scope.recent[0].value);
+    let fields: String = months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            format!("m{i}: scorecard(period: \"{m}\", memberId: $member) {{ kpis {{ actual kpi {{ id }} target {{ threshold target stretch }} }} }} ")
+        })
+        .collect();
+    let query =
+        format!("query Trends($id: UUID!, $member: UUID) {{ engagement(id: $id) {{ {fields} }} }}");
+    let id = text(&scope.engagement, "id").to_string();
+    let currency = text(&scope.engagement, "currency").to_string();
+    let data = api
+        .run(viewer, &query, json!({ "id": id, "member": member }))
+        .await?;
+    let engagement = &data["engagement"];
+    let mut out = Vec::new();
+    for row in &card.rows {
+        let mut points = Vec::new();
+        let mut table = Vec::new();
+        for (i, month) in months.iter().enumerate() {
+            let line = engagement[format!("m{i}")]["kpis"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| text(&l["kpi"], "id") == row.id);
+            let actual = line.and_then(|l| decimal(l, "actual"));
+            let levels = line.and_then(|l| {
+                let t = &l["target"];
+                Some((
+                    decimal(t, "threshold")?,
+                    decimal(t, "target")?,
+                    decimal(t, "stretch"),
+                ))
+            });
+            let label = i18n::period(language, month);
+            let fmt = |v: Option<Decimal>| {
+                v.map_or_else(
+                    || "—".to_string(),
+                    |v| format_value(v, &row.unit, &currency),
+                )
+            };
+            table.push(json!({
+                "period": label,
+                "actual": fmt(actual),
+                "target": fmt(levels.map(|l| l.1)),
+            }));
+            let short = match language {
+                Language::En => label
+                    .split(' ')
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(3)
+                    .collect(),
+                _ => format!("{}月", month[5..].trim_start_matches('0')),
+            };
+            points.push(charts::TrendPoint {
+                label: short,
+                actual,
+                levels,
+            });
+        }
+        let title = i18n::message(language, "trend_title", &[("kpi", row.name.clone())]);
+        out.push(Trend {
+            name: row.name.clone(),
+            chart: charts::trend(&title, &points),
+            rows: table,
+        });
+    }
+    Ok(out)
+}
+
 fn role_key(role: &str) -> String {
     format!("role_{}", role.to_lowercase())
 }
@@ -331,9 +468,33 @@ pub async fn engagement(
     language: Language,
     id: Uuid,
     period: Option<&str>,
+    as_of: Option<&str>,
 ) -> Result<Value, ApiError> {
     let scope = scope(api, viewer, language, id, period).await?;
-    let (card, freshness, period_error) = scorecard(api, viewer, language, &scope, None).await?;
+    // "As it stood then": an instant typed in the engagement's time zone.
+    let tz = text(&scope.engagement, "timeZone").to_string();
+    let as_of_point = as_of
+        .filter(|a| !a.trim().is_empty())
+        .map(|a| change_point(a, &tz));
+    let as_of_instant = match &as_of_point {
+        Some(Some(point)) => point["at"].as_str().map(str::to_string),
+        _ => None,
+    };
+    let as_of_error = matches!(as_of_point, Some(None));
+    let (card, freshness, period_error) = scorecard(
+        api,
+        viewer,
+        language,
+        &scope,
+        None,
+        as_of_instant.as_deref(),
+    )
+    .await?;
+    let trends = if as_of_instant.is_some() {
+        Vec::new()
+    } else {
+        trends(api, viewer, language, &scope, &card, None).await?
+    };
     let members = api.run(viewer, MEMBERS, json!({ "id": id })).await?;
     let role = text(&scope.engagement, "viewerRole").to_string();
     // Personal cards are for consultants and client owners, and each member's own.
@@ -366,6 +527,10 @@ pub async fn engagement(
         recent_periods => Value::from_serialize(&scope.recent),
         members => Value::from_serialize(&listed),
         role_key => role_key(&role),
+        trends => Value::from_serialize(&trends),
+        as_of => as_of.unwrap_or_default(),
+        as_of_label => as_of_instant.as_deref().map(|at| instant(language, &tz, at)),
+        as_of_error => as_of_error,
     })
 }
 
@@ -411,7 +576,8 @@ pub async fn member(
         });
     };
     let (card, freshness, period_error) =
-        scorecard(api, viewer, language, &scope, Some(member)).await?;
+        scorecard(api, viewer, language, &scope, Some(member), None).await?;
+    let trends = trends(api, viewer, language, &scope, &card, Some(member)).await?;
     let currency = text(&scope.engagement, "currency").to_string();
     let payouts = api
         .run(viewer, PAYOUTS, json!({ "id": id, "period": card.period }))
@@ -466,6 +632,7 @@ pub async fn member(
         recent_periods => Value::from_serialize(&scope.recent),
         member_name => name,
         is_self => person["isViewer"].as_bool().unwrap_or(false),
+        trends => Value::from_serialize(&trends),
         payouts => Value::from_serialize(&payouts),
     })
 }

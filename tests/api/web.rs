@@ -484,6 +484,50 @@ async fn a_consultant_sees_the_team_card_with_charts_and_every_member(app: TestA
         overview.body.contains("View scorecard"),
         "consultants open members' cards"
     );
+    // Each KPI over the last twelve months, with a data table for screen readers.
+    assert!(
+        overview.body.contains("The last 12 months"),
+        "{}",
+        overview.body
+    );
+    assert!(overview.body.contains("<svg class=\"trend\""));
+    assert!(overview.body.contains("month by month</caption>"));
+    // The card as it stood at an instant (engagement time), and what changed since.
+    let tokyo =
+        chrono::Utc::now().with_timezone(&chrono_tz::Asia::Tokyo) + chrono::Duration::minutes(1);
+    let typed = tokyo.format("%Y-%m-%dT%H:%M").to_string();
+    let then = browser
+        .get(&format!(
+            "/engagements/{sakura}?period=2026-05&asOf={typed}"
+        ))
+        .await;
+    assert_eq!(then.status, StatusCode::OK, "{}", then.body);
+    assert!(
+        then.body
+            .contains(r#"data-testid="as-of">The scorecard as it stood at "#),
+        "{}",
+        then.body
+    );
+    assert!(
+        then.body.contains(&tokyo.format(" %H:%M.").to_string()),
+        "{}",
+        then.body
+    );
+    assert!(then.body.contains("/changes?from="), "{}", then.body);
+    assert!(
+        then.body.contains("111.7"),
+        "the same card as now: {}",
+        then.body
+    );
+    let before = browser
+        .get(&format!(
+            "/engagements/{sakura}?period=2026-05&asOf=2025-01-01T00:00"
+        ))
+        .await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    assert!(before
+        .body
+        .contains("The engagement did not exist yet at that instant."));
     // A period the API cannot read is named, and the current month shown.
     let bad = browser
         .get(&format!("/engagements/{sakura}?period=2026-13"))
@@ -762,3 +806,83 @@ async fn a_period_goes_from_review_to_payment_through_the_pages(app: TestApp) {
 }
 
 on_both_backends!(a_period_goes_from_review_to_payment_through_the_pages);
+
+async fn a_client_viewer_sees_pseudonyms_and_no_personal_cards(app: TestApp) {
+    let tokens = seeded(&app).await;
+    let (acme, _) = engagement_ids(&app, &tokens).await;
+    app.ok(
+        &tokens.consultant,
+        "mutation($i: AddMemberInput!) { addMember(input: $i) { id } }",
+        json!({ "i": { "engagementId": acme, "displayName": "Kenji Mori", "email": "kenji.mori@acme.example",
+                       "role": "CLIENT_VIEWER", "activeFrom": "2026-04-01" } }),
+    )
+    .await;
+    let context = Context::connect(&app.database.url).await.unwrap();
+    let sign_in = kpi_ledger::web::sign_in::SignIn::new(context.db.clone());
+    let link = kpi_ledger::web::invitation_path(
+        context.services.accounts(),
+        &sign_in,
+        "kenji.mori@acme.example",
+    )
+    .await
+    .unwrap();
+    context.db.close().await;
+    let mut viewer = Browser::new(&app);
+    viewer.accept_invitation(&link, "kenji-password-1").await;
+
+    let overview = viewer
+        .get(&format!("/engagements/{acme}?period=2026-06"))
+        .await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
+    assert!(
+        !overview.body.contains("View scorecard"),
+        "no personal cards for viewers"
+    );
+    assert!(!overview.body.contains("Li Wei"), "{}", overview.body);
+    for tab in ["reviews", "audit", "kpis/"] {
+        let path = if tab == "kpis/" {
+            let kpis = viewer.get(&format!("/engagements/{acme}/kpis")).await;
+            kpis.link(&format!("/engagements/{acme}/kpis/"))
+        } else {
+            format!("/engagements/{acme}/{tab}")
+        };
+        let page = viewer.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert!(
+            page.body.contains("Member "),
+            "{path} shows pseudonyms: {}",
+            page.body
+        );
+        for name in ["Li Wei", "Aiko Sato", "Hiro Tanaka"] {
+            assert!(!page.body.contains(name), "{path} names {name}");
+        }
+    }
+    // Personal cards and payouts: not found.
+    let li = app
+        .ok(
+            &tokens.consultant,
+            "query($id: UUID!) { engagement(id: $id) { members(first: 50) { nodes { id role } } } }",
+            json!({ "id": acme }),
+        )
+        .await["engagement"]["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "MEMBER")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        format!("/engagements/{acme}/members/{li}?period=2026-06"),
+        format!("/engagements/{acme}/payouts"),
+    ] {
+        assert_eq!(
+            viewer.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+
+on_both_backends!(a_client_viewer_sees_pseudonyms_and_no_personal_cards);
