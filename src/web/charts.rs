@@ -101,83 +101,6 @@ pub fn bullet(chart: &Bullet<'_>) -> String {
     svg
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(text: &str) -> Decimal {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn a_bullet_chart_places_the_actual_and_the_target_on_one_scale() {
-        let svg = bullet(&Bullet {
-            title: "GMV <June>",
-            actual: Some(d("10")),
-            threshold: d("8"),
-            target: d("10"),
-            stretch: Some(d("20")),
-            lower_is_better: false,
-        });
-        assert!(svg.contains("<title>GMV &lt;June&gt;</title>"), "{svg}");
-        // 20 × 1.15 = 23 is the full width: the actual of 10 is 300 × 10 / 23.
-        assert!(
-            svg.contains(r#"class="actual" x="0" y="12" width="130.4""#),
-            "{svg}"
-        );
-        assert!(svg.contains(r#"class="target" x="128.9""#), "{svg}");
-        assert_eq!(svg.matches("<rect").count(), 6);
-    }
-
-    #[test]
-    fn a_trend_draws_a_band_per_target_and_a_point_per_actual() {
-        let points = vec![
-            TrendPoint {
-                label: "Apr".into(),
-                actual: Some(d("10")),
-                levels: Some((d("8"), d("10"), Some(d("12")))),
-            },
-            TrendPoint {
-                label: "May".into(),
-                actual: None,
-                levels: None,
-            },
-            TrendPoint {
-                label: "Jun".into(),
-                actual: Some(d("5")),
-                levels: Some((d("8"), d("10"), None)),
-            },
-        ];
-        let svg = trend("GMV & co", &points);
-        assert!(svg.contains("<title>GMV &amp; co</title>"));
-        assert_eq!(svg.matches("<circle").count(), 2);
-        assert_eq!(svg.matches(r##"fill="#d5ead2""##).count(), 2, "{svg}");
-        assert_eq!(svg.matches("<path").count(), 1);
-        assert!(svg.contains(">Apr<") && svg.contains(">Jun<"));
-    }
-
-    #[test]
-    fn lower_is_better_puts_the_best_band_at_zero() {
-        let svg = bullet(&Bullet {
-            title: "ACoS",
-            actual: None,
-            threshold: d("0.35"),
-            target: d("0.25"),
-            stretch: Some(d("0.2")),
-            lower_is_better: true,
-        });
-        let first = svg.find("<rect").unwrap();
-        assert!(
-            svg[first..].starts_with(&format!(
-                r#"<rect x="0.0" y="0" width="149.1" height="36" fill="{}""#,
-                BANDS[3]
-            )),
-            "{svg}"
-        );
-        assert!(!svg.contains("class=\"actual\""));
-    }
-}
-
 /// One period of a trend chart.
 pub struct TrendPoint {
     pub label: String,
@@ -288,4 +211,81 @@ pub fn trend(title: &str, points: &[TrendPoint]) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_bullet_chart_places_the_actual_and_the_target_on_one_scale() {
+        let svg = bullet(&Bullet {
+            title: "GMV <June>",
+            actual: Some(d("10")),
+            threshold: d("8"),
+            target: d("10"),
+            stretch: Some(d("20")),
+            lower_is_better: false,
+        });
+        assert!(svg.contains("<title>GMV &lt;June&gt;</title>"), "{svg}");
+        // 20 × 1.15 = 23 is the full width: the actual of 10 is 300 × 10 / 23.
+        assert!(
+            svg.contains(r#"class="actual" x="0" y="12" width="130.4""#),
+            "{svg}"
+        );
+        assert!(svg.contains(r#"class="target" x="128.9""#), "{svg}");
+        assert_eq!(svg.matches("<rect").count(), 6);
+    }
+
+    #[test]
+    fn a_trend_draws_a_band_per_target_and_a_point_per_actual() {
+        let points = vec![
+            TrendPoint {
+                label: "Apr".into(),
+                actual: Some(d("10")),
+                levels: Some((d("8"), d("10"), Some(d("12")))),
+            },
+            TrendPoint {
+                label: "May".into(),
+                actual: None,
+                levels: None,
+            },
+            TrendPoint {
+                label: "Jun".into(),
+                actual: Some(d("5")),
+                levels: Some((d("8"), d("10"), None)),
+            },
+        ];
+        let svg = trend("GMV & co", &points);
+        assert!(svg.contains("<title>GMV &amp; co</title>"));
+        assert_eq!(svg.matches("<circle").count(), 2);
+        assert_eq!(svg.matches(r##"fill="#d5ead2""##).count(), 2, "{svg}");
+        assert_eq!(svg.matches("<path").count(), 1);
+        assert!(svg.contains(">Apr<") && svg.contains(">Jun<"));
+    }
+
+    #[test]
+    fn lower_is_better_puts_the_best_band_at_zero() {
+        let svg = bullet(&Bullet {
+            title: "ACoS",
+            actual: None,
+            threshold: d("0.35"),
+            target: d("0.25"),
+            stretch: Some(d("0.2")),
+            lower_is_better: true,
+        });
+        let first = svg.find("<rect").unwrap();
+        assert!(
+            svg[first..].starts_with(&format!(
+                r#"<rect x="0.0" y="0" width="149.1" height="36" fill="{}""#,
+                BANDS[3]
+            )),
+            "{svg}"
+        );
+        assert!(!svg.contains("class=\"actual\""));
+    }
 }
