@@ -107,8 +107,67 @@ const MARK_PAID: &str =
     "mutation($i: MarkPayoutPaidInput!) { markPayoutPaid(input: $i) { status } }";
 const APPROVE_PLAN: &str =
     "mutation($i: ApproveIncentivePlanInput!) { approveIncentivePlan(input: $i) { approved } }";
+const ADD_MEMBER: &str = "mutation($i: AddMemberInput!) { addMember(input: $i) { id email } }";
+const DEFINE_KPI: &str = "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }";
+const CHANGE_WEIGHT: &str =
+    "mutation($i: ChangeKpiWeightInput!) { changeKpiWeight(input: $i) { id } }";
+const DRAFT_PLAN: &str =
+    "mutation($i: DraftIncentivePlanInput!) { draftIncentivePlan(input: $i) { id } }";
+const MEMBER_EMAIL: &str = "query($id: UUID!) { engagement(id: $id) { viewerRole members(first: 200) { nodes { id email } } } }";
 const CALCULATE: &str =
     "mutation($i: CalculatePayoutsInput!) { calculatePayouts(input: $i) { id } }";
+
+/// `60:50, 100:100, 120:150` (score:payout %) as curve points.
+fn curve(text: &str) -> Result<Vec<Json>, ActionError> {
+    text.split([',', '、', '\n', ';'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|point| {
+            let (score, pct) = point.split_once([':', '=', '→']).ok_or_else(|| {
+                ActionError::Field("invalid_curve", vec![("value", point.to_string())])
+            })?;
+            let bad = || ActionError::Field("invalid_curve", vec![("value", point.to_string())]);
+            let score = parse_number(score).ok_or_else(bad)?;
+            let pct = parse_number(pct.trim_end_matches('%')).ok_or_else(bad)?;
+            Ok(json!({ "score": score, "payoutPct": pct }))
+        })
+        .collect()
+}
+
+/// The email of member `member` of engagement `id`, when the caller is a consultant of it
+/// (the one who may invite); NOT_FOUND otherwise.
+pub async fn member_email(
+    api: &LocalApi,
+    viewer: Viewer,
+    id: Uuid,
+    member: &str,
+) -> Result<String, ActionError> {
+    let data = api.run(viewer, MEMBER_EMAIL, json!({ "id": id })).await?;
+    let not_found = || {
+        ActionError::Api(ApiError {
+            message: "member not found".into(),
+            code: Some("NOT_FOUND".into()),
+        })
+    };
+    if data["engagement"]["viewerRole"] != "CONSULTANT" {
+        return Err(not_found());
+    }
+    data["engagement"]["members"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|m| m["id"] == member)
+        .and_then(|m| m["email"].as_str())
+        .map(str::to_string)
+        .ok_or_else(not_found)
+}
+
+/// What an action did that the page should say beyond "saved".
+pub enum Done {
+    Saved,
+    /// A person to send a sign-in link to (their email).
+    Invite(String),
+}
 
 /// Runs `action` on engagement `id` with the form's `fields`.
 pub async fn run(
@@ -117,8 +176,83 @@ pub async fn run(
     id: Uuid,
     action: &str,
     fields: &HashMap<String, String>,
-) -> Result<(), ActionError> {
+) -> Result<Done, ActionError> {
+    if action == "invite" {
+        let email = member_email(api, viewer, id, field(fields, "member")).await?;
+        return Ok(Done::Invite(email));
+    }
     let (mutation, input): (&str, Json) = match action {
+        "add_member" => (
+            ADD_MEMBER,
+            json!({
+                "engagementId": id, "displayName": field(fields, "name"),
+                "email": field(fields, "email"), "role": field(fields, "role"),
+                "position": optional(fields, "position"), "activeFrom": optional(fields, "active_from"),
+            }),
+        ),
+        "define_kpi" => {
+            let assignee = match field(fields, "assignee") {
+                "team" => json!({ "team": true }),
+                "position" => json!({ "position": field(fields, "position") }),
+                _ => json!({ "memberId": uuid(fields, "member")? }),
+            };
+            (
+                DEFINE_KPI,
+                json!({
+                    "engagementId": id, "metric": field(fields, "metric"), "name": optional(fields, "name"),
+                    "platform": optional(fields, "platform"), "assignee": assignee,
+                    "weight": number(fields, "weight", "weight")?,
+                    "gate": fields.get("gate").is_some_and(|v| v == "on" || v == "true"),
+                    "reason": optional(fields, "reason"),
+                }),
+            )
+        }
+        "change_weight" => (
+            CHANGE_WEIGHT,
+            json!({
+                "engagementId": id, "kpiId": uuid(fields, "kpi")?,
+                "weight": number(fields, "weight", "weight")?, "reason": optional(fields, "reason"),
+            }),
+        ),
+        "draft_plan" => {
+            let mut participants = Vec::new();
+            let mut keys: Vec<&String> =
+                fields.keys().filter(|k| k.starts_with("bonus_")).collect();
+            keys.sort();
+            for key in keys {
+                if field(fields, key).is_empty() {
+                    continue;
+                }
+                let member = key.trim_start_matches("bonus_");
+                let bonus = parse_number(field(fields, key)).ok_or_else(|| {
+                    ActionError::Field(
+                        "invalid_number",
+                        vec![
+                            ("value", field(fields, key).to_string()),
+                            ("field", "target bonus".to_string()),
+                        ],
+                    )
+                })?;
+                participants.push(json!({ "memberId": member, "targetBonus": bonus }));
+            }
+            let curve_text = field(fields, "curve");
+            let curve = if curve_text.is_empty() {
+                None
+            } else {
+                Some(curve(curve_text)?)
+            };
+            (
+                DRAFT_PLAN,
+                json!({
+                    "engagementId": id,
+                    "terms": {
+                        "name": field(fields, "name"), "period": field(fields, "period_kind"),
+                        "participants": participants, "curve": curve,
+                        "teamWeight": optional_number(fields, "team_weight", "team weight")?,
+                    },
+                }),
+            )
+        }
         "set_target" => {
             let periods: Vec<&str> = field(fields, "periods")
                 .split([',', ' ', '、', '，', '\n', '\r', '\t'])
@@ -175,13 +309,27 @@ pub async fn run(
         ),
         _ => return Err(ActionError::Unknown),
     };
-    api.run(viewer, mutation, json!({ "i": input })).await?;
-    Ok(())
+    let answer = api.run(viewer, mutation, json!({ "i": input })).await?;
+    if action == "add_member" {
+        if let Some(email) = answer["addMember"]["email"].as_str() {
+            return Ok(Done::Invite(email.to_string()));
+        }
+    }
+    Ok(Done::Saved)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_number;
+    use super::{curve, parse_number};
+
+    #[test]
+    fn curves_as_people_type_them() {
+        let points = curve("60:50, 100:100%, 120 → 150").ok().unwrap();
+        assert_eq!(points.len(), 3);
+        assert_eq!(points[2]["score"], "120");
+        assert_eq!(points[2]["payoutPct"], "150");
+        assert!(curve("60-50").is_err());
+    }
 
     #[test]
     fn numbers_as_people_type_them() {

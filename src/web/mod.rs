@@ -126,6 +126,7 @@ pub fn router(state: &AppState) -> Router {
             "/invitations/{token}",
             get(invitation_form).post(invitation_submit),
         )
+        .route("/engagements", post(open_engagement))
         .route("/engagements/{id}", get(engagement_page))
         .route("/engagements/{id}/kpis", get(kpis_page))
         .route("/engagements/{id}/kpis/{kpi}", get(kpi_page))
@@ -133,6 +134,7 @@ pub fn router(state: &AppState) -> Router {
         .route("/engagements/{id}/payouts", get(payouts_page))
         .route("/engagements/{id}/changes", get(changes_page))
         .route("/engagements/{id}/audit", get(audit_page))
+        .route("/engagements/{id}/people", get(people_page))
         .route("/engagements/{id}/actions/{action}", post(action))
         .route("/engagements/{id}/members/{member}", get(member_page))
         .route(
@@ -997,6 +999,14 @@ engagement_tab!(
     }
 );
 engagement_tab!(
+    people_page,
+    "people.html",
+    |web, viewer, language, id, query| {
+        let _ = &query;
+        views::people(&web.api, viewer, language, id).await
+    }
+);
+engagement_tab!(
     audit_page,
     "audit.html",
     |web, viewer, language, id, query| {
@@ -1061,9 +1071,32 @@ async fn action(
     let back = local_path(fields.get("back").map(String::as_str));
     let outcome = actions::run(&web.api, viewer, engagement, &name, &fields).await;
     let flash = match outcome {
-        Ok(()) => {
+        Ok(actions::Done::Saved) => {
             tracing::info!(action = %name, engagement = %engagement, "web action done");
             write_flash(true, &i18n::message(page.language, "saved", &[]))
+        }
+        Ok(actions::Done::Invite(email)) => {
+            // The API accepted the person (added by, or a member of an engagement of,
+            // this consultant): a one-time link for them to set a password.
+            match invitation_path(&web.accounts, &web.sign_in, &email).await {
+                Ok(path) => {
+                    let host = headers
+                        .get(header::HOST)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("127.0.0.1:8080");
+                    let scheme = if page.secure { "https" } else { "http" };
+                    let link = format!("{scheme}://{host}{path}");
+                    write_flash(
+                        true,
+                        &i18n::message(
+                            page.language,
+                            "invitation_ready",
+                            &[("email", email), ("link", link)],
+                        ),
+                    )
+                }
+                Err(error) => return web.failure(page.language, &error.to_string()),
+            }
         }
         Err(actions::ActionError::Unknown) => return web.not_found(&page),
         Err(actions::ActionError::Api(error))
@@ -1089,4 +1122,73 @@ async fn action(
         .secure(page.secure)
         .build();
     (jar.add(cookie), Redirect::to(&back)).into_response()
+}
+
+/// Opens an engagement (consultants): the one action not inside an engagement.
+async fn open_engagement(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Form(fields): Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let (page, viewer) = match web
+        .signed_in(&jar, &headers, &PageQuery::default(), "/")
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let csrf = page
+        .viewer
+        .as_ref()
+        .map(|(_, session, _)| session.csrf_token.clone())
+        .unwrap_or_default();
+    let sent = fields.get("csrf").map(String::as_str).unwrap_or_default();
+    if !same_origin(&headers) || !constant_time_eq(&csrf, sent) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this form has expired; reload the page",
+        )
+            .into_response();
+    }
+    let platforms: Vec<&str> = views::PLATFORMS
+        .iter()
+        .copied()
+        .filter(|p| fields.contains_key(&format!("platform_{p}")))
+        .collect();
+    let field = |name: &str| fields.get(name).map(|v| v.trim()).unwrap_or_default();
+    let answer = web
+        .api
+        .run(
+            viewer,
+            "mutation($i: OpenEngagementInput!) { openEngagement(input: $i) { id } }",
+            json!({ "i": { "name": field("name"), "clientName": field("client_name"), "platforms": platforms } }),
+        )
+        .await;
+    let (flash, target) = match answer {
+        Ok(data) => (
+            write_flash(true, &i18n::message(page.language, "saved", &[])),
+            format!(
+                "/engagements/{}/kpis",
+                data["openEngagement"]["id"].as_str().unwrap_or_default()
+            ),
+        ),
+        Err(error) if matches!(error.code.as_deref(), Some("FORBIDDEN")) => {
+            return web.not_found(&page)
+        }
+        Err(error) => (
+            write_flash(
+                false,
+                &i18n::message(page.language, "refused", &[("detail", error.message)]),
+            ),
+            "/".to_string(),
+        ),
+    };
+    let cookie = Cookie::build((FLASH_COOKIE, flash))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(page.secure)
+        .build();
+    (jar.add(cookie), Redirect::to(&target)).into_response()
 }

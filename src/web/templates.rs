@@ -35,6 +35,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("audit.html", include_str!("templates/audit.html")),
     ("trends.html", include_str!("templates/trends.html")),
     ("as_of.html", include_str!("templates/as_of.html")),
+    ("people.html", include_str!("templates/people.html")),
 ];
 
 /// The language a template renders in (its `lang` variable).

@@ -16,8 +16,19 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 const PORTFOLIO: &str = "query Portfolio {
+  viewer { consultant }
   engagements(first: 200) { nodes { id name clientName status platforms viewerRole } }
 }";
+
+/// The platforms an engagement may sell on (SPEC §2's catalogue).
+pub const PLATFORMS: [&str; 6] = [
+    "amazon_jp",
+    "rakuten",
+    "yahoo_shopping",
+    "qoo10",
+    "shopee_jp",
+    "own_store",
+];
 
 const ENGAGEMENT: &str = "query Engagement($id: UUID!) {
   engagement(id: $id) { id name clientName status timeZone currency platforms viewerRole }
@@ -76,7 +87,11 @@ fn internal(message: String) -> ApiError {
 pub async fn portfolio(api: &LocalApi, viewer: Viewer) -> Result<Value, ApiError> {
     let data = api.run(viewer, PORTFOLIO, json!({})).await?;
     let engagements = data["engagements"]["nodes"].clone();
-    Ok(context! { engagements => Value::from_serialize(&engagements) })
+    Ok(context! {
+        engagements => Value::from_serialize(&engagements),
+        may_open => data["viewer"]["consultant"].as_bool().unwrap_or(false),
+        platforms => PLATFORMS.to_vec(),
+    })
 }
 
 /// How a value of a metric with `unit` is written.
@@ -842,6 +857,17 @@ pub async fn kpis(
             })
         })
         .collect();
+    let all_metrics: Vec<Json> = data["engagement"]["metrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            json!({
+                "key": m["key"],
+                "label": builtin_metric_name(text(m, "key"), language).or_else(|| m["label"].as_str()).unwrap_or_default(),
+            })
+        })
+        .collect();
     let metrics: Vec<Json> = data["engagement"]["metrics"]
         .as_array()
         .into_iter()
@@ -854,11 +880,25 @@ pub async fn kpis(
             })
         })
         .collect();
+    let members = if text(&engagement, "viewerRole") == "CONSULTANT" {
+        let data = api.run(viewer, MEMBERS, json!({ "id": id })).await?;
+        data["engagement"]["members"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| text(m, "role") == "MEMBER")
+            .map(|m| json!({ "id": m["id"], "name": m["displayName"].as_str().unwrap_or_else(|| text(m, "pseudonym")) }))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(context! {
         engagement => Value::from_serialize(&engagement),
         tab => "kpis",
         kpis => Value::from_serialize(&kpis),
         metrics => Value::from_serialize(&metrics),
+        all_metrics => Value::from_serialize(&all_metrics),
+        members => Value::from_serialize(&members),
     })
 }
 
@@ -1024,6 +1064,18 @@ pub async fn payouts(
         )
         .await?;
     let names = member_names(&data["engagement"]);
+    let scored: Vec<Json> = if text(&engagement, "viewerRole") == "CONSULTANT" {
+        let people = api.run(viewer, MEMBERS, json!({ "id": id })).await?;
+        people["engagement"]["members"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| text(m, "role") == "MEMBER")
+            .map(|m| json!({ "id": m["id"], "name": m["displayName"].as_str().unwrap_or_else(|| text(m, "pseudonym")) }))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let plans: Vec<Json> = data["engagement"]["incentivePlans"]
         .as_array()
         .into_iter()
@@ -1076,6 +1128,7 @@ pub async fn payouts(
         plans => Value::from_serialize(&plans),
         payouts => Value::from_serialize(&payouts),
         today => today,
+        scored => Value::from_serialize(&scored),
     })
 }
 
@@ -1231,5 +1284,55 @@ pub async fn audit(
         tab => "audit",
         entries => Value::from_serialize(&entries),
         next => log["pageInfo"]["endCursor"].as_str().filter(|_| log["pageInfo"]["hasNextPage"].as_bool() == Some(true)),
+    })
+}
+
+const PEOPLE: &str = "query People($id: UUID!) {
+  engagement(id: $id) {
+    members(first: 200, includeFormer: true) { nodes { id role position activeFrom activeUntil displayName pseudonym email erased } }
+  }
+}";
+
+pub async fn people(
+    api: &LocalApi,
+    viewer: Viewer,
+    language: Language,
+    id: Uuid,
+) -> Result<Value, ApiError> {
+    let engagement = header(api, viewer, id).await?;
+    let data = api.run(viewer, PEOPLE, json!({ "id": id })).await?;
+    let date = |v: &Json| {
+        v.as_str()
+            .and_then(|d| NaiveDate::from_str(d).ok())
+            .map(|d| i18n::date(language, d))
+    };
+    let people: Vec<Json> = data["engagement"]["members"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            json!({
+                "id": m["id"],
+                "name": m["displayName"].as_str().unwrap_or_else(|| text(m, "pseudonym")),
+                "email": m["email"],
+                "role_key": format!("role_{}", text(m, "role").to_lowercase()),
+                "member": text(m, "role") == "MEMBER",
+                "position": m["position"],
+                "from": date(&m["activeFrom"]),
+                "until": date(&m["activeUntil"]),
+            })
+        })
+        .collect();
+    let today = {
+        let tz: chrono_tz::Tz = text(&engagement, "timeZone")
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Tokyo);
+        Utc::now().with_timezone(&tz).date_naive().to_string()
+    };
+    Ok(context! {
+        engagement => Value::from_serialize(&engagement),
+        tab => "people",
+        people => Value::from_serialize(&people),
+        today => today,
     })
 }

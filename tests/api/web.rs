@@ -886,3 +886,311 @@ async fn a_client_viewer_sees_pseudonyms_and_no_personal_cards(app: TestApp) {
 }
 
 on_both_backends!(a_client_viewer_sees_pseudonyms_and_no_personal_cards);
+
+/// The one-time link in an invitation flash message.
+fn invitation_in(page: &Page) -> String {
+    let body = page.body.replace("&#x2f;", "/");
+    let at = body
+        .find("/invitations/")
+        .unwrap_or_else(|| panic!("no invitation link in {}", page.body));
+    let rest = &body[at..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || "/-_".contains(c)))
+        .unwrap();
+    rest[..end].to_string()
+}
+
+async fn the_worked_example_runs_from_an_empty_installation_to_the_bonus_through_the_pages(
+    app: TestApp,
+) {
+    // A consultant with an account made on the command line, invited by link.
+    app.user("mika.chen@consult.example", "Mika Chen", true)
+        .await;
+    let context = Context::connect(&app.database.url).await.unwrap();
+    let sign_in = kpi_ledger::web::sign_in::SignIn::new(context.db.clone());
+    let link = kpi_ledger::web::invitation_path(
+        context.services.accounts(),
+        &sign_in,
+        "mika.chen@consult.example",
+    )
+    .await
+    .unwrap();
+    context.db.close().await;
+    let mut consultant = Browser::new(&app);
+    consultant.accept_invitation(&link, "mika-password-1").await;
+
+    // Open the engagement.
+    let portfolio = consultant.get("/").await;
+    assert!(portfolio.body.contains("Open an engagement"));
+    let csrf = portfolio.csrf();
+    let opened = consultant
+        .post(
+            "/engagements",
+            &[
+                ("csrf", &csrf),
+                ("name", "Acme Home JP"),
+                ("client_name", "Acme Home K.K."),
+                ("platform_amazon_jp", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    let e = opened.location().split('/').nth(2).unwrap().to_string();
+
+    // People: the client owner and Li Wei, each with a link to send.
+    let people = consultant.get(&format!("/engagements/{e}/people")).await;
+    let added = consultant
+        .act(
+            &people,
+            "add_member",
+            &[
+                ("name", "Hiro Tanaka"),
+                ("email", "hiro@acme.example"),
+                ("role", "CLIENT_OWNER"),
+                ("position", ""),
+                ("active_from", "2026-04-01"),
+            ],
+        )
+        .await;
+    assert!(
+        added
+            .body
+            .contains("Send hiro@acme.example this one-time link"),
+        "{}",
+        added.body
+    );
+    let owner_link = invitation_in(&added);
+    let added = consultant
+        .act(
+            &added,
+            "add_member",
+            &[
+                ("name", "Li Wei"),
+                ("email", "li.wei@acme.example"),
+                ("role", "MEMBER"),
+                ("position", "advertising"),
+                ("active_from", "2026-06-11"),
+            ],
+        )
+        .await;
+    let member_link = invitation_in(&added);
+
+    // The three KPIs of the worked example, and their targets for June.
+    let mut kpis = consultant.get(&format!("/engagements/{e}/kpis")).await;
+    for (metric, weight) in [("acos", "40"), ("ctr", "20"), ("gmv", "40")] {
+        kpis = consultant
+            .act(
+                &kpis,
+                "define_kpi",
+                &[
+                    ("metric", metric),
+                    ("name", ""),
+                    ("assignee", "position"),
+                    ("position", "advertising"),
+                    ("weight", weight),
+                    ("member", ""),
+                ],
+            )
+            .await;
+        assert!(
+            kpis.body.contains(r#"data-testid="flash">Saved."#),
+            "{metric}: {}",
+            kpis.body
+        );
+    }
+    let targets: [(&str, &[(&str, &str, &str, &str)]); 3] = [
+        ("ACoS", &[("35%", "25%", "20%", "baseline")]),
+        (
+            "Click-through rate",
+            &[("0.3%", "0.45%", "0.6%", "baseline")],
+        ),
+        (
+            "GMV",
+            &[
+                ("40,000,000", "48,000,000", "60,000,000", "baseline"),
+                (
+                    "¥40,000,000",
+                    "¥50,000,000",
+                    "¥60,000,000",
+                    "summer campaign budget approved",
+                ),
+            ],
+        ),
+    ];
+    for (name, revisions) in targets {
+        let at = kpis
+            .body
+            .find(&format!(">{name}"))
+            .unwrap_or_else(|| panic!("{name}: {}", kpis.body));
+        let before = &kpis.body[..at];
+        let href = before[before.rfind("href=\"").unwrap() + 6..]
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut kpi = consultant.get(&href).await;
+        for (threshold, target, stretch, reason) in revisions.iter() {
+            kpi = consultant
+                .act(
+                    &kpi,
+                    "set_target",
+                    &[
+                        ("periods", "2026-06"),
+                        ("threshold", threshold),
+                        ("target", target),
+                        ("stretch", stretch),
+                        ("reason", reason),
+                    ],
+                )
+                .await;
+            assert!(
+                kpi.body.contains(r#"data-testid="flash">Saved."#),
+                "{name}: {}",
+                kpi.body
+            );
+        }
+    }
+
+    // June's data, typed into the form.
+    for (metric, from, to, value) in [
+        ("ad_spend", "2026-06-01", "2026-06-30", "1,200,000"),
+        ("ad_sales", "2026-06-01", "2026-06-30", "4,800,000"),
+        ("clicks", "2026-06-01", "2026-06-30", "9000"),
+        ("impressions", "2026-06-01", "2026-06-30", "2,400,000"),
+        ("gmv", "2026-06-01", "2026-06-15", "30,000,000"),
+        ("gmv", "2026-06-16", "2026-06-30", "25,000,000"),
+    ] {
+        kpis = consultant
+            .act(
+                &kpis,
+                "record_observation",
+                &[
+                    ("metric", metric),
+                    ("platform", "amazon_jp"),
+                    ("from", from),
+                    ("to", to),
+                    ("value", value),
+                    ("reason", ""),
+                ],
+            )
+            .await;
+        assert!(
+            kpis.body.contains(r#"data-testid="flash">Saved."#),
+            "{metric}: {}",
+            kpis.body
+        );
+    }
+
+    // The review: opened and signed by the consultant, co-signed by the owner.
+    let reviews = consultant.get(&format!("/engagements/{e}/reviews")).await;
+    let reviews = consultant
+        .act(&reviews, "open_review", &[("period", "2026-06")])
+        .await;
+    consultant.act(&reviews, "sign_off", &[]).await;
+    let mut owner = Browser::new(&app);
+    owner
+        .accept_invitation(&owner_link, "hiro-password-1")
+        .await;
+    let owner_reviews = owner.get(&format!("/engagements/{e}/reviews")).await;
+    let locked = owner.act(&owner_reviews, "sign_off", &[]).await;
+    assert!(locked.body.contains("v1 — locked"), "{}", locked.body);
+
+    // The plan: drafted by the consultant, approved by the owner; payouts calculated and approved.
+    let payouts = consultant
+        .get(&format!("/engagements/{e}/payouts?period=2026-06"))
+        .await;
+    let li_field = {
+        let at = payouts.body.find("name=\"bonus_").unwrap();
+        payouts.body[at + 6..]
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let drafted = consultant
+        .act(
+            &payouts,
+            "draft_plan",
+            &[
+                ("name", "Monthly bonus 2026"),
+                ("period_kind", "MONTH"),
+                ("team_weight", ""),
+                ("curve", ""),
+                (li_field.as_str(), "200,000"),
+            ],
+        )
+        .await;
+    assert!(
+        drafted.body.contains("Monthly bonus 2026"),
+        "{}",
+        drafted.body
+    );
+    let owner_payouts = owner
+        .get(&format!("/engagements/{e}/payouts?period=2026-06"))
+        .await;
+    owner.act(&owner_payouts, "approve_plan", &[]).await;
+    let approved_plan = consultant
+        .get(&format!("/engagements/{e}/payouts?period=2026-06"))
+        .await;
+    let calculated = consultant
+        .act(&approved_plan, "calculate_payouts", &[])
+        .await;
+    assert!(
+        calculated
+            .body
+            .contains(r#"data-testid="amount">¥131,667<"#),
+        "{}",
+        calculated.body
+    );
+    let owner_payouts = owner
+        .get(&format!("/engagements/{e}/payouts?period=2026-06"))
+        .await;
+    let approved = owner.act(&owner_payouts, "approve_payout", &[]).await;
+    assert!(approved.body.contains("Approved"), "{}", approved.body);
+
+    // Li Wei signs in and sees the bonus and how it came about.
+    let mut member = Browser::new(&app);
+    member
+        .accept_invitation(&member_link, "li-wei-password")
+        .await;
+    let overview = member
+        .get(&format!("/engagements/{e}?period=2026-06"))
+        .await;
+    let own = overview.link(&format!("/engagements/{e}/members/"));
+    let card = member.get(&own).await;
+    assert!(
+        card.body
+            .contains(r#"data-testid="payout-amount">¥131,667<"#),
+        "{}",
+        card.body
+    );
+    assert!(
+        card.body.contains(r#"data-testid="total-score">99<"#),
+        "{}",
+        card.body
+    );
+    assert!(card.body.contains("98.75%"), "the payout rate");
+    assert!(
+        card.body.contains("20 &#x2f; 30") || card.body.contains("20 of 30 days"),
+        "{}",
+        card.body
+    );
+
+    // The GMV target's timeline shows the revision with who and why.
+    let kpis = owner.get(&format!("/engagements/{e}/kpis")).await;
+    let at = kpis.body.find(">GMV").unwrap();
+    let before = &kpis.body[..at];
+    let href = before[before.rfind("href=\"").unwrap() + 6..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let gmv = owner.get(&href).await;
+    assert!(gmv.body.contains("¥48,000,000 &#x2f; ¥60,000,000 → <strong>¥40,000,000 &#x2f; ¥50,000,000 &#x2f; ¥60,000,000</strong>")
+        || gmv.body.contains("“summer campaign budget approved”"), "{}", gmv.body);
+    assert!(gmv.body.contains("Mika Chen"));
+}
+
+on_both_backends!(
+    the_worked_example_runs_from_an_empty_installation_to_the_bonus_through_the_pages
+);
