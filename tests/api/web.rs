@@ -887,6 +887,9 @@ async fn a_client_viewer_sees_pseudonyms_and_no_personal_cards(app: TestApp) {
 
 on_both_backends!(a_client_viewer_sees_pseudonyms_and_no_personal_cards);
 
+/// threshold, target, stretch and reason, as typed.
+type Levels = (&'static str, &'static str, &'static str, &'static str);
+
 /// The one-time link in an invitation flash message.
 fn invitation_in(page: &Page) -> String {
     let body = page.body.replace("&#x2f;", "/");
@@ -998,7 +1001,7 @@ async fn the_worked_example_runs_from_an_empty_installation_to_the_bonus_through
             kpis.body
         );
     }
-    let targets: [(&str, &[(&str, &str, &str, &str)]); 3] = [
+    let targets: [(&str, &[Levels]); 3] = [
         ("ACoS", &[("35%", "25%", "20%", "baseline")]),
         (
             "Click-through rate",
