@@ -80,11 +80,14 @@ pub const CODE_KEYS: &[&str] = &[
     "team_scorecard",
     "my_scorecard",
     "chart_title",
+    "import_status_queued",
 ];
 
 /// What the web pages share.
 pub struct Web {
     api: LocalApi,
+    /// Largest file an upload may carry.
+    max_upload_bytes: usize,
     accounts: Accounts,
     sign_in: SignIn,
     templates: Environment<'static>,
@@ -107,6 +110,7 @@ impl Web {
             .allow_burst(NonZeroU32::new(30).expect("non-zero"));
         Self {
             api: LocalApi::from_schema(state.schema.clone()),
+            max_upload_bytes: state.max_upload_bytes,
             accounts: state.accounts.clone(),
             sign_in: SignIn::new(state.db.clone()),
             templates: templates::environment(),
@@ -135,6 +139,7 @@ pub fn router(state: &AppState) -> Router {
         .route("/engagements/{id}/changes", get(changes_page))
         .route("/engagements/{id}/audit", get(audit_page))
         .route("/engagements/{id}/people", get(people_page))
+        .route("/engagements/{id}/imports", get(imports_page).post(upload))
         .route("/engagements/{id}/actions/{action}", post(action))
         .route("/engagements/{id}/members/{member}", get(member_page))
         .route(
@@ -999,6 +1004,14 @@ engagement_tab!(
     }
 );
 engagement_tab!(
+    imports_page,
+    "imports.html",
+    |web, viewer, language, id, query| {
+        let _ = &query;
+        views::imports(&web.api, viewer, language, id).await
+    }
+);
+engagement_tab!(
     people_page,
     "people.html",
     |web, viewer, language, id, query| {
@@ -1191,4 +1204,155 @@ async fn open_engagement(
         .secure(page.secure)
         .build();
     (jar.add(cookie), Redirect::to(&target)).into_response()
+}
+
+/// An uploaded marketplace file: the session and its CSRF token (the form's first field)
+/// are checked before any of the file is read; the file is spooled to a temporary file up
+/// to the server's limit and handed to `importMetrics` as the signed-in person.
+async fn upload(
+    State(web): State<Shared>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Body,
+) -> Response {
+    let path = format!("/engagements/{id}/imports");
+    let (page, viewer) = match web
+        .signed_in(&jar, &headers, &PageQuery::default(), &path)
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
+    };
+    let Ok(engagement) = Uuid::parse_str(&id) else {
+        return web.not_found(&page);
+    };
+    let csrf = page
+        .viewer
+        .as_ref()
+        .map(|(_, session, _)| session.csrf_token.clone())
+        .unwrap_or_default();
+    let boundary = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| multer::parse_boundary(v).ok());
+    let Some(boundary) = boundary else {
+        return (StatusCode::BAD_REQUEST, "expected a multipart form").into_response();
+    };
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .whole_stream((web.max_upload_bytes + 64 * 1024) as u64)
+            .per_field(web.max_upload_bytes as u64),
+    );
+    let mut multipart =
+        multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let mut fields = std::collections::HashMap::new();
+    let mut spooled: Option<(tempfile::NamedTempFile, String)> = None;
+    let mut first = true;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    format!("cannot read the upload: {error}"),
+                )
+                    .into_response()
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        if first {
+            first = false;
+            // Nothing is read past the token unless it is this session's.
+            let token = field.text().await.unwrap_or_default();
+            if name != "csrf" || !same_origin(&headers) || !constant_time_eq(&csrf, &token) {
+                return (
+                    StatusCode::FORBIDDEN,
+                    "this form has expired; reload the page",
+                )
+                    .into_response();
+            }
+            continue;
+        }
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("upload").to_string();
+            let mut temp = match tempfile::NamedTempFile::new() {
+                Ok(temp) => temp,
+                Err(error) => return web.failure(page.language, &error.to_string()),
+            };
+            let mut field = field;
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if let Err(error) = std::io::Write::write_all(&mut temp, &chunk) {
+                            return web.failure(page.language, &error.to_string());
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(error) => {
+                        return (
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("the file cannot be taken: {error}"),
+                        )
+                            .into_response()
+                    }
+                }
+            }
+            spooled = Some((temp, file_name));
+        } else {
+            let value = field.text().await.unwrap_or_default();
+            fields.insert(name, value.chars().take(200).collect::<String>());
+        }
+    }
+    let Some((temp, file_name)) = spooled else {
+        return (StatusCode::BAD_REQUEST, "no file was sent").into_response();
+    };
+    // Name the spooled file as the person's file, so the job records its name.
+    let dir = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(error) => return web.failure(page.language, &error.to_string()),
+    };
+    let safe: String = std::path::Path::new(&file_name)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "upload".into());
+    let named = dir.path().join(&safe);
+    if let Err(error) = temp.persist(&named) {
+        return web.failure(page.language, &error.to_string());
+    }
+    let field = |name: &str| {
+        fields
+            .get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let answer = web
+        .api
+        .run_with_file(
+            viewer,
+            "mutation($i: ImportMetricsInput!, $file: Upload!) { importMetrics(input: $i, file: $file) { id } }",
+            json!({ "i": { "engagementId": engagement, "format": field("format").unwrap_or_default(),
+                           "platform": field("platform"), "from": field("from"), "to": field("to") },
+                    "file": null }),
+            &named,
+        )
+        .await;
+    let flash = match answer {
+        Ok(_) => write_flash(true, &i18n::message(page.language, "saved", &[])),
+        Err(error) if matches!(error.code.as_deref(), Some("NOT_FOUND") | Some("FORBIDDEN")) => {
+            return web.not_found(&page)
+        }
+        Err(error) => write_flash(
+            false,
+            &i18n::message(page.language, "refused", &[("detail", error.message)]),
+        ),
+    };
+    let cookie = Cookie::build((FLASH_COOKIE, flash))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(page.secure)
+        .build();
+    (jar.add(cookie), Redirect::to(&path)).into_response()
 }

@@ -36,6 +36,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("trends.html", include_str!("templates/trends.html")),
     ("as_of.html", include_str!("templates/as_of.html")),
     ("people.html", include_str!("templates/people.html")),
+    ("imports.html", include_str!("templates/imports.html")),
 ];
 
 /// The language a template renders in (its `lang` variable).

@@ -1336,3 +1336,68 @@ pub async fn people(
         today => today,
     })
 }
+
+const IMPORTS: &str = "query Imports($id: UUID!) {
+  engagement(id: $id) {
+    imports(first: 20) { nodes {
+      id status format platform from to fileName bytesTotal bytesRead rowsRead rowsInvalid message
+      totalProblems problems { line column value reason }
+      alreadyImported observationsRecorded observationsRestated createdAt
+    } }
+  }
+}";
+
+/// The formats an import reads, as the API names them.
+pub const FORMATS: [&str; 7] = [
+    "GENERIC_CSV",
+    "AMAZON_BUSINESS_REPORT",
+    "AMAZON_SALES_TRAFFIC_JSON",
+    "AMAZON_ADS_SP",
+    "AMAZON_FBA_INVENTORY",
+    "RAKUTEN_RMS",
+    "YAHOO_SHOPPING",
+];
+
+pub async fn imports(
+    api: &LocalApi,
+    viewer: Viewer,
+    language: Language,
+    id: Uuid,
+) -> Result<Value, ApiError> {
+    let engagement = header(api, viewer, id).await?;
+    let tz = text(&engagement, "timeZone").to_string();
+    let data = api.run(viewer, IMPORTS, json!({ "id": id })).await?;
+    let mut running = false;
+    let jobs: Vec<Json> = data["engagement"]["imports"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|j| {
+            let status = text(j, "status").to_lowercase();
+            if matches!(
+                status.as_str(),
+                "queued" | "reading" | "checking" | "recording"
+            ) {
+                running = true;
+            }
+            json!({
+                "id": j["id"], "status": status.clone(),
+                "status_key": format!("import_status_{status}"),
+                "format": j["format"], "platform": j["platform"], "file": j["fileName"],
+                "bytes_total": j["bytesTotal"], "bytes_read": j["bytesRead"],
+                "rows": j["rowsRead"], "invalid": j["rowsInvalid"], "message": j["message"],
+                "total_problems": j["totalProblems"], "problems": j["problems"],
+                "already": j["alreadyImported"], "recorded": j["observationsRecorded"],
+                "restated": j["observationsRestated"],
+                "when": instant(language, &tz, text(j, "createdAt")),
+            })
+        })
+        .collect();
+    Ok(context! {
+        engagement => Value::from_serialize(&engagement),
+        tab => "imports",
+        jobs => Value::from_serialize(&jobs),
+        running => running,
+        formats => FORMATS.to_vec(),
+    })
+}

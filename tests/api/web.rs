@@ -1197,3 +1197,132 @@ async fn the_worked_example_runs_from_an_empty_installation_to_the_bonus_through
 on_both_backends!(
     the_worked_example_runs_from_an_empty_installation_to_the_bonus_through_the_pages
 );
+
+impl Browser {
+    async fn upload(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_name: &str,
+        content: Vec<u8>,
+    ) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(content).file_name(file_name.to_string()),
+        );
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.absorb(response).await
+    }
+
+    /// The imports page once no import is running any more.
+    async fn settled_imports(&mut self, path: &str) -> Page {
+        for _ in 0..100 {
+            let page = self.get(path).await;
+            if !page.body.contains("http-equiv=\"refresh\"") {
+                return page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the import did not finish");
+    }
+}
+
+async fn a_consultant_uploads_a_marketplace_file_and_sees_every_bad_row(app: TestApp) {
+    let tokens = seeded(&app).await;
+    let (_, sakura) = engagement_ids(&app, &tokens).await;
+    let mut consultant = Browser::new(&app);
+    consultant
+        .accept_invitation(&tokens.links[0], "aiko-password-1")
+        .await;
+    let path = format!("/engagements/{sakura}/imports");
+    let page = consultant.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Upload a marketplace file"));
+    let csrf = page.csrf();
+
+    // Without this session's token the file is not taken.
+    let forged = consultant
+        .upload(
+            &path,
+            &[("csrf", "forged"), ("format", "GENERIC_CSV")],
+            "data.csv",
+            b"x".to_vec(),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    // A file with bad rows: nothing recorded, every problem listed with its line.
+    let bad = "date,platform,metric,value\n2026-07-01,amazon_jp,gmv,1000\n2026-07-02,amazon_jp,gmv,lots\n2026-07-03,amazon_jp,no_such_metric,5\n";
+    let sent = consultant
+        .upload(
+            &path,
+            &[("csrf", &csrf), ("format", "GENERIC_CSV"), ("platform", "")],
+            "july.csv",
+            bad.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let refused = consultant.settled_imports(&path).await;
+    assert!(refused.body.contains("july.csv"), "{}", refused.body);
+    assert!(refused.body.contains("refused"), "{}", refused.body);
+    assert!(
+        refused.body.contains("2 problems (nothing was recorded)"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("<td>3</td>") && refused.body.contains("<td>4</td>"),
+        "lines 3 and 4: {}",
+        refused.body
+    );
+
+    // A good file goes through.
+    let good = "date,platform,metric,value\n2026-07-01,amazon_jp,gmv,1000\n2026-07-02,amazon_jp,gmv,2000\n";
+    consultant
+        .upload(
+            &path,
+            &[("csrf", &csrf), ("format", "GENERIC_CSV")],
+            "july-fixed.csv",
+            good.as_bytes().to_vec(),
+        )
+        .await;
+    let done = consultant.settled_imports(&path).await;
+    assert!(
+        done.body.contains("2 values recorded, 0 restated."),
+        "{}",
+        done.body
+    );
+
+    // The client owner watches but has no upload form; the member has no imports page.
+    let mut owner = Browser::new(&app);
+    owner
+        .accept_invitation(&tokens.links[1], "hiro-password-1")
+        .await;
+    let seen = owner.get(&path).await;
+    assert!(
+        seen.body.contains("july-fixed.csv") && !seen.body.contains("Upload a marketplace file")
+    );
+    let owner_csrf = seen.csrf();
+    let denied = owner
+        .upload(
+            &path,
+            &[("csrf", &owner_csrf), ("format", "GENERIC_CSV")],
+            "x.csv",
+            good.as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::NOT_FOUND, "{}", denied.body);
+}
+
+on_both_backends!(a_consultant_uploads_a_marketplace_file_and_sees_every_bad_row);
