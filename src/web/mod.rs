@@ -821,7 +821,7 @@ async fn portfolio(
     let Some((viewer, _, _)) = &page.viewer else {
         return to_sign_in("/");
     };
-    match views::portfolio(&web.api, *viewer).await {
+    match views::portfolio(&web.api, *viewer, page.language).await {
         Ok(values) => web.render(&page, "portfolio.html", values),
         Err(error) => web.api_failure(&page, error),
     }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 const PORTFOLIO: &str = "query Portfolio {
   viewer { consultant }
-  engagements(first: 200) { nodes { id name clientName status platforms viewerRole } }
+  engagements(first: 200) { nodes { id name clientName status platforms viewerRole timeZone } }
 }";
 
 /// The platforms an engagement may sell on (SPEC §2's catalogue).
@@ -84,9 +84,115 @@ fn internal(message: String) -> ApiError {
     }
 }
 
-pub async fn portfolio(api: &LocalApi, viewer: Viewer) -> Result<Value, ApiError> {
+const TO_DO: &str = "query ToDo($id: UUID!, $payouts: Boolean!) {
+  engagement(id: $id) {
+    reviews { id period status awaitingSignOffFrom }
+    incentivePlans { name version approved }
+    payouts(first: 200) @include(if: $payouts) { nodes { status period } }
+    imports(first: 10) { nodes { status fileName format } }
+    kpis { name targets { period } }
+  }
+}";
+
+/// What waits for the person in one engagement: (message key, arguments, link).
+async fn to_do(
+    api: &LocalApi,
+    viewer: Viewer,
+    language: Language,
+    engagement: &Json,
+) -> Result<Vec<Json>, ApiError> {
+    let role = text(engagement, "viewerRole");
+    if role != "CONSULTANT" && role != "CLIENT_OWNER" {
+        return Ok(Vec::new());
+    }
+    let id = text(engagement, "id");
+    let data = api
+        .run(viewer, TO_DO, json!({ "id": id, "payouts": true }))
+        .await?;
+    let e = &data["engagement"];
+    let mut items = Vec::new();
+    let item = |key: &str, args: &[(&str, String)], link: String| {
+        json!({ "text": i18n::message(language, key, args), "link": link })
+    };
+    for review in e["reviews"].as_array().into_iter().flatten() {
+        let waits_for_me = review["awaitingSignOffFrom"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r.as_str() == Some(role)));
+        if text(review, "status").eq_ignore_ascii_case("open") && waits_for_me {
+            items.push(item(
+                "todo_sign_review",
+                &[("period", i18n::period(language, text(review, "period")))],
+                format!("/engagements/{id}/reviews"),
+            ));
+        }
+    }
+    for plan in e["incentivePlans"].as_array().into_iter().flatten() {
+        if plan["approved"] == false {
+            let key = if role == "CLIENT_OWNER" { "todo_approve_plan" } else { "todo_plan_awaits_owner" };
+            items.push(item(key, &[("plan", text(plan, "name").to_string())], format!("/engagements/{id}/payouts")));
+        }
+    }
+    let mut waiting: std::collections::BTreeMap<String, usize> = Default::default();
+    for payout in e["payouts"]["nodes"].as_array().into_iter().flatten() {
+        if text(payout, "status") == "CALCULATED" {
+            *waiting.entry(text(payout, "period").to_string()).or_default() += 1;
+        }
+    }
+    for (period, count) in waiting {
+        let key = if role == "CLIENT_OWNER" { "todo_approve_payouts" } else { "todo_payouts_await_owner" };
+        items.push(item(
+            key,
+            &[("count", count.to_string()), ("period", i18n::period(language, &period))],
+            format!("/engagements/{id}/payouts?period={period}"),
+        ));
+    }
+    if role == "CONSULTANT" {
+        for job in e["imports"]["nodes"].as_array().into_iter().flatten() {
+            if text(job, "status") == "FAILED" || text(job, "status") == "failed" {
+                items.push(item(
+                    "todo_failed_import",
+                    &[("file", job["fileName"].as_str().unwrap_or(text(job, "format")).to_string())],
+                    format!("/engagements/{id}/imports"),
+                ));
+            }
+        }
+        let tz: chrono_tz::Tz = text(engagement, "timeZone").parse().unwrap_or(chrono_tz::Asia::Tokyo);
+        let today = Utc::now().with_timezone(&tz).date_naive();
+        let next = if today.month() == 12 {
+            format!("{}-01", today.year() + 1)
+        } else {
+            format!("{}-{:02}", today.year(), today.month() + 1)
+        };
+        for kpi in e["kpis"].as_array().into_iter().flatten() {
+            let has = kpi["targets"].as_array().is_some_and(|t| t.iter().any(|t| t["period"] == next.as_str()));
+            if !has {
+                items.push(item(
+                    "todo_target_missing",
+                    &[("kpi", text(kpi, "name").to_string()), ("period", i18n::period(language, &next))],
+                    format!("/engagements/{id}/kpis"),
+                ));
+            }
+        }
+    }
+    Ok(items)
+}
+
+pub async fn portfolio(api: &LocalApi, viewer: Viewer, language: Language) -> Result<Value, ApiError> {
     let data = api.run(viewer, PORTFOLIO, json!({})).await?;
-    let engagements = data["engagements"]["nodes"].clone();
+    let mut engagements = data["engagements"]["nodes"].clone();
+    let lists = futures::future::join_all(
+        engagements
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| to_do(api, viewer, language, e)),
+    )
+    .await;
+    if let Some(nodes) = engagements.as_array_mut() {
+        for (node, list) in nodes.iter_mut().zip(lists) {
+            node["todo"] = Json::from(list?);
+        }
+    }
     Ok(context! {
         engagements => Value::from_serialize(&engagements),
         may_open => data["viewer"]["consultant"].as_bool().unwrap_or(false),
