@@ -19,6 +19,8 @@ pub struct Account {
     pub email: String,
     pub display_name: String,
     pub grants: Grants,
+    /// Bearer tokens issued at or before this instant (Unix seconds) are refused.
+    pub tokens_revoked_before: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,11 +50,13 @@ struct AccountRow {
     display_name: String,
     consultant: Option<i64>,
     admin: Option<i64>,
+    revoked_before: Option<i64>,
 }
 
 const SELECT_ACCOUNT: &str = "
-SELECT a.user_id, a.email, a.display_name, u.consultant, u.admin
-  FROM user_accounts a LEFT JOIN users u ON u.user_id = a.user_id";
+SELECT a.user_id, a.email, a.display_name, u.consultant, u.admin, r.revoked_before
+  FROM user_accounts a LEFT JOIN users u ON u.user_id = a.user_id
+  LEFT JOIN token_revocations r ON r.user_id = a.user_id";
 
 impl TryFrom<AccountRow> for Account {
     type Error = StoreError;
@@ -68,6 +72,7 @@ impl TryFrom<AccountRow> for Account {
                 consultant: row.consultant.unwrap_or(0) != 0,
                 admin: row.admin.unwrap_or(0) != 0,
             },
+            tokens_revoked_before: row.revoked_before,
         })
     }
 }
@@ -106,6 +111,57 @@ impl Accounts {
                 .await?
         });
         row.map(Account::try_from).transpose()
+    }
+
+    /// Every account, by email: the `user list` command.
+    pub async fn list(&self) -> Result<Vec<Account>, StoreError> {
+        let sql = format!("{SELECT_ACCOUNT} ORDER BY a.email");
+        let rows: Vec<AccountRow> = on_db!(&self.db, pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        });
+        rows.into_iter().map(Account::try_from).collect()
+    }
+
+    /// Changes an account's installation grants (consultant, admin): an event of its
+    /// `User` aggregate, so the installation's audit chain records who changed them.
+    pub async fn change_grants(
+        &self,
+        user_id: UserId,
+        grants: Grants,
+        metadata: &CommandMetadata,
+    ) -> Result<(), AccountError> {
+        self.users
+            .execute(
+                &user_id.to_string(),
+                UserCommand::ChangeGrants { grants },
+                metadata.to_map(),
+            )
+            .await?;
+        self.projector.catch_up().await?;
+        Ok(())
+    }
+
+    /// Refuses every bearer token of `user_id` issued up to now and ends their web
+    /// sessions; tokens issued afterwards work.
+    pub async fn revoke_tokens(&self, user_id: UserId) -> Result<(), StoreError> {
+        let now = Utc::now().timestamp();
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO token_revocations (user_id, revoked_before) VALUES ($1, $2)
+                 ON CONFLICT (user_id) DO UPDATE SET revoked_before = $2",
+            )
+            .bind(user_id.to_string())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
+                .bind(user_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     /// Inserts a directory entry for `email` unless one exists; returns the account's id

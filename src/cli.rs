@@ -115,6 +115,17 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// List every login account with its grants (administrators).
+    List,
+    /// Give or take installation grants: `--consultant true`, `--admin false`.
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        consultant: Option<bool>,
+        #[arg(long)]
+        admin: Option<bool>,
+    },
     /// Print a one-time link (valid 72 hours) with which a person sets their password and
     /// signs in to the web app; the same resets a forgotten password.
     Invite {
@@ -132,6 +143,12 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
+    /// Refuse every token of a user issued until now, and end their web sessions.
+    Revoke {
+        /// The user's email.
+        #[arg(long)]
+        user: String,
+    },
     /// Print a signed bearer token for a user (the token alone, on stdout).
     Issue {
         /// The user's email.
@@ -203,6 +220,85 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("failed to add user {email}"))?;
             context.db.close().await;
             println!("{}", account.user_id);
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::List,
+        } => {
+            let context = Context::connect(&cli.database_url).await?;
+            let accounts = context.services.accounts().list().await?;
+            context.db.close().await;
+            println!("user id\temail\tname\tgrants");
+            for account in accounts {
+                let mut grants = Vec::new();
+                if account.grants.consultant {
+                    grants.push("consultant");
+                }
+                if account.grants.admin {
+                    grants.push("admin");
+                }
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    account.user_id,
+                    account.email,
+                    account.display_name,
+                    if grants.is_empty() {
+                        "-".to_string()
+                    } else {
+                        grants.join(",")
+                    }
+                );
+            }
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Grant {
+                    email,
+                    consultant,
+                    admin,
+                },
+        } => {
+            let context = Context::connect(&cli.database_url).await?;
+            let Some(account) = context.services.accounts().by_email(&email).await? else {
+                bail!("no user with email {email}");
+            };
+            if consultant.is_none() && admin.is_none() {
+                bail!("say what to change: --consultant true|false, --admin true|false");
+            }
+            let grants = Grants {
+                consultant: consultant.unwrap_or(account.grants.consultant),
+                admin: admin.unwrap_or(account.grants.admin),
+            };
+            let metadata = CommandMetadata::new(None, Uuid::new_v4())
+                .with_reason(Some("grants changed from the command line".into()));
+            context
+                .services
+                .accounts()
+                .change_grants(account.user_id, grants, &metadata)
+                .await
+                .with_context(|| format!("failed to change the grants of {email}"))?;
+            context.db.close().await;
+            println!(
+                "{email}: consultant {}, admin {}",
+                grants.consultant, grants.admin
+            );
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { user },
+        } => {
+            let context = Context::connect(&cli.database_url).await?;
+            let Some(account) = context.services.accounts().by_email(&user).await? else {
+                bail!("no user with email {user}");
+            };
+            context
+                .services
+                .accounts()
+                .revoke_tokens(account.user_id)
+                .await?;
+            context.db.close().await;
+            println!("every token of {user} issued until now is revoked; their web sessions ended");
             Ok(())
         }
         Command::User {

@@ -179,6 +179,12 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, A
         }
     };
     let account = account.ok_or("the token's user does not exist")?;
+    if account
+        .tokens_revoked_before
+        .is_some_and(|before| claims.iat <= before)
+    {
+        return Err("the token was revoked".into());
+    }
     Ok(Viewer {
         user_id: account.user_id,
         grants: account.grants,

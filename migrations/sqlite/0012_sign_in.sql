@@ -40,3 +40,11 @@ CREATE TABLE user_preferences
     user_id  TEXT PRIMARY KEY,
     language TEXT NOT NULL CHECK (language IN ('ja', 'zh', 'en'))
 ) STRICT;
+
+-- Bearer tokens of a user issued at or before this instant (Unix seconds) are refused:
+-- `kpi-ledger token revoke --user E`. Their web sessions end with it.
+CREATE TABLE token_revocations
+(
+    user_id        TEXT PRIMARY KEY,
+    revoked_before INTEGER NOT NULL
+) STRICT;

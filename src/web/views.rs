@@ -111,9 +111,7 @@ async fn to_do(
         .await?;
     let e = &data["engagement"];
     let mut items = Vec::new();
-    let item = |key: &str, args: &[(&str, String)], link: String| {
-        json!({ "text": i18n::message(language, key, args), "link": link })
-    };
+    let item = |key: &str, args: &[(&str, String)], link: String| json!({ "text": i18n::message(language, key, args), "link": link });
     for review in e["reviews"].as_array().into_iter().flatten() {
         let waits_for_me = review["awaitingSignOffFrom"]
             .as_array()
@@ -128,21 +126,38 @@ async fn to_do(
     }
     for plan in e["incentivePlans"].as_array().into_iter().flatten() {
         if plan["approved"] == false {
-            let key = if role == "CLIENT_OWNER" { "todo_approve_plan" } else { "todo_plan_awaits_owner" };
-            items.push(item(key, &[("plan", text(plan, "name").to_string())], format!("/engagements/{id}/payouts")));
+            let key = if role == "CLIENT_OWNER" {
+                "todo_approve_plan"
+            } else {
+                "todo_plan_awaits_owner"
+            };
+            items.push(item(
+                key,
+                &[("plan", text(plan, "name").to_string())],
+                format!("/engagements/{id}/payouts"),
+            ));
         }
     }
     let mut waiting: std::collections::BTreeMap<String, usize> = Default::default();
     for payout in e["payouts"]["nodes"].as_array().into_iter().flatten() {
         if text(payout, "status") == "CALCULATED" {
-            *waiting.entry(text(payout, "period").to_string()).or_default() += 1;
+            *waiting
+                .entry(text(payout, "period").to_string())
+                .or_default() += 1;
         }
     }
     for (period, count) in waiting {
-        let key = if role == "CLIENT_OWNER" { "todo_approve_payouts" } else { "todo_payouts_await_owner" };
+        let key = if role == "CLIENT_OWNER" {
+            "todo_approve_payouts"
+        } else {
+            "todo_payouts_await_owner"
+        };
         items.push(item(
             key,
-            &[("count", count.to_string()), ("period", i18n::period(language, &period))],
+            &[
+                ("count", count.to_string()),
+                ("period", i18n::period(language, &period)),
+            ],
             format!("/engagements/{id}/payouts?period={period}"),
         ));
     }
@@ -151,12 +166,20 @@ async fn to_do(
             if text(job, "status") == "FAILED" || text(job, "status") == "failed" {
                 items.push(item(
                     "todo_failed_import",
-                    &[("file", job["fileName"].as_str().unwrap_or(text(job, "format")).to_string())],
+                    &[(
+                        "file",
+                        job["fileName"]
+                            .as_str()
+                            .unwrap_or(text(job, "format"))
+                            .to_string(),
+                    )],
                     format!("/engagements/{id}/imports"),
                 ));
             }
         }
-        let tz: chrono_tz::Tz = text(engagement, "timeZone").parse().unwrap_or(chrono_tz::Asia::Tokyo);
+        let tz: chrono_tz::Tz = text(engagement, "timeZone")
+            .parse()
+            .unwrap_or(chrono_tz::Asia::Tokyo);
         let today = Utc::now().with_timezone(&tz).date_naive();
         let next = if today.month() == 12 {
             format!("{}-01", today.year() + 1)
@@ -164,11 +187,16 @@ async fn to_do(
             format!("{}-{:02}", today.year(), today.month() + 1)
         };
         for kpi in e["kpis"].as_array().into_iter().flatten() {
-            let has = kpi["targets"].as_array().is_some_and(|t| t.iter().any(|t| t["period"] == next.as_str()));
+            let has = kpi["targets"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t["period"] == next.as_str()));
             if !has {
                 items.push(item(
                     "todo_target_missing",
-                    &[("kpi", text(kpi, "name").to_string()), ("period", i18n::period(language, &next))],
+                    &[
+                        ("kpi", text(kpi, "name").to_string()),
+                        ("period", i18n::period(language, &next)),
+                    ],
                     format!("/engagements/{id}/kpis"),
                 ));
             }
@@ -177,7 +205,11 @@ async fn to_do(
     Ok(items)
 }
 
-pub async fn portfolio(api: &LocalApi, viewer: Viewer, language: Language) -> Result<Value, ApiError> {
+pub async fn portfolio(
+    api: &LocalApi,
+    viewer: Viewer,
+    language: Language,
+) -> Result<Value, ApiError> {
     let data = api.run(viewer, PORTFOLIO, json!({})).await?;
     let mut engagements = data["engagements"]["nodes"].clone();
     let lists = futures::future::join_all(

@@ -738,7 +738,11 @@ async fn a_period_goes_from_review_to_payment_through_the_pages(app: TestApp) {
         signed.body
     );
     let waiting = owner.get("/").await;
-    assert!(waiting.body.contains("Sign the review of May 2026"), "{}", waiting.body);
+    assert!(
+        waiting.body.contains("Sign the review of May 2026"),
+        "{}",
+        waiting.body
+    );
     let owner_reviews = owner.get(&format!("/engagements/{sakura}/reviews")).await;
     let locked = owner.act(&owner_reviews, "sign_off", &[]).await;
     assert!(locked.body.contains("v1 — locked"), "{}", locked.body);
@@ -758,7 +762,11 @@ async fn a_period_goes_from_review_to_payment_through_the_pages(app: TestApp) {
     );
     assert!(calculated.body.contains("Mei Suzuki") && calculated.body.contains("Ren Kobayashi"));
     let waiting = owner.get("/").await;
-    assert!(waiting.body.contains("Approve 2 payouts of May 2026"), "{}", waiting.body);
+    assert!(
+        waiting.body.contains("Approve 2 payouts of May 2026"),
+        "{}",
+        waiting.body
+    );
     let mut owner_page = owner
         .get(&format!("/engagements/{sakura}/payouts?period=2026-05"))
         .await;
