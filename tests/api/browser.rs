@@ -341,6 +341,39 @@ async fn people_use_the_web_app_in_a_real_browser(app: TestApp) {
         "charts with titles"
     );
     shoot(&consultant, &dir, "consultant-engagement").await;
+    // Every tab renders in the browser; screenshots for the tour.
+    let engagement = url.as_str().trim_end_matches('/').to_string();
+    for (tab, expected, name) in [
+        ("kpis", "Targets by period", "kpis"),
+        ("reviews", "Findings and decisions", "reviews"),
+        ("payouts?period=2026-04", "Payout curve", "payouts"),
+        ("changes?from=lock:2026-04", "Scores that moved", "changes"),
+        ("audit", "opened the engagement", "audit-log"),
+        ("imports", "Upload a marketplace file", "imports"),
+        ("people", "Add a person", "people"),
+    ] {
+        consultant
+            .goto(&format!("{engagement}/{tab}"))
+            .await
+            .unwrap();
+        let page = body(&consultant).await;
+        assert!(page.contains(expected), "{tab}: {page}");
+        shoot(&consultant, &dir, name).await;
+    }
+    consultant
+        .goto(&format!("{engagement}/kpis"))
+        .await
+        .unwrap();
+    consultant
+        .find(Locator::Css("table.data a[href*='/kpis/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let timeline = text(&consultant, "[data-testid=timeline]").await;
+    assert!(timeline.contains("quarterly plan"), "{timeline}");
+    shoot(&consultant, &dir, "target-timeline").await;
     // Sign out: back to the sign-in page.
     consultant
         .find(Locator::Css("header form button.link"))
