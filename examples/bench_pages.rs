@@ -76,7 +76,9 @@ async fn main() -> anyhow::Result<()> {
         client
             .post(format!("{base}/graphql"))
             .bearer_auth(&tokens.consultant)
-            .json(&serde_json::json!({ "query": "{ engagements(first: 10) { nodes { id name } } }" }))
+            .json(
+                &serde_json::json!({ "query": "{ engagements(first: 10) { nodes { id name } } }" }),
+            )
             .send()
             .await?
             .json()
@@ -121,14 +123,26 @@ async fn main() -> anyhow::Result<()> {
             format!("/engagements/{sakura}?period=2026-05&asOf=2030-01-01T00:00"),
             consultant.as_str(),
         ),
-        ("KPIs and targets", format!("/engagements/{sakura}/kpis"), consultant.as_str()),
-        ("reviews", format!("/engagements/{sakura}/reviews"), consultant.as_str()),
+        (
+            "KPIs and targets",
+            format!("/engagements/{sakura}/kpis"),
+            consultant.as_str(),
+        ),
+        (
+            "reviews",
+            format!("/engagements/{sakura}/reviews"),
+            consultant.as_str(),
+        ),
         (
             "plans and payouts",
             format!("/engagements/{sakura}/payouts?period=2026-04"),
             consultant.as_str(),
         ),
-        ("audit log", format!("/engagements/{sakura}/audit"), consultant.as_str()),
+        (
+            "audit log",
+            format!("/engagements/{sakura}/audit"),
+            consultant.as_str(),
+        ),
         (
             "member card + payout breakdown",
             format!("/engagements/{acme}/members/{li}?period=2026-06"),

@@ -107,6 +107,9 @@ const MARK_PAID: &str =
     "mutation($i: MarkPayoutPaidInput!) { markPayoutPaid(input: $i) { status } }";
 const APPROVE_PLAN: &str =
     "mutation($i: ApproveIncentivePlanInput!) { approveIncentivePlan(input: $i) { approved } }";
+const FINDING: &str = "mutation($i: RecordFindingInput!) { recordFinding(input: $i) { id } }";
+const DECISION: &str = "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { id } }";
+const ADJUST: &str = "mutation($i: AdjustPayoutInput!) { adjustPayout(input: $i) { id } }";
 const ADD_MEMBER: &str = "mutation($i: AddMemberInput!) { addMember(input: $i) { id email } }";
 const DEFINE_KPI: &str = "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }";
 const CHANGE_WEIGHT: &str =
@@ -188,6 +191,35 @@ pub async fn run(
                 "engagementId": id, "displayName": field(fields, "name"),
                 "email": field(fields, "email"), "role": field(fields, "role"),
                 "position": optional(fields, "position"), "activeFrom": optional(fields, "active_from"),
+            }),
+        ),
+        "record_finding" => (
+            FINDING,
+            json!({
+                "engagementId": id, "reviewId": uuid(fields, "review")?,
+                "kpiId": optional(fields, "kpi"), "memberId": optional(fields, "member"),
+                "deviation": field(fields, "deviation"), "cause": field(fields, "cause"),
+            }),
+        ),
+        "record_decision" => (
+            DECISION,
+            json!({
+                "engagementId": id, "reviewId": uuid(fields, "review")?,
+                "kind": field(fields, "kind"),
+                "kpiId": optional(fields, "kpi"), "memberId": optional(fields, "member"),
+                "score": optional_number(fields, "score", "score")?,
+                "platform": optional(fields, "platform"), "period": optional(fields, "period"),
+                "note": optional(fields, "note"), "owner": optional(fields, "owner"),
+                "due": optional(fields, "due"), "description": optional(fields, "description"),
+                "reason": optional(fields, "reason"),
+            }),
+        ),
+        "adjust_payout" => (
+            ADJUST,
+            json!({
+                "engagementId": id, "payoutId": uuid(fields, "payout")?,
+                "amount": number(fields, "amount", "amount")?,
+                "reason": field(fields, "reason"), "carryInto": field(fields, "carry_into"),
             }),
         ),
         "define_kpi" => {

@@ -1156,6 +1156,7 @@ pub async fn reviews(
                 "period": i18n::period(language, text(r, "period")),
                 "period_value": r["period"],
                 "status_key": format!("review_status_{}", text(r, "status").to_lowercase()),
+                "open": text(r, "status").eq_ignore_ascii_case("open"),
                 "version": r["version"],
                 "opened": instant(language, &tz, text(r, "openedAt")),
                 "awaiting": awaiting,
@@ -1177,10 +1178,31 @@ pub async fn reviews(
             })
         })
         .collect();
+    // The KPIs and members a finding or decision may name (consultants record them).
+    let (kpis, members) = if role == "CONSULTANT" {
+        let k = api.run(viewer, KPIS, json!({ "id": id })).await?;
+        let m = api.run(viewer, MEMBERS, json!({ "id": id })).await?;
+        let kpis: Vec<Json> = k["engagement"]["kpis"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|k| k["retiredFrom"].is_null())
+            .map(|k| json!({ "id": k["id"], "name": k["name"] }))
+            .collect();
+        let members: Vec<Json> = m["engagement"]["members"]["nodes"].as_array().into_iter().flatten()
+            .filter(|m| text(m, "role") == "MEMBER")
+            .map(|m| json!({ "id": m["id"], "name": m["displayName"].as_str().unwrap_or_else(|| text(m, "pseudonym")) })).collect();
+        (kpis, members)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(context! {
         engagement => Value::from_serialize(&engagement),
         tab => "reviews",
         reviews => Value::from_serialize(&reviews),
+        kpis => Value::from_serialize(&kpis),
+        members => Value::from_serialize(&members),
+        decision_kinds => vec!["ACCEPT", "EXCUSE_KPI", "OVERRIDE_SCORE", "ACCEPT_DATA_GAP", "REVISE_FUTURE_TARGET", "ACTION_ITEM", "ACTION_ITEM_DONE", "REOPEN"],
     })
 }
 

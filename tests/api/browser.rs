@@ -120,6 +120,33 @@ async fn text(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Clicks the element and waits for the page it leads to.
+async fn click(client: &Client, css: &str) {
+    let before = client.find(Locator::Css("html")).await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+    // The old document goes stale once the next one has loaded.
+    for _ in 0..100 {
+        if before.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("main"))
+        .await
+        .unwrap();
+}
+
 async fn body(client: &Client) -> String {
     text(client, "body").await
 }
@@ -374,6 +401,65 @@ async fn people_use_the_web_app_in_a_real_browser(app: TestApp) {
     let timeline = text(&consultant, "[data-testid=timeline]").await;
     assert!(timeline.contains("quarterly plan"), "{timeline}");
     shoot(&consultant, &dir, "target-timeline").await;
+    // May 2026 through review and payment by clicking: the consultant opens the review
+    // and signs, the client owner (signed in from their invitation) co-signs, the
+    // consultant calculates the payouts and the owner approves them.
+    consultant
+        .goto(&format!("{engagement}/reviews"))
+        .await
+        .unwrap();
+    let period = consultant.find(Locator::Id("review-period")).await.unwrap();
+    period.send_keys("2026-05").await.unwrap();
+    click(&consultant, "form[action$='/actions/open_review'] button").await;
+    click(&consultant, "[data-testid=sign-off]").await;
+    let waiting = text(&consultant, "[data-testid=flash]").await;
+    assert_eq!(waiting, "Saved.");
+    assert!(body(&consultant)
+        .await
+        .contains("Awaiting sign-off from: Client owner"));
+
+    let owner = browser(&driver, 1280, "zh-CN").await;
+    accept_invitation(&owner, &base, &tokens.links[1], "hiro-password-1").await;
+    let todo = text(&owner, "[data-testid=todo]").await;
+    assert!(todo.contains("签署 2026年5月 的评审"), "{todo}");
+    owner
+        .find(Locator::Css("[data-testid=todo] a"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&owner, "[data-testid=sign-off]").await;
+    assert!(body(&owner).await.contains("已锁定"), "locked, in Chinese");
+    shoot(&owner, &dir, "owner-review-zh").await;
+
+    consultant
+        .goto(&format!("{engagement}/payouts?period=2026-05"))
+        .await
+        .unwrap();
+    click(
+        &consultant,
+        "form[action$='/actions/calculate_payouts'] button",
+    )
+    .await;
+    assert!(body(&consultant)
+        .await
+        .contains("Calculated (awaiting approval)"));
+    owner
+        .goto(&format!("{engagement}/payouts?period=2026-05"))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        click(&owner, "[data-testid=approve-payout]").await;
+    }
+    let approved = body(&owner).await;
+    assert!(
+        approved.contains("已审批") && !approved.contains("审批方案"),
+        "{approved}"
+    );
+    shoot(&owner, &dir, "owner-payouts-zh").await;
+    owner.close().await.unwrap();
+
     // Sign out: back to the sign-in page.
     consultant
         .find(Locator::Css("header form button.link"))

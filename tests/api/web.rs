@@ -731,7 +731,42 @@ async fn a_period_goes_from_review_to_payment_through_the_pages(app: TestApp) {
         .act(&reviews, "open_review", &[("period", "2026-05")])
         .await;
     assert!(opened.body.contains("May 2026"), "{}", opened.body);
-    let signed = consultant.act(&opened, "sign_off", &[]).await;
+    let found = consultant
+        .act(
+            &opened,
+            "record_finding",
+            &[
+                ("kpi", ""),
+                ("member", ""),
+                ("deviation", "GMV 12% over target"),
+                ("cause", "Golden Week sale"),
+            ],
+        )
+        .await;
+    assert!(found.body.contains("GMV 12% over target"), "{}", found.body);
+    let decided = consultant
+        .act(
+            &found,
+            "record_decision",
+            &[
+                ("kind", "ACCEPT"),
+                ("kpi", ""),
+                ("member", ""),
+                ("platform", ""),
+                ("score", ""),
+                ("owner", ""),
+                ("due", ""),
+                ("description", ""),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    assert!(
+        decided.body.contains(r#"data-testid="flash">Saved."#),
+        "{}",
+        decided.body
+    );
+    let signed = consultant.act(&decided, "sign_off", &[]).await;
     assert!(
         signed.body.contains("Awaiting sign-off from: Client owner"),
         "{}",
