@@ -164,14 +164,25 @@ fn the_demo_seeds_once_and_prints_tokens_for_three_roles() {
             "demo alone does not claim a server runs: {stdout}"
         );
         for role in ["consultant", "client owner", "member"] {
-            let line = stdout
+            let lines: Vec<&str> = stdout
                 .lines()
-                .find(|l| l.trim_start().starts_with(role))
-                .unwrap_or_else(|| panic!("{role} in {stdout}"));
+                .filter(|l| l.trim_start().starts_with(role))
+                .collect();
             assert_eq!(
-                line.rsplit(' ').next().unwrap().split('.').count(),
+                lines.len(),
+                2,
+                "a sign-in link and a token for {role}: {stdout}"
+            );
+            assert!(
+                lines[0].contains("http://127.0.0.1:8080/invitations/"),
+                "{}",
+                lines[0]
+            );
+            assert_eq!(
+                lines[1].rsplit(' ').next().unwrap().split('.').count(),
                 3,
-                "{line}"
+                "{}",
+                lines[1]
             );
         }
     }
