@@ -272,6 +272,12 @@ impl Engagement {
         crate::page::slice("payouts", all, first, after.as_deref())
     }
 
+    /// This month's team score, the twelve months before and late platforms, at a
+    /// glance: stored between the engagement's changes, so a portfolio reads it cheaply.
+    async fn summary(&self, ctx: &Context<'_>) -> Result<crate::scorecard::EngagementSummary> {
+        crate::scorecard::summary(ctx, &self.scope).await
+    }
+
     /// One payout: members read only their own, client viewers none (NOT_FOUND).
     async fn payout(&self, ctx: &Context<'_>, id: Uuid) -> Result<crate::payout::Payout> {
         crate::payout::payout(ctx, &self.scope, id).await

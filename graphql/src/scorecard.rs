@@ -572,3 +572,133 @@ fn fresh(
         })
         .collect()
 }
+
+/// An engagement's line on the portfolio, as stored between changes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredSummary {
+    period: String,
+    score: Option<rust_decimal::Decimal>,
+    complete: bool,
+    late: Vec<(String, chrono::NaiveDate)>,
+    trend: Vec<(String, Option<rust_decimal::Decimal>)>,
+}
+
+/// An engagement at a glance: this month's team score, the twelve months before, and the
+/// platforms whose data is late. Kept until the engagement's next event, so a portfolio
+/// reads stored lines instead of computing scorecards.
+pub struct EngagementSummary(StoredSummary);
+
+/// One month of the summary's trend.
+#[derive(SimpleObject)]
+pub struct SummaryPoint {
+    pub period: String,
+    /// The team score; null while that month's card is incomplete.
+    pub score: Option<Dec>,
+}
+
+/// A platform whose newest data is more than two days old.
+#[derive(SimpleObject)]
+pub struct LatePlatform {
+    pub platform: String,
+    pub complete_through: Date,
+}
+
+#[Object]
+impl EngagementSummary {
+    /// The current month in the engagement's time zone.
+    async fn period(&self) -> &str {
+        &self.0.period
+    }
+    /// This month's team score so far; null while incomplete.
+    async fn score(&self) -> Option<Dec> {
+        self.0.score.map(Dec)
+    }
+    async fn complete(&self) -> bool {
+        self.0.complete
+    }
+    /// Platforms feeding the team card whose data stops more than two days before today.
+    async fn late(&self) -> Vec<LatePlatform> {
+        self.0
+            .late
+            .iter()
+            .map(|(platform, through)| LatePlatform {
+                platform: platform.clone(),
+                complete_through: (*through).into(),
+            })
+            .collect()
+    }
+    /// The team score of the twelve months ending with `period`, oldest first.
+    async fn trend(&self) -> Vec<SummaryPoint> {
+        self.0
+            .trend
+            .iter()
+            .map(|(period, score)| SummaryPoint {
+                period: period.clone(),
+                score: score.map(Dec),
+            })
+            .collect()
+    }
+}
+
+/// The engagement's summary: stored if still current, else computed from twelve team
+/// cards and stored.
+pub async fn summary(ctx: &Context<'_>, scope: &EngagementScope) -> Result<EngagementSummary> {
+    let today = ctx
+        .data::<crate::access::RequestContext>()
+        .map(|r| r.today_in(scope.time_zone()))
+        .unwrap_or_else(|_| chrono::Utc::now().date_naive());
+    use chrono::Datelike;
+    let period = format!("{}-{:02}", today.year(), today.month());
+    let scorecards = ports(ctx).scorecards()?;
+    let (head, cached) = scorecards.cached_summary(scope, &period).await.gql()?;
+    if let Some(stored) = cached.and_then(|json| serde_json::from_str(&json).ok()) {
+        return Ok(EngagementSummary(stored));
+    }
+    let engagement = ports(ctx).engagements()?.engagement(scope).await.gql()?;
+    let (mut year, mut month) = (today.year(), today.month());
+    let mut months = Vec::new();
+    for _ in 0..12 {
+        months.push(format!("{year}-{month:02}"));
+        (year, month) = if month == 1 {
+            (year - 1, 12)
+        } else {
+            (year, month - 1)
+        };
+    }
+    months.reverse();
+    let mut trend = Vec::new();
+    let mut current = None;
+    for key in &months {
+        let period: Period = key
+            .parse()
+            .map_err(|e: kpi_ledger_domain::period::PeriodError| validation(e.to_string()))?;
+        let card = load(ctx, scope, &engagement, period, None).await?;
+        trend.push((key.clone(), card.card.score));
+        if *key == months[11] {
+            current = Some(card);
+        }
+    }
+    let card = current.ok_or_else(|| validation("no current month"))?;
+    let stale_before = today - chrono::Duration::days(2);
+    let mut late: Vec<(String, chrono::NaiveDate)> = Vec::new();
+    for f in &card.freshness {
+        let through = f.complete_through.0;
+        if through < stale_before && !late.iter().any(|(p, _)| *p == f.platform) {
+            late.push((f.platform.clone(), through));
+        }
+    }
+    let stored = StoredSummary {
+        period: period.clone(),
+        score: card.card.score,
+        complete: card.card.complete,
+        late,
+        trend,
+    };
+    if let Ok(json) = serde_json::to_string(&stored) {
+        scorecards
+            .store_summary(scope, &period, head, &json)
+            .await
+            .gql()?;
+    }
+    Ok(EngagementSummary(stored))
+}

@@ -48,3 +48,16 @@ CREATE TABLE token_revocations
     user_id        TEXT PRIMARY KEY,
     revoked_before BIGINT NOT NULL
 );
+
+-- The portfolio's line per engagement and month (team score, twelve-month trend, late
+-- platforms), computed from the read models and kept while the engagement's newest event
+-- is still `position`: a portfolio of many engagements reads these rows instead of
+-- computing their scorecards. A cache, not a projection: any row may be deleted.
+CREATE TABLE engagement_summaries
+(
+    engagement_id TEXT    NOT NULL,
+    period        TEXT    NOT NULL,
+    position      BIGINT NOT NULL,
+    summary       TEXT    NOT NULL,
+    PRIMARY KEY (engagement_id, period)
+);

@@ -61,6 +61,56 @@ impl ScorecardPort for ScorecardService {
         Ok(as_of_card(position, card, kpis, &model))
     }
 
+    async fn cached_summary(
+        &self,
+        scope: &EngagementScope,
+        period: &str,
+    ) -> Result<(i64, Option<String>), PortError> {
+        // The engagement's newest event (its chain's head) says whether the stored summary
+        // is current: any event of the engagement moves the head.
+        let engagement = scope.engagement_id().to_string();
+        let row: (Option<i64>, Option<i64>, Option<String>) = crate::on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT (SELECT MAX(position) FROM event_chain WHERE chain = $1),
+                        s.position, s.summary
+                   FROM (SELECT 1 AS one) x
+                   LEFT JOIN engagement_summaries s ON s.engagement_id = $1 AND s.period = $2",
+            )
+            .bind(&engagement)
+            .bind(period)
+            .fetch_one(pool)
+            .await
+            .map_err(crate::store::StoreError::from)?
+        });
+        let head = row.0.unwrap_or(0);
+        let current = row.1 == Some(head);
+        Ok((head, row.2.filter(|_| current)))
+    }
+
+    async fn store_summary(
+        &self,
+        scope: &EngagementScope,
+        period: &str,
+        position: i64,
+        summary: &str,
+    ) -> Result<(), PortError> {
+        crate::on_db!(&self.db, pool => {
+            sqlx::query(
+                "INSERT INTO engagement_summaries (engagement_id, period, position, summary)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (engagement_id, period) DO UPDATE SET position = $3, summary = $4",
+            )
+            .bind(scope.engagement_id().to_string())
+            .bind(period)
+            .bind(position)
+            .bind(summary)
+            .execute(pool)
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        });
+        Ok(())
+    }
+
     async fn locked_scorecard(
         &self,
         scope: &EngagementScope,

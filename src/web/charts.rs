@@ -213,6 +213,58 @@ pub fn trend(title: &str, points: &[TrendPoint]) -> String {
     svg
 }
 
+/// A small line of scores (the portfolio's trend): gaps where a month has none.
+pub fn sparkline(title: &str, scores: &[Option<Decimal>]) -> String {
+    const W: f64 = 120.0;
+    const H: f64 = 28.0;
+    let top = scores
+        .iter()
+        .flatten()
+        .filter_map(|v| v.to_f64())
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let step = W / scores.len().max(1) as f64;
+    let y = |v: Decimal| H - 3.0 - (v.to_f64().unwrap_or(0.0).max(0.0) / top * (H - 6.0));
+    let mut path = String::new();
+    let mut drawing = false;
+    for (i, score) in scores.iter().enumerate() {
+        match score {
+            Some(v) => {
+                let _ = write!(
+                    path,
+                    "{}{:.1},{:.1} ",
+                    if drawing { 'L' } else { 'M' },
+                    i as f64 * step + step / 2.0,
+                    y(*v)
+                );
+                drawing = true;
+            }
+            None => drawing = false,
+        }
+    }
+    let mut svg = format!(
+        r#"<svg class="spark" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" xmlns="http://www.w3.org/2000/svg"><title>{}</title>"#,
+        escape(title)
+    );
+    if !path.is_empty() {
+        let _ = write!(
+            svg,
+            r##"<path d="{}" fill="none" stroke="#1f5fa8" stroke-width="2"/>"##,
+            path.trim()
+        );
+    }
+    if let Some((i, Some(v))) = scores.iter().enumerate().rev().find(|(_, s)| s.is_some()) {
+        let _ = write!(
+            svg,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="#1f5fa8"/>"##,
+            i as f64 * step + step / 2.0,
+            y(*v)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

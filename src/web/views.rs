@@ -17,7 +17,8 @@ use uuid::Uuid;
 
 const PORTFOLIO: &str = "query Portfolio {
   viewer { consultant }
-  engagements(first: 200) { nodes { id name clientName status platforms viewerRole timeZone } }
+  engagements(first: 200) { nodes { id name clientName status platforms viewerRole timeZone
+    summary { period score complete late { platform completeThrough } trend { period score } } } }
 }";
 
 /// The platforms an engagement may sell on (SPEC §2's catalogue).
@@ -223,6 +224,51 @@ pub async fn portfolio(
     if let Some(nodes) = engagements.as_array_mut() {
         for (node, list) in nodes.iter_mut().zip(lists) {
             node["todo"] = Json::from(list?);
+            let summary = node["summary"].clone();
+            let scores: Vec<Option<Decimal>> = summary["trend"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| decimal(p, "score"))
+                .collect();
+            let described: Vec<String> = summary["trend"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        i18n::period(language, text(p, "period")),
+                        decimal(p, "score").map_or_else(|| "—".to_string(), i18n::score)
+                    )
+                })
+                .collect();
+            let title = i18n::message(language, "spark_title", &[("months", described.join(", "))]);
+            node["spark"] = Json::from(charts::sparkline(&title, &scores));
+            node["score"] = Json::from(decimal(&summary, "score").map(i18n::score));
+            node["month"] = Json::from(i18n::period(language, text(&summary, "period")));
+            node["late"] = Json::from(
+                summary["late"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|l| {
+                        i18n::message(
+                            language,
+                            "late_platform",
+                            &[
+                                ("platform", text(l, "platform").to_string()),
+                                (
+                                    "date",
+                                    NaiveDate::from_str(text(l, "completeThrough"))
+                                        .map(|d| i18n::date(language, d))
+                                        .unwrap_or_default(),
+                                ),
+                            ],
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            );
         }
     }
     Ok(context! {

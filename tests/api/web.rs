@@ -1373,3 +1373,94 @@ async fn a_consultant_uploads_a_marketplace_file_and_sees_every_bad_row(app: Tes
 }
 
 on_both_backends!(a_consultant_uploads_a_marketplace_file_and_sees_every_bad_row);
+
+async fn the_portfolio_reads_stored_summaries_until_an_engagement_changes(app: TestApp) {
+    let tokens = seeded(&app).await;
+    let (_, sakura) = engagement_ids(&app, &tokens).await;
+    let query = "{ engagements(first: 10) { nodes { name summary { period score trend { period score } late { platform completeThrough } } } } }";
+    let first = app.ok(&tokens.consultant, query, json!({})).await;
+    let node = first["engagements"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "Sakura Kitchen JP")
+        .unwrap()
+        .clone();
+    let trend = node["summary"]["trend"].as_array().unwrap();
+    assert_eq!(trend.len(), 12);
+    let may = trend.iter().find(|p| p["period"] == "2026-05");
+    if let Some(may) = may {
+        assert!(may["score"].as_str().unwrap().starts_with("111.7"), "{may}");
+    }
+    let late: Vec<&str> = node["summary"]["late"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["platform"].as_str().unwrap())
+        .collect();
+    assert!(
+        late.contains(&"rakuten") && late.contains(&"amazon_jp"),
+        "{late:?}"
+    );
+    assert_eq!(
+        app.count("engagement_summaries").await,
+        2,
+        "one line per engagement"
+    );
+
+    // Read again: the stored lines answer, and they are the same.
+    let again = app.ok(&tokens.consultant, query, json!({})).await;
+    assert_eq!(again, first);
+    let position = |app: &TestApp| {
+        let url = app.database.url.clone();
+        let sakura = sakura.clone();
+        async move {
+            let db = kpi_ledger::store::Db::connect(&url).await.unwrap();
+            let position: i64 = kpi_ledger::on_db!(&db, pool => {
+                sqlx::query_scalar("SELECT position FROM engagement_summaries WHERE engagement_id = $1")
+                    .bind(&sakura)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap()
+            });
+            db.close().await;
+            position
+        }
+    };
+    let before = position(&app).await;
+
+    // A change to the engagement: its line is computed again, the other engagement's not.
+    app.ok(
+        &tokens.consultant,
+        "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+        json!({ "i": { "engagementId": sakura, "metric": "gmv", "platform": "rakuten",
+                       "from": "2026-07-01", "to": "2026-07-01", "value": "1000" } }),
+    )
+    .await;
+    app.ok(&tokens.consultant, query, json!({})).await;
+    assert!(position(&app).await > before);
+
+    // The web portfolio shows the score, the trend and the late platforms.
+    let mut consultant = Browser::new(&app);
+    consultant
+        .accept_invitation(&tokens.links[0], "aiko-password-1")
+        .await;
+    let portfolio = consultant.get("/").await;
+    assert!(
+        portfolio.body.contains("<svg class=\"spark\""),
+        "{}",
+        portfolio.body
+    );
+    assert!(
+        portfolio.body.contains("Team score by month:"),
+        "{}",
+        portfolio.body
+    );
+    assert!(
+        portfolio.body.contains("rakuten: data through"),
+        "{}",
+        portfolio.body
+    );
+}
+
+on_both_backends!(the_portfolio_reads_stored_summaries_until_an_engagement_changes);

@@ -42,4 +42,21 @@ pub trait ScorecardPort: Send + Sync + 'static {
         member: Option<MemberId>,
         version: Option<u32>,
     ) -> Result<AsOfScorecard, PortError>;
+
+    /// The engagement's portfolio summary for `period` as stored, if it was computed at
+    /// the engagement's newest event; and that newest event's position.
+    async fn cached_summary(
+        &self,
+        scope: &EngagementScope,
+        period: &str,
+    ) -> Result<(i64, Option<String>), PortError>;
+
+    /// Stores the portfolio summary for `period` computed at event `position`.
+    async fn store_summary(
+        &self,
+        scope: &EngagementScope,
+        period: &str,
+        position: i64,
+        summary: &str,
+    ) -> Result<(), PortError>;
 }
