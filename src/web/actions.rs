@@ -110,6 +110,12 @@ const APPROVE_PLAN: &str =
 const FINDING: &str = "mutation($i: RecordFindingInput!) { recordFinding(input: $i) { id } }";
 const DECISION: &str = "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { id } }";
 const ADJUST: &str = "mutation($i: AdjustPayoutInput!) { adjustPayout(input: $i) { id } }";
+const CHANGE_ROLE: &str =
+    "mutation($i: ChangeMemberRoleInput!) { changeMemberRole(input: $i) { id } }";
+const REMOVE_MEMBER: &str = "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { id } }";
+const RETIRE_KPI: &str = "mutation($i: RetireKpiInput!) { retireKpi(input: $i) { id } }";
+const CORRECT: &str =
+    "mutation($i: CorrectObservationInput!) { correctObservation(input: $i) { value } }";
 const ADD_MEMBER: &str = "mutation($i: AddMemberInput!) { addMember(input: $i) { id email } }";
 const DEFINE_KPI: &str = "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }";
 const CHANGE_WEIGHT: &str =
@@ -220,6 +226,37 @@ pub async fn run(
                 "engagementId": id, "payoutId": uuid(fields, "payout")?,
                 "amount": number(fields, "amount", "amount")?,
                 "reason": field(fields, "reason"), "carryInto": field(fields, "carry_into"),
+            }),
+        ),
+        "change_role" => (
+            CHANGE_ROLE,
+            json!({
+                "engagementId": id, "memberId": uuid(fields, "member")?,
+                "role": field(fields, "role"), "reason": optional(fields, "reason"),
+            }),
+        ),
+        "remove_member" => (
+            REMOVE_MEMBER,
+            json!({
+                "engagementId": id, "memberId": uuid(fields, "member")?,
+                "activeUntil": field(fields, "until"), "reason": optional(fields, "reason"),
+            }),
+        ),
+        "retire_kpi" => (
+            RETIRE_KPI,
+            json!({
+                "engagementId": id, "kpiId": uuid(fields, "kpi")?,
+                "from": field(fields, "from"), "reason": optional(fields, "reason"),
+            }),
+        ),
+        "correct_observation" => (
+            CORRECT,
+            json!({
+                "engagementId": id, "metric": field(fields, "metric"),
+                "platform": field(fields, "platform"), "scope": optional(fields, "scope"),
+                "from": field(fields, "from"), "to": field(fields, "to"),
+                "value": number(fields, "value", "value")?,
+                "reason": field(fields, "reason"),
             }),
         ),
         "define_kpi" => {

@@ -185,6 +185,7 @@ struct PageQuery {
     after: Option<String>,
     #[serde(rename = "asOf")]
     as_of: Option<String>,
+    kind: Option<String>,
 }
 
 /// Whether the browser reached us over TLS (directly or through a proxy saying so).
@@ -1036,7 +1037,16 @@ engagement_tab!(
     audit_page,
     "audit.html",
     |web, viewer, language, id, query| {
-        views::audit(&web.api, viewer, language, id, query.after.as_deref()).await
+        views::audit(
+            &web.api,
+            viewer,
+            language,
+            id,
+            query.after.as_deref(),
+            query.kind.as_deref(),
+            query.period.as_deref(),
+        )
+        .await
     }
 );
 

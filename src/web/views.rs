@@ -928,9 +928,10 @@ const CHANGES: &str = "query Changes($id: UUID!, $from: ChangePointInput!, $lang
   }
 }";
 
-const AUDIT: &str = "query Audit($id: UUID!, $after: String, $language: Language!) {
+const AUDIT: &str =
+    "query Audit($id: UUID!, $after: String, $language: Language!, $filter: AuditLogFilter) {
   engagement(id: $id) {
-    auditLog(first: 50, after: $after) {
+    auditLog(first: 50, after: $after, filter: $filter) {
       pageInfo { hasNextPage endCursor }
       nodes { position recordedAt kind reason actor { display } sentence(language: $language) }
     }
@@ -1462,16 +1463,37 @@ pub async fn audit(
     language: Language,
     id: Uuid,
     after: Option<&str>,
+    kind: Option<&str>,
+    period: Option<&str>,
 ) -> Result<Value, ApiError> {
     let engagement = header(api, viewer, id).await?;
     let tz = text(&engagement, "timeZone").to_string();
-    let data = api
+    let kind = kind.map(str::trim).filter(|k| !k.is_empty());
+    let period = period.map(str::trim).filter(|p| !p.is_empty());
+    let filter = json!({
+        "kinds": kind.map(|k| vec![k]),
+        "period": period,
+    });
+    let answer = api
         .run(
             viewer,
             AUDIT,
-            json!({ "id": id, "after": after, "language": language_enum(language) }),
+            json!({ "id": id, "after": after, "language": language_enum(language), "filter": filter }),
         )
-        .await?;
+        .await;
+    let (data, filter_error) = match answer {
+        Ok(data) => (data, false),
+        Err(error) if error.code.as_deref() == Some("VALIDATION") => (
+            api.run(
+                viewer,
+                AUDIT,
+                json!({ "id": id, "language": language_enum(language) }),
+            )
+            .await?,
+            true,
+        ),
+        Err(error) => return Err(error),
+    };
     let log = &data["engagement"]["auditLog"];
     let entries: Vec<Json> = log["nodes"]
         .as_array()
@@ -1489,6 +1511,9 @@ pub async fn audit(
         engagement => Value::from_serialize(&engagement),
         tab => "audit",
         entries => Value::from_serialize(&entries),
+        kind => kind.unwrap_or_default(),
+        filter_period => period.unwrap_or_default(),
+        filter_error => filter_error,
         next => log["pageInfo"]["endCursor"].as_str().filter(|_| log["pageInfo"]["hasNextPage"].as_bool() == Some(true)),
     })
 }

@@ -1464,3 +1464,140 @@ async fn the_portfolio_reads_stored_summaries_until_an_engagement_changes(app: T
 }
 
 on_both_backends!(the_portfolio_reads_stored_summaries_until_an_engagement_changes);
+
+async fn consultants_correct_values_retire_kpis_and_end_memberships(app: TestApp) {
+    let tokens = seeded(&app).await;
+    let (_, sakura) = engagement_ids(&app, &tokens).await;
+    let mut consultant = Browser::new(&app);
+    consultant
+        .accept_invitation(&tokens.links[0], "aiko-password-1")
+        .await;
+
+    // A wrongly recorded value, corrected with a reason that the audit log keeps.
+    let kpis = consultant.get(&format!("/engagements/{sakura}/kpis")).await;
+    let recorded = consultant
+        .act(
+            &kpis,
+            "record_observation",
+            &[
+                ("metric", "gmv"),
+                ("platform", "rakuten"),
+                ("from", "2026-07-01"),
+                ("to", "2026-07-01"),
+                ("value", "1,000"),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    let corrected = consultant
+        .act(
+            &recorded,
+            "correct_observation",
+            &[
+                ("metric", "gmv"),
+                ("platform", "rakuten"),
+                ("from", "2026-07-01"),
+                ("to", "2026-07-01"),
+                ("value", "10,000"),
+                ("reason", "typo: one zero missing"),
+            ],
+        )
+        .await;
+    assert!(
+        corrected.body.contains(r#"data-testid="flash">Saved."#),
+        "{}",
+        corrected.body
+    );
+    let audit = consultant
+        .get(&format!(
+            "/engagements/{sakura}/audit?kind=ObservationCorrected"
+        ))
+        .await;
+    assert!(
+        audit.body.contains("typo: one zero missing"),
+        "{}",
+        audit.body
+    );
+
+    // A KPI retired from a date.
+    let kpi_page = corrected.link(&format!("/engagements/{sakura}/kpis/"));
+    let kpi = consultant.get(&kpi_page).await;
+    let retired = consultant
+        .act(
+            &kpi,
+            "retire_kpi",
+            &[("from", "2026-08-01"), ("reason", "replaced by net sales")],
+        )
+        .await;
+    assert!(retired.body.contains(">retired<"), "{}", retired.body);
+
+    // A member's role changed, another's membership ended.
+    let members = app
+        .ok(
+            &tokens.consultant,
+            "query($id: UUID!) { engagement(id: $id) { members(first: 50) { nodes { id displayName } } } }",
+            json!({ "id": sakura }),
+        )
+        .await;
+    let member = |name: &str| {
+        members["engagement"]["members"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["displayName"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (mei, ren) = (member("Mei Suzuki"), member("Ren Kobayashi"));
+    let people = consultant
+        .get(&format!("/engagements/{sakura}/people"))
+        .await;
+    let csrf = people.csrf();
+    let back = format!("/engagements/{sakura}/people");
+    let changed = consultant
+        .post(
+            &format!("/engagements/{sakura}/actions/change_role"),
+            &[
+                ("csrf", &csrf),
+                ("back", &back),
+                ("member", &mei),
+                ("role", "CLIENT_VIEWER"),
+                ("reason", "moved to head office"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    let after = consultant.get(&back).await;
+    assert!(
+        after.body.contains(r#"data-testid="flash">Saved."#),
+        "{}",
+        after.body
+    );
+    consultant
+        .post(
+            &format!("/engagements/{sakura}/actions/remove_member"),
+            &[
+                ("csrf", &csrf),
+                ("back", &back),
+                ("member", &ren),
+                ("until", "2026-09-30"),
+                ("reason", "left the company"),
+            ],
+        )
+        .await;
+    let after = consultant.get(&back).await;
+    assert!(
+        after.body.contains(r#"data-testid="flash">Saved."#),
+        "{}",
+        after.body
+    );
+    assert!(
+        after.body.contains("30 Sep 2026"),
+        "the last day shows: {}",
+        after.body
+    );
+}
+
+on_both_backends!(consultants_correct_values_retire_kpis_and_end_memberships);
