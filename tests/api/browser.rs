@@ -69,6 +69,16 @@ async fn driver() -> Driver {
 
 /// A headless Chromium of the given width whose preferred language is `language`.
 async fn browser(driver: &Driver, width: u32, language: &str) -> Client {
+    browser_downloading_to(driver, width, language, None).await
+}
+
+/// The same, saving downloads into `downloads`.
+async fn browser_downloading_to(
+    driver: &Driver,
+    width: u32,
+    language: &str,
+    downloads: Option<&std::path::Path>,
+) -> Client {
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
@@ -80,7 +90,11 @@ async fn browser(driver: &Driver, width: u32, language: &str) -> Client {
                 // Nothing may come from the network: only the test server is reachable.
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
             ],
-            "prefs": { "intl.accept_languages": language },
+            "prefs": {
+                "intl.accept_languages": language,
+                "download.default_directory": downloads.map(|d| d.display().to_string()).unwrap_or_default(),
+                "download.prompt_for_download": false,
+            },
         }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -200,7 +214,8 @@ async fn people_use_the_web_app_in_a_real_browser(app: TestApp) {
     let base = app.address.clone();
 
     // The member, on a phone-sized screen, in Japanese (from the browser's language).
-    let member = browser(&driver, 375, "ja").await;
+    let downloads = tempfile::tempdir().unwrap();
+    let member = browser_downloading_to(&driver, 375, "ja", Some(downloads.path())).await;
     accept_invitation(&member, &base, &tokens.links[2], "li-wei-password").await;
     assert!(body(&member).await.contains("ポートフォリオ"));
     shoot(&member, &dir, "member-portfolio-ja").await;
@@ -219,21 +234,8 @@ async fn people_use_the_web_app_in_a_real_browser(app: TestApp) {
         .unwrap();
     period.clear().await.unwrap();
     period.send_keys("2026-06").await.unwrap();
-    member
-        .find(Locator::Css("form.period-picker button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    member
-        .wait()
-        .for_element(Locator::Css("a[href*='/members/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&member, "form.period-picker button").await;
+    click(&member, "a[href*='/members/']").await;
     assert_eq!(
         text(&member, "[data-testid=payout-amount]").await,
         "¥131,667"
@@ -254,6 +256,24 @@ async fn people_use_the_web_app_in_a_real_browser(app: TestApp) {
         .await
         .expect("the statement link");
     assert!(download.attr("download").await.unwrap().is_some());
+    download.click().await.unwrap();
+    let mut saved = None;
+    for _ in 0..100 {
+        saved = std::fs::read_dir(downloads.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "xlsx"));
+        if saved.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let saved = saved.expect("the statement is saved as an .xlsx file");
+    let name = saved.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.starts_with("statement-2026-06-"), "{name}");
+    let bytes = std::fs::read(&saved).unwrap();
+    assert_eq!(&bytes[..2], b"PK", "an XLSX file");
     // Nothing is wider than the phone.
     let overflow = member
         .execute(
@@ -459,6 +479,48 @@ async fn people_use_the_web_app_in_a_real_browser(app: TestApp) {
     );
     shoot(&owner, &dir, "owner-payouts-zh").await;
     owner.close().await.unwrap();
+
+    // A client viewer: pseudonyms everywhere, no personal cards.
+    let acme_id = acme.clone();
+    app.ok(
+        &tokens.consultant,
+        "mutation($i: AddMemberInput!) { addMember(input: $i) { id } }",
+        json!({ "i": { "engagementId": acme_id, "displayName": "Kenji Mori", "email": "kenji.mori@acme.example",
+                       "role": "CLIENT_VIEWER", "activeFrom": "2026-04-01" } }),
+    )
+    .await;
+    let context = Context::connect(&app.database.url).await.unwrap();
+    let sign_in = kpi_ledger::web::sign_in::SignIn::new(context.db.clone());
+    let viewer_link = kpi_ledger::web::invitation_path(
+        context.services.accounts(),
+        &sign_in,
+        "kenji.mori@acme.example",
+    )
+    .await
+    .unwrap();
+    context.db.close().await;
+    let viewer = browser(&driver, 1280, "en").await;
+    accept_invitation(&viewer, &base, &viewer_link, "kenji-password-1").await;
+    viewer
+        .goto(&format!("{base}/engagements/{acme_id}/audit"))
+        .await
+        .unwrap();
+    let log = text(&viewer, "[data-testid=audit-log]").await;
+    assert!(log.contains("Member "), "{log}");
+    for name in ["Li Wei", "Aiko Sato", "Hiro Tanaka"] {
+        assert!(!log.contains(name), "the viewer reads {name}: {log}");
+    }
+    shoot(&viewer, &dir, "viewer-audit-log").await;
+    viewer
+        .goto(&format!("{base}/engagements/{acme_id}?period=2026-06"))
+        .await
+        .unwrap();
+    let overview = body(&viewer).await;
+    assert!(
+        !overview.contains("View scorecard") && !overview.contains("Li Wei"),
+        "{overview}"
+    );
+    viewer.close().await.unwrap();
 
     // Sign out: back to the sign-in page.
     consultant
