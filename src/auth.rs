@@ -47,7 +47,14 @@ pub struct AuthSettings {
     /// Required `aud` claim of external tokens.
     #[arg(long, env = "KPI_LEDGER_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+    /// Longest lifetime of a token this installation signs (and accepts from itself).
+    #[arg(long, env = "KPI_LEDGER_MAX_TOKEN_TTL", default_value = "90d")]
+    pub max_token_ttl: Option<humantime::Duration>,
 }
+
+/// The longest token lifetime when none is configured.
+pub const DEFAULT_MAX_TOKEN_TTL: std::time::Duration =
+    std::time::Duration::from_secs(90 * 24 * 3600);
 
 /// The claims kpi-ledger reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +91,10 @@ pub enum AuthError {
     CannotIssue,
     #[error("token rejected: {0}")]
     Rejected(jsonwebtoken::errors::Error),
+    #[error("a token may live at most {max}; asked for {asked}")]
+    TooLong { max: String, asked: String },
+    #[error("token rejected: it lives longer than this installation allows ({max})")]
+    LivesTooLong { max: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -93,6 +104,8 @@ pub struct TokenService {
     encoding: Option<EncodingKey>,
     decoding: DecodingKey,
     validation: Validation,
+    /// The longest lifetime (`exp − iat`) of a self-signed token.
+    max_lifetime: chrono::Duration,
 }
 
 impl TokenService {
@@ -136,6 +149,7 @@ impl TokenService {
                 encoding: None,
                 decoding,
                 validation,
+                max_lifetime: max_lifetime(settings),
             });
         }
         let secret = match &settings.jwt_secret {
@@ -143,7 +157,9 @@ impl TokenService {
             Some(secret) => secret.as_bytes().to_vec(),
             None => stored_secret(db).await?,
         };
-        Ok(Self::hs256(&secret))
+        let mut service = Self::hs256(&secret);
+        service.max_lifetime = max_lifetime(settings);
+        Ok(service)
     }
 
     /// A service signing and verifying with an HS256 secret.
@@ -152,12 +168,21 @@ impl TokenService {
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.set_issuer(&[ISSUER]);
         validation.validate_aud = false;
+        validation.validate_nbf = true;
         validation.leeway = 30;
         Self {
             encoding: Some(EncodingKey::from_secret(secret)),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            max_lifetime: chrono::Duration::from_std(DEFAULT_MAX_TOKEN_TTL)
+                .unwrap_or(chrono::Duration::days(90)),
         }
+    }
+
+    /// Whether tokens come from an external identity provider (then an `email` claim the
+    /// provider verified may name the account; self-signed tokens name it by user id).
+    pub fn external(&self) -> bool {
+        self.encoding.is_none()
     }
 
     /// Whether this installation signs tokens itself (not with an external provider).
@@ -173,6 +198,14 @@ impl TokenService {
         expires_at: DateTime<Utc>,
     ) -> Result<String, AuthError> {
         let encoding = self.encoding.as_ref().ok_or(AuthError::CannotIssue)?;
+        if expires_at - now > self.max_lifetime {
+            return Err(AuthError::TooLong {
+                max: humantime::format_duration(self.max_lifetime.to_std().unwrap_or_default())
+                    .to_string(),
+                asked: humantime::format_duration((expires_at - now).to_std().unwrap_or_default())
+                    .to_string(),
+            });
+        }
         let claims = Claims {
             sub: user_id.to_string(),
             iat: now.timestamp(),
@@ -184,12 +217,28 @@ impl TokenService {
         encode(&Header::new(Algorithm::HS256), &claims, encoding).map_err(AuthError::Rejected)
     }
 
-    /// Checks signature, algorithm, expiry and issuer.
+    /// Checks signature, algorithm, expiry, not-before and issuer, and for self-signed
+    /// tokens that they live no longer than allowed.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(AuthError::Rejected)
+            .map_err(AuthError::Rejected)?;
+        if !self.external() && claims.exp - claims.iat > self.max_lifetime.num_seconds() {
+            return Err(AuthError::LivesTooLong {
+                max: humantime::format_duration(self.max_lifetime.to_std().unwrap_or_default())
+                    .to_string(),
+            });
+        }
+        Ok(claims)
     }
+}
+
+fn max_lifetime(settings: &AuthSettings) -> chrono::Duration {
+    let max = settings
+        .max_token_ttl
+        .map(Into::into)
+        .unwrap_or(DEFAULT_MAX_TOKEN_TTL);
+    chrono::Duration::from_std(max).unwrap_or(chrono::Duration::days(90))
 }
 
 async fn stored_secret(db: &Db) -> Result<Vec<u8>, AuthError> {
@@ -233,5 +282,30 @@ mod tests {
             .unwrap();
         assert!(service.verify(&expired).is_err());
         assert!(service.verify("not-a-token").is_err());
+    }
+
+    #[test]
+    fn tokens_live_at_most_the_maximum_and_not_before_nbf() {
+        let service = TokenService::hs256(&[7u8; 32]);
+        let now = Utc::now();
+        assert!(matches!(
+            service.issue(user(), now, now + Duration::days(36500)),
+            Err(AuthError::TooLong { .. })
+        ));
+        assert!(service.issue(user(), now, now + Duration::days(90)).is_ok());
+        // A token signed with the key but living longer than allowed, or not valid yet.
+        let key = EncodingKey::from_secret(&[7u8; 32]);
+        let long = serde_json::json!({ "sub": user().to_string(), "iss": ISSUER,
+            "iat": now.timestamp(), "exp": (now + Duration::days(3650)).timestamp() });
+        let long = encode(&Header::new(Algorithm::HS256), &long, &key).unwrap();
+        assert!(matches!(
+            service.verify(&long),
+            Err(AuthError::LivesTooLong { .. })
+        ));
+        let later = serde_json::json!({ "sub": user().to_string(), "iss": ISSUER,
+            "iat": now.timestamp(), "nbf": (now + Duration::hours(1)).timestamp(),
+            "exp": (now + Duration::days(1)).timestamp() });
+        let later = encode(&Header::new(Algorithm::HS256), &later, &key).unwrap();
+        assert!(service.verify(&later).is_err(), "nbf in the future");
     }
 }

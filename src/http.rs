@@ -159,10 +159,12 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, A
     };
     // An email names an account only if the identity provider verified it; anyone can
     // register an unverified address that belongs to someone else.
+    // Self-signed tokens name their user by id; only an external provider's may name
+    // one by an email address it verified.
     let verified_email = claims
         .email
         .as_ref()
-        .filter(|_| claims.email_verified == Some(true));
+        .filter(|_| claims.email_verified == Some(true) && state.tokens.external());
     let account = match (by_id, verified_email) {
         (Ok(Some(account)), _) => Some(account),
         (Ok(None), Some(email)) => match state.accounts.by_email(email).await {

@@ -173,6 +173,30 @@ async fn missing_forged_expired_and_orphaned_tokens_get_401(app: TestApp) {
         )
         .unwrap();
     assert_eq!(app.post(Some(&ghost), query.clone()).await.status(), 401);
+
+    // Signed with the installation's own key but naming the user by a verified email
+    // rather than a user id, or not valid before an hour from now: refused.
+    let secret: Vec<u8> = kpi_ledger::on_db!(&db, pool => {
+        sqlx::query_scalar("SELECT secret FROM installation_secrets WHERE name = 'jwt_hs256'")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    });
+    let key = jsonwebtoken::EncodingKey::from_secret(&secret);
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    let by_email = json!({ "sub": "not-a-uuid", "iss": "kpi-ledger", "iat": now.timestamp(),
+        "exp": (now + Duration::hours(1)).timestamp(),
+        "email": "aiko@consultancy.example", "email_verified": true });
+    let by_email = jsonwebtoken::encode(&header, &by_email, &key).unwrap();
+    assert_eq!(app.post(Some(&by_email), query.clone()).await.status(), 401);
+    let not_yet = json!({ "sub": user_id.to_string(), "iss": "kpi-ledger", "iat": now.timestamp(),
+        "nbf": (now + Duration::hours(1)).timestamp(), "exp": (now + Duration::hours(2)).timestamp() });
+    let not_yet = jsonwebtoken::encode(&header, &not_yet, &key).unwrap();
+    assert_eq!(app.post(Some(&not_yet), query.clone()).await.status(), 401);
+    let forever = json!({ "sub": user_id.to_string(), "iss": "kpi-ledger", "iat": now.timestamp(),
+        "exp": (now + Duration::days(36500)).timestamp() });
+    let forever = jsonwebtoken::encode(&header, &forever, &key).unwrap();
+    assert_eq!(app.post(Some(&forever), query.clone()).await.status(), 401);
     db.close().await;
 
     // And the real one works.
