@@ -15,11 +15,13 @@
 //! following spreads.
 
 use crate::error::TOO_COMPLEX;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest,
+};
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{Name, Pos, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Pos, Positioned, Response, ServerError, ServerResult, Variables};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -196,8 +198,58 @@ impl ExtensionFactory for QueryLimits {
 
 struct QueryLimitsExtension;
 
+/// The longest error message a response carries: errors never echo a client's document
+/// or values back at length.
+pub const MAX_ERROR_MESSAGE: usize = 300;
+
+/// `message` cut to [`MAX_ERROR_MESSAGE`] characters.
+pub fn bounded(message: &str) -> String {
+    if message.chars().count() <= MAX_ERROR_MESSAGE {
+        return message.to_string();
+    }
+    let mut cut: String = message.chars().take(MAX_ERROR_MESSAGE).collect();
+    cut.push('…');
+    cut
+}
+
+/// A syntax error as one short line — where, and what was expected — without the
+/// offending source line the parser quotes.
+fn syntax_error(error: async_graphql::parser::Error) -> ServerError {
+    use async_graphql::parser::Error;
+    match error {
+        Error::Syntax { message, start, .. } => {
+            let expected = message
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("= "))
+                .unwrap_or("unexpected input");
+            ServerError::new(
+                bounded(&format!(
+                    "syntax error at line {}, column {}: {expected}",
+                    start.line, start.column
+                )),
+                Some(start),
+            )
+        }
+        other => {
+            let positions: Vec<Pos> = other.positions().collect();
+            let mut error = ServerError::new(bounded(&other.to_string()), None);
+            error.locations = positions;
+            error
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Extension for QueryLimitsExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            error.message = bounded(&error.message);
+        }
+        response
+    }
+
     async fn parse_query(
         &self,
         _ctx: &ExtensionContext<'_>,
@@ -206,7 +258,7 @@ impl Extension for QueryLimitsExtension {
         _next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         // Not `next`: see the module documentation.
-        let document = async_graphql::parser::parse_query(query)?;
+        let document = async_graphql::parser::parse_query(query).map_err(syntax_error)?;
         if let Err(refusal) = check(&document) {
             let mut error = ServerError::new(refusal.message(), Some(Pos::default()));
             error.locations.clear();

@@ -149,6 +149,30 @@ async fn every_error_carries_a_code(app: TestApp) {
         let body = app.gql(&token, query, variables).await;
         assert_eq!(code(&body), "VALIDATION", "{case}: {body}");
     }
+
+    // Errors never echo the document back at length.
+    let long_syntax = format!("{{ viewer {{ email }} {} @@@ }}", "x".repeat(50_000));
+    let body = app.gql(&token, &long_syntax, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("syntax error at line 1, column"),
+        "{message}"
+    );
+    assert!(
+        message.chars().count() <= 301,
+        "{} characters",
+        message.len()
+    );
+    assert_eq!(code(&body), "VALIDATION", "{body}");
+    let long_field = format!("{{ viewer {{ {} }} }}", "y".repeat(50_000));
+    let body = app.gql(&token, &long_field, json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.chars().count() <= 301,
+        "{} characters",
+        message.len()
+    );
+    assert!(body.to_string().len() < 2_000, "the whole answer is small");
 }
 on_both_backends!(every_error_carries_a_code);
 
