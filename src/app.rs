@@ -64,6 +64,7 @@ impl Context {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    services: Arc<Services>,
     projector: Arc<Projector>,
     /// How often to sign an audit checkpoint, if at all.
     checkpoint_every: Option<Duration>,
@@ -95,6 +96,8 @@ impl Application {
             accounts: context.services.accounts().clone(),
             db: context.db.clone(),
             max_upload_bytes,
+            graphiql: true,
+            cors_origins: Vec::new(),
         };
         let listener = TcpListener::bind(listen)
             .await
@@ -102,9 +105,36 @@ impl Application {
         Ok(Self {
             listener,
             state,
+            services: context.services,
             projector: context.projector,
             checkpoint_every: None,
         })
+    }
+
+    /// Production switches: GraphiQL served or not, introspection answered or refused.
+    pub fn with_exploration(mut self, graphiql: bool, introspection: bool) -> Self {
+        self.state.graphiql = graphiql;
+        if !introspection {
+            self.state.schema = kpi_ledger_graphql::build_schema_with(self.services.ports(), false);
+        }
+        self
+    }
+
+    /// Origins whose pages may call the API from a browser (CORS). Invalid ones are
+    /// refused with an error naming them.
+    pub fn with_cors_origins(mut self, origins: &[String]) -> anyhow::Result<Self> {
+        self.state.cors_origins = origins
+            .iter()
+            .map(|origin| {
+                let trimmed = origin.trim().trim_end_matches('/');
+                if !(trimmed.starts_with("https://") || trimmed.starts_with("http://")) {
+                    anyhow::bail!("--cors-origin `{origin}`: give a scheme and host, like https://app.example.jp");
+                }
+                axum::http::HeaderValue::from_str(trimmed)
+                    .with_context(|| format!("--cors-origin `{origin}` is not a valid origin"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(self)
     }
 
     /// Signs an audit checkpoint every `every` (docs/AUDIT.md). With several servers, a

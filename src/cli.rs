@@ -49,6 +49,20 @@ pub enum Command {
         /// Sign an audit checkpoint this often (e.g. 1h); off unless set.
         #[arg(long, env = "KPI_LEDGER_AUDIT_CHECKPOINT_EVERY")]
         audit_checkpoint_every: Option<humantime::Duration>,
+        /// Do not serve GraphiQL on GET /graphql (production).
+        #[arg(long, env = "KPI_LEDGER_NO_GRAPHIQL")]
+        no_graphiql: bool,
+        /// Refuse introspection queries (production).
+        #[arg(long, env = "KPI_LEDGER_NO_INTROSPECTION")]
+        no_introspection: bool,
+        /// An origin whose pages may call the API from a browser (CORS), e.g.
+        /// https://app.example.jp; repeat for several. None by default.
+        #[arg(
+            long = "cors-origin",
+            env = "KPI_LEDGER_CORS_ORIGINS",
+            value_delimiter = ','
+        )]
+        cors_origins: Vec<String>,
         #[command(flatten)]
         auth: AuthSettings,
     },
@@ -169,12 +183,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo,
             max_upload_bytes,
             audit_checkpoint_every,
+            no_graphiql,
+            no_introspection,
+            cors_origins,
             auth,
         } => {
             let app =
                 Application::build_with_limits(&cli.database_url, &listen, &auth, max_upload_bytes)
                     .await?
-                    .with_audit_checkpoints(audit_checkpoint_every.map(Into::into));
+                    .with_audit_checkpoints(audit_checkpoint_every.map(Into::into))
+                    .with_exploration(!no_graphiql, !no_introspection)
+                    .with_cors_origins(&cors_origins)?;
             if demo {
                 let context = Context::connect(&cli.database_url).await?;
                 let tokens = crate::demo::seed(&context, &auth).await?;

@@ -34,6 +34,10 @@ pub struct AppState {
     pub db: Db,
     /// Largest file an upload may carry.
     pub max_upload_bytes: usize,
+    /// Whether `GET /graphql` serves GraphiQL.
+    pub graphiql: bool,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -41,12 +45,34 @@ pub fn router(state: AppState) -> Router {
     // and `map` of up to `MAX_BODY_BYTES` each.
     let body_limit = state.max_upload_bytes.saturating_add(2 * MAX_BODY_BYTES);
     let pages = crate::web::router(&state);
-    Router::new()
-        .route("/graphql", get(crate::graphiql::page).post(graphql))
-        .route("/assets/graphiql/{file}", get(crate::graphiql::asset))
+    let cors = (!state.cors_origins.is_empty()).then(|| {
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(state.cors_origins.clone())
+            .allow_methods([axum::http::Method::POST, axum::http::Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static(CORRELATION_HEADER),
+            ])
+            .expose_headers([HeaderName::from_static(CORRELATION_HEADER)])
+    });
+    let graphql_route = if state.graphiql {
+        get(crate::graphiql::page).post(graphql)
+    } else {
+        axum::routing::post(graphql)
+    };
+    let mut api = Router::new()
+        .route("/graphql", graphql_route)
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(state)
+        .route("/readyz", get(readyz));
+    if state.graphiql {
+        api = api.route("/assets/graphiql/{file}", get(crate::graphiql::asset));
+    }
+    let api = match cors {
+        Some(cors) => api.layer(cors),
+        None => api,
+    };
+    api.with_state(state)
         .merge(pages)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(body_limit))
@@ -61,6 +87,24 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(middleware::from_fn(assign_correlation_id))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// Headers every response carries, whatever produced it: no MIME sniffing, no framing by
+/// other sites, no referrer beyond this origin. Pages add their own content policy.
+async fn security_headers(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    headers
+        .entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("DENY"));
+    headers
+        .entry(header::REFERRER_POLICY)
+        .or_insert(HeaderValue::from_static("same-origin"));
+    response
 }
 
 /// Keeps the caller's correlation id if it is a UUID, else assigns a fresh one, so the

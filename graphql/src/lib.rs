@@ -57,7 +57,13 @@ const MAX_COMPLEXITY: usize = 2_000;
 
 /// The schema wired to the server's ports.
 pub fn build_schema(ports: Ports) -> KpiSchema {
-    Schema::build(
+    build_schema_with(ports, true)
+}
+
+/// [`build_schema`], with introspection answered or refused (production installations
+/// may switch it off: `serve --no-introspection`).
+pub fn build_schema_with(ports: Ports, introspection: bool) -> KpiSchema {
+    let builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
@@ -65,8 +71,12 @@ pub fn build_schema(ports: Ports) -> KpiSchema {
     .data(ports)
     .extension(error::ErrorCodes)
     .extension(limits::QueryLimits)
-    .limit_complexity(MAX_COMPLEXITY)
-    .finish()
+    .limit_complexity(MAX_COMPLEXITY);
+    if introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The schema in SDL, as exported to `docs/schema.graphql`.

@@ -112,6 +112,15 @@ impl TestApp {
 
     /// Starts a server whose uploads may carry at most `max_upload_bytes`.
     pub async fn start_with_upload_limit(database: TestDatabase, max_upload_bytes: usize) -> Self {
+        Self::start_configured(database, max_upload_bytes, |app| app).await
+    }
+
+    /// Starts a server configured by `configure` (production switches, CORS).
+    pub async fn start_configured(
+        database: TestDatabase,
+        max_upload_bytes: usize,
+        configure: impl FnOnce(Application) -> Application,
+    ) -> Self {
         init_logs();
         let app = Application::build_with_limits(
             &database.url,
@@ -121,6 +130,7 @@ impl TestApp {
         )
         .await
         .expect("build application");
+        let app = configure(app);
         let address = format!("http://{}", app.local_addr().unwrap());
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until(async {

@@ -241,3 +241,90 @@ async fn lists_that_grow_come_in_pages_with_opaque_cursors_and_a_total(app: Test
     assert_eq!(big["engagement"]["imports"]["totalCount"], 0);
 }
 on_both_backends!(lists_that_grow_come_in_pages_with_opaque_cursors_and_a_total);
+
+async fn every_response_carries_security_headers_and_cors_is_off_unless_configured(app: TestApp) {
+    let token = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(&token)
+        .header("origin", "https://evil.example")
+        .json(&json!({ "query": "{ viewer { email } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert_eq!(response.headers()["referrer-policy"], "same-origin");
+    assert!(response
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+    let preflight = |origin: &'static str, address: String| {
+        let client = client.clone();
+        async move {
+            client
+                .request(reqwest::Method::OPTIONS, format!("{address}/graphql"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization,content-type",
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = preflight("https://app.example.jp", app.address.clone()).await;
+    assert!(refused
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+
+    // Configured: that origin only. With exploration off: no GraphiQL, no introspection.
+    let mut app = app;
+    app.stop().await;
+    let database = std::mem::replace(
+        &mut app.database,
+        crate::helpers::TestDatabase::shared("unused"),
+    );
+    let configured = TestApp::start_configured(
+        database,
+        kpi_ledger::http::DEFAULT_MAX_UPLOAD_BYTES,
+        |server| {
+            server
+                .with_cors_origins(&["https://app.example.jp".to_string()])
+                .unwrap()
+                .with_exploration(false, false)
+        },
+    )
+    .await;
+    let allowed = preflight("https://app.example.jp", configured.address.clone()).await;
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example.jp"
+    );
+    let other = preflight("https://evil.example", configured.address.clone()).await;
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let graphiql = client
+        .get(format!("{}/graphql", configured.address))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(graphiql.status(), 200, "GraphiQL is off");
+    let token = configured.token_for_email("aiko@consultancy.example").await;
+    let body = configured
+        .gql(&token, "{ __schema { types { name } } }", json!({}))
+        .await;
+    assert!(
+        body["data"]["__schema"].is_null(),
+        "introspection answers nothing: {body}"
+    );
+    configured
+        .ok(&token, "{ viewer { email } }", json!({}))
+        .await;
+}
+on_both_backends!(every_response_carries_security_headers_and_cors_is_off_unless_configured);
