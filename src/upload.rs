@@ -17,6 +17,11 @@ pub struct UploadLimits {
     pub max_files: usize,
 }
 
+/// How many variables one file may be mapped to, and how many parts a request may have
+/// besides its files: a `map` naming one file 50,000 times is refused, not copied.
+const MAX_MAP_PATHS: usize = 10;
+const MAX_OTHER_PARTS: usize = 8;
+
 /// Why an upload was refused: an HTTP status and a message.
 pub type Refusal = (StatusCode, String);
 
@@ -75,6 +80,8 @@ pub async fn read(
     let mut operations: Option<async_graphql::Request> = None;
     let mut map: HashMap<String, Vec<String>> = HashMap::new();
     let mut files: Vec<(String, UploadValue)> = Vec::new();
+    let mut other_parts = 0;
+    let mut map_read = false;
     while let Some(mut field) = multipart.next_field().await.map_err(refusal)? {
         match field.name().map(str::to_string).as_deref() {
             Some("operations") => {
@@ -88,6 +95,26 @@ pub async fn read(
                 let bytes = field.bytes().await.map_err(refusal)?;
                 map = serde_json::from_slice(&bytes)
                     .map_err(|e| bad(format!("`map` is not a map of files to variables: {e}")))?;
+                map_read = true;
+                let paths: usize = map.values().map(Vec::len).sum();
+                if map.len() > limits.max_files || paths > MAX_MAP_PATHS * limits.max_files {
+                    return Err(bad(format!(
+                        "`map` names {paths} variable(s) for {} part(s): at most {} file(s), each for at most {MAX_MAP_PATHS} variables",
+                        map.len(),
+                        limits.max_files
+                    )));
+                }
+            }
+            Some(name) if map_read && !map.contains_key(name) => {
+                // A part that is neither the operations, the map nor a mapped file.
+                other_parts += 1;
+                if other_parts > MAX_OTHER_PARTS {
+                    return Err(bad(format!(
+                        "at most {MAX_OTHER_PARTS} parts besides `operations`, `map` and the file"
+                    )));
+                }
+                while field.chunk().await.map_err(refusal)?.is_some() {}
+                let _ = name;
             }
             Some(name) => {
                 if files.len() == limits.max_files {
@@ -118,7 +145,14 @@ pub async fn read(
                     },
                 ));
             }
-            None => {}
+            None => {
+                other_parts += 1;
+                if other_parts > MAX_OTHER_PARTS {
+                    return Err(bad(format!(
+                        "at most {MAX_OTHER_PARTS} parts besides `operations`, `map` and the file"
+                    )));
+                }
+            }
         }
     }
     let mut request = operations.ok_or_else(|| bad("the upload has no `operations` part"))?;

@@ -912,6 +912,40 @@ async fn uploads_over_the_limit_or_with_two_files_are_refused(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), 413, "an oversized operations part");
+    // A map naming the one file 50,000 times: refused as a bad request, not a 500.
+    let operations = json!({ "query": IMPORT, "variables": { "input": input(&e, "GENERIC_CSV", "amazon_jp"), "file": null } });
+    let paths: Vec<String> = (0..50_000).map(|_| "variables.file".to_string()).collect();
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": paths }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(b"date,platform,metric,value\n".to_vec())
+                .file_name("x.csv"),
+        );
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", small.address))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400, "a map of 50,000 entries");
+    // Many stray parts: refused too.
+    let mut form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string());
+    for i in 0..100 {
+        form = form.text(format!("stray{i}"), "x");
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", small.address))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400, "a hundred stray parts");
     assert_eq!(small.count("import_jobs").await, 0);
 }
 on_both_backends!(uploads_over_the_limit_or_with_two_files_are_refused);
