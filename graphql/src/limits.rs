@@ -44,6 +44,9 @@ struct Shape {
 /// Why a document was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// An input value longer than [`MAX_TEXT`] characters or a list longer than
+    /// [`MAX_LIST`]: the argument's path and what is wrong. Refused as VALIDATION.
+    InputTooLong(String),
     TooLarge,
     TooDeep,
     TooNested,
@@ -54,6 +57,7 @@ pub enum Refusal {
 impl Refusal {
     fn message(&self) -> String {
         match self {
+            Refusal::InputTooLong(what) => what.clone(),
             Refusal::TooLarge => format!(
                 "the query selects more than {MAX_FIELDS} fields once its fragments are expanded; ask for less in one request"
             ),
@@ -90,6 +94,9 @@ impl<'d> Measure<'d> {
         for selection in &set.items {
             let inner = match &selection.node {
                 Selection::Field(field) => {
+                    for (argument, value) in &field.node.arguments {
+                        input(&value.node, argument.node.as_str())?;
+                    }
                     let name = field.node.name.node.as_str();
                     let inside = introspection || name == "__schema" || name == "__type";
                     let child = self.selection_set(&field.node.selection_set.node, inside)?;
@@ -136,6 +143,42 @@ impl<'d> Measure<'d> {
         self.memo.insert(key.as_str(), Some(shape));
         Ok(shape)
     }
+}
+
+/// The longest text any input may carry (reasons, notes, names), in characters.
+pub const MAX_TEXT: usize = 4_000;
+/// The longest list any input may carry (periods of one `setTarget`, participants, …).
+pub const MAX_LIST: usize = 400;
+
+/// Checks an input value written in the document or given as a variable against
+/// [`MAX_TEXT`] and [`MAX_LIST`], naming where it is.
+fn input(value: &async_graphql_value::Value, path: &str) -> Result<(), Refusal> {
+    use async_graphql_value::Value;
+    match value {
+        Value::String(text) if text.chars().count() > MAX_TEXT => Err(Refusal::InputTooLong(
+            format!("{path}: at most {MAX_TEXT} characters"),
+        )),
+        Value::List(items) if items.len() > MAX_LIST => Err(Refusal::InputTooLong(format!(
+            "{path}: at most {MAX_LIST} items"
+        ))),
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| input(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields
+            .iter()
+            .try_for_each(|(name, item)| input(item, &format!("{path}.{name}"))),
+        _ => Ok(()),
+    }
+}
+
+/// Checks a request's variables against [`MAX_TEXT`] and [`MAX_LIST`].
+pub fn check_variables(variables: &Variables) -> Result<(), Refusal> {
+    for (name, value) in variables.iter() {
+        let value = value.clone().into_value();
+        input(&value, &format!("${name}"))?;
+    }
+    Ok(())
 }
 
 /// The nesting of a selection set as written (spreads not followed).
@@ -259,11 +302,15 @@ impl Extension for QueryLimitsExtension {
     ) -> ServerResult<ExecutableDocument> {
         // Not `next`: see the module documentation.
         let document = async_graphql::parser::parse_query(query).map_err(syntax_error)?;
-        if let Err(refusal) = check(&document) {
+        if let Err(refusal) = check_variables(_variables).and_then(|()| check(&document)) {
+            let code = match refusal {
+                Refusal::InputTooLong(_) => crate::error::VALIDATION,
+                _ => TOO_COMPLEX,
+            };
             let mut error = ServerError::new(refusal.message(), Some(Pos::default()));
             error.locations.clear();
             let mut extensions = async_graphql::ErrorExtensionValues::default();
-            extensions.set("code", TOO_COMPLEX);
+            extensions.set("code", code);
             error.extensions = Some(extensions);
             return Err(error);
         }
@@ -299,6 +346,35 @@ mod tests {
         assert_eq!(checked(&doubling_fragments(200)), Err(Refusal::TooLarge));
         // A few doublings are an ordinary query.
         assert_eq!(checked(&doubling_fragments(5)), Ok(()));
+    }
+
+    #[test]
+    fn long_texts_and_lists_are_refused_where_they_are() {
+        let long = "x".repeat(MAX_TEXT + 1);
+        let query = format!("mutation {{ setTarget(input: {{ reason: \"{long}\" }}) {{ id }} }}");
+        assert_eq!(
+            checked(&query),
+            Err(Refusal::InputTooLong(format!(
+                "input.reason: at most {MAX_TEXT} characters"
+            )))
+        );
+        let periods = vec!["\"2026-01\""; MAX_LIST + 1].join(", ");
+        let query = format!("mutation {{ setTarget(input: {{ periods: [{periods}] }}) {{ id }} }}");
+        assert_eq!(
+            checked(&query),
+            Err(Refusal::InputTooLong(format!(
+                "input.periods: at most {MAX_LIST} items"
+            )))
+        );
+        let ok = "mutation { setTarget(input: { reason: \"budget moved\", periods: [\"2026-07\"] }) { id } }";
+        assert_eq!(checked(ok), Ok(()));
+        let variables = Variables::from_json(serde_json::json!({ "i": { "notes": [long] } }));
+        assert_eq!(
+            check_variables(&variables),
+            Err(Refusal::InputTooLong(format!(
+                "$i.notes[0]: at most {MAX_TEXT} characters"
+            )))
+        );
     }
 
     #[test]

@@ -150,6 +150,48 @@ async fn every_error_carries_a_code(app: TestApp) {
         assert_eq!(code(&body), "VALIDATION", "{case}: {body}");
     }
 
+    // Inputs have length caps: a 900 KB reason, 828 periods in one setTarget.
+    let kpi = app
+        .ok(
+            &token,
+            "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }",
+            json!({ "i": { "engagementId": engagement, "metric": "gmv", "weight": "100", "assignee": { "team": true } } }),
+        )
+        .await["defineKpi"]["id"]
+        .clone();
+    let set = "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }";
+    let long_reason = app
+        .gql(
+            &token,
+            set,
+            json!({ "i": { "engagementId": engagement, "kpiId": kpi, "periods": ["2026-07"],
+                           "threshold": "1", "target": "2", "reason": "x".repeat(900_000) } }),
+        )
+        .await;
+    assert_eq!(
+        code(&long_reason),
+        "VALIDATION",
+        "{}",
+        &long_reason.to_string()[..300]
+    );
+    assert!(long_reason["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("$i.reason: at most 4000 characters"));
+    let periods: Vec<String> = (0..828)
+        .map(|i| format!("{}-{:02}", 2026 + i / 12, i % 12 + 1))
+        .collect();
+    let many = app
+        .gql(
+            &token,
+            set,
+            json!({ "i": { "engagementId": engagement, "kpiId": kpi, "periods": periods,
+                           "threshold": "1", "target": "2", "reason": "plan" } }),
+        )
+        .await;
+    assert_eq!(code(&many), "VALIDATION", "{many}");
+    assert_eq!(app.count("target_history").await, 0, "nothing was recorded");
+
     // Errors never echo the document back at length.
     let long_syntax = format!("{{ viewer {{ email }} {} @@@ }}", "x".repeat(50_000));
     let body = app.gql(&token, &long_syntax, json!({})).await;
