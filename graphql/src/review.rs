@@ -505,13 +505,15 @@ impl ReviewMutation {
         load_review(ctx, &scope, review_id).await
     }
 
-    /// Records a finding (deviation and cause). Consultants only.
+    /// Records a finding (deviation and cause) about the team, a KPI or a member of this
+    /// engagement. Consultants only.
     async fn record_finding(&self, ctx: &Context<'_>, input: RecordFindingInput) -> Result<Review> {
         let Change {
             scope,
             permit,
             metadata,
         } = change(ctx, input.engagement_id, Capability::RunReviews, None).await?;
+        referenced(ctx, &scope, input.kpi_id, input.member_id).await?;
         let command = ReviewCommand::RecordFinding {
             kpi_id: input.kpi_id.map(KpiId),
             member_id: input.member_id.map(MemberId),
@@ -543,6 +545,7 @@ impl ReviewMutation {
             input.reason.clone(),
         )
         .await?;
+        referenced(ctx, &scope, input.kpi_id, input.member_id).await?;
         let reason = || needed(input.reason.clone(), "reason");
         let decision = match input.kind {
             DecisionKind::Accept => Decision::Accept,
@@ -622,4 +625,27 @@ impl ReviewMutation {
 
 fn needed<T>(value: Option<T>, field: &str) -> Result<T> {
     value.ok_or_else(|| validation(format!("{field}: required for this kind of decision")))
+}
+
+/// A KPI or member a review entry names must be of the engagement: an id from another
+/// engagement is refused as not found (and learns nothing about it).
+async fn referenced(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    kpi_id: Option<Uuid>,
+    member_id: Option<Uuid>,
+) -> Result<()> {
+    if let Some(kpi) = kpi_id {
+        let kpis = ports(ctx).kpis()?.kpis(scope).await.gql()?;
+        if !kpis.iter().any(|k| k.kpi_id == KpiId(kpi)) {
+            return Err(crate::error::not_found("kpi"));
+        }
+    }
+    if let Some(member) = member_id {
+        let members = ports(ctx).engagements()?.members(scope).await.gql()?;
+        if !members.iter().any(|m| m.member_id == MemberId(member)) {
+            return Err(crate::error::not_found("member"));
+        }
+    }
+    Ok(())
 }

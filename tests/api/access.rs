@@ -2,7 +2,7 @@ use crate::engagements::{add, open, DETAIL, LIST, OPEN, STATUS};
 use crate::helpers::TestApp;
 use crate::on_both_backends;
 use chrono::{Duration, Utc};
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn each_role_sees_what_the_spec_table_allows(app: TestApp) {
     let consultant = app
@@ -238,3 +238,81 @@ async fn health_and_readiness_answer_without_a_token(app: TestApp) {
         .contains("graphiql"));
 }
 on_both_backends!(health_and_readiness_answer_without_a_token);
+
+async fn review_entries_name_only_this_engagements_kpis_and_members(app: TestApp) {
+    let context = kpi_ledger::app::Context::connect(&app.database.url)
+        .await
+        .unwrap();
+    let tokens = kpi_ledger::demo::seed(&context, &kpi_ledger::auth::AuthSettings::default())
+        .await
+        .unwrap();
+    context.db.close().await;
+    let token = &tokens.consultant;
+    let data = app
+        .ok(
+            token,
+            "{ engagements(first: 10) { nodes { name id kpis { id } members(first: 50) { nodes { id role } } } } }",
+            json!({}),
+        )
+        .await;
+    let find = |name: &str| {
+        data["engagements"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let (acme, sakura) = (find("Acme Home JP"), find("Sakura Kitchen JP"));
+    let review = app
+        .ok(
+            token,
+            "mutation($i: OpenReviewInput!) { openReview(input: $i) { id } }",
+            json!({ "i": { "engagementId": sakura["id"], "period": "2026-05" } }),
+        )
+        .await["openReview"]["id"]
+        .clone();
+    let finding = "mutation($i: RecordFindingInput!) { recordFinding(input: $i) { id } }";
+    let foreign_kpi = acme["kpis"][0]["id"].clone();
+    let foreign_member = acme["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "MEMBER")
+        .unwrap()["id"]
+        .clone();
+    let input = |kpi: &Value, member: &Value| {
+        json!({ "i": { "engagementId": sakura["id"], "reviewId": review, "kpiId": kpi,
+                       "memberId": member, "deviation": "d", "cause": "c" } })
+    };
+    assert_eq!(
+        app.error_code(token, finding, input(&foreign_kpi, &Value::Null))
+            .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        app.error_code(token, finding, input(&Value::Null, &foreign_member))
+            .await,
+        "NOT_FOUND"
+    );
+    let decision = "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { id } }";
+    assert_eq!(
+        app.error_code(
+            token,
+            decision,
+            json!({ "i": { "engagementId": sakura["id"], "reviewId": review, "kind": "EXCUSE_KPI",
+                           "kpiId": foreign_kpi, "reason": "r" } }),
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    // The engagement's own KPI is fine.
+    app.ok(
+        token,
+        finding,
+        input(&sakura["kpis"][0]["id"], &Value::Null),
+    )
+    .await;
+}
+on_both_backends!(review_entries_name_only_this_engagements_kpis_and_members);
