@@ -98,6 +98,7 @@ impl Application {
             max_upload_bytes,
             graphiql: true,
             cors_origins: Vec::new(),
+            rate_limits: Arc::new(crate::http::RateLimits::default()),
         };
         let listener = TcpListener::bind(listen)
             .await
@@ -109,6 +110,12 @@ impl Application {
             projector: context.projector,
             checkpoint_every: None,
         })
+    }
+
+    /// Requests to the API allowed per user and per address: `(per second, burst)`.
+    pub fn with_rate_limits(mut self, per_user: (u32, u32), per_address: (u32, u32)) -> Self {
+        self.state.rate_limits = Arc::new(crate::http::RateLimits::new(per_user, per_address));
+        self
     }
 
     /// Production switches: GraphiQL served or not, introspection answered or refused.

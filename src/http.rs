@@ -38,6 +38,69 @@ pub struct AppState {
     pub graphiql: bool,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<HeaderValue>,
+    /// API requests per user and per client address.
+    pub rate_limits: Arc<RateLimits>,
+}
+
+/// Requests to `/graphql` allowed per user (after authentication) and per client address
+/// (before it): a sustained rate with a burst. Beyond, 429 with `Retry-After`. Counted in
+/// this process; several servers each count their own.
+pub struct RateLimits {
+    per_user: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
+    per_address: governor::DefaultKeyedRateLimiter<std::net::IpAddr>,
+}
+
+/// The default: 20 requests a second per user with bursts of 200, and 100 a second per
+/// address with bursts of 1,000 (an office behind one address).
+pub const DEFAULT_RATE_PER_USER: (u32, u32) = (20, 200);
+pub const DEFAULT_RATE_PER_ADDRESS: (u32, u32) = (100, 1_000);
+
+impl RateLimits {
+    /// `(per second, burst)` for users and for addresses; zeros are read as one.
+    pub fn new(per_user: (u32, u32), per_address: (u32, u32)) -> Self {
+        let quota = |(rate, burst): (u32, u32)| {
+            governor::Quota::per_second(
+                std::num::NonZeroU32::new(rate.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
+            )
+            .allow_burst(
+                std::num::NonZeroU32::new(burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN),
+            )
+        };
+        Self {
+            per_user: governor::RateLimiter::keyed(quota(per_user)),
+            per_address: governor::RateLimiter::keyed(quota(per_address)),
+        }
+    }
+
+    /// How long to wait when `key` is over its limit.
+    fn wait<K: std::hash::Hash + Eq + Clone>(
+        limiter: &governor::DefaultKeyedRateLimiter<K>,
+        key: &K,
+    ) -> Option<std::time::Duration> {
+        limiter.check_key(key).err().map(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
+        })
+    }
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self::new(DEFAULT_RATE_PER_USER, DEFAULT_RATE_PER_ADDRESS)
+    }
+}
+
+fn too_many(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let body = json!({ "errors": [{
+        "message": format!("too many requests; retry in {seconds} s"),
+        "extensions": { "code": "RATE_LIMITED" } }] });
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 pub fn router(state: AppState) -> Router {
@@ -282,8 +345,18 @@ async fn read_request(
     })
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn graphql(
+    State(state): State<AppState>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let correlation = correlation_id(&headers);
+    if let Some(connect) = &connect {
+        if let Some(wait) = RateLimits::wait(&state.rate_limits.per_address, &connect.0 .0.ip()) {
+            return too_many(wait);
+        }
+    }
     // Authenticate before reading the body, so unauthenticated uploads are not spooled.
     let viewer = match authenticate(&state, &headers).await {
         Ok(viewer) => viewer,
@@ -297,6 +370,9 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Body) 
         )
             .into_response(),
     };
+    if let Some(wait) = RateLimits::wait(&state.rate_limits.per_user, &viewer.user_id.as_uuid()) {
+        return too_many(wait);
+    }
     let request = match read_request(&state, &headers, body).await {
         Ok(request) => request,
         Err(response) => return response,

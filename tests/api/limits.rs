@@ -370,3 +370,47 @@ async fn every_response_carries_security_headers_and_cors_is_off_unless_configur
         .await;
 }
 on_both_backends!(every_response_carries_security_headers_and_cors_is_off_unless_configured);
+
+async fn requests_over_the_rate_get_429_with_retry_after(app: TestApp) {
+    let token = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let other = app
+        .user("ren@consultancy.example", "Ren Kobayashi", true)
+        .await;
+    let mut app = app;
+    app.stop().await;
+    let database = std::mem::replace(
+        &mut app.database,
+        crate::helpers::TestDatabase::shared("unused"),
+    );
+    let limited = TestApp::start_configured(
+        database,
+        kpi_ledger::http::DEFAULT_MAX_UPLOAD_BYTES,
+        |server| server.with_rate_limits((1, 3), (100, 1_000)),
+    )
+    .await;
+    let query = json!({ "query": "{ viewer { email } }" });
+    for _ in 0..3 {
+        assert_eq!(
+            limited.post(Some(&token), query.clone()).await.status(),
+            200
+        );
+    }
+    let refused = limited.post(Some(&token), query.clone()).await;
+    assert_eq!(refused.status(), 429);
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After: {retry}");
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    // Another user is not held back by the first.
+    assert_eq!(
+        limited.post(Some(&other), query.clone()).await.status(),
+        200
+    );
+}
+on_both_backends!(requests_over_the_rate_get_429_with_retry_after);
