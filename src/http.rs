@@ -301,16 +301,71 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, A
 }
 
 fn bad_request(status: StatusCode, message: String) -> Response {
+    let code = match status {
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
+        _ => "VALIDATION",
+    };
     let body = json!({
-        "errors": [{ "message": message, "extensions": { "code": "VALIDATION" } }]
+        "errors": [{ "message": message, "extensions": { "code": code } }]
     });
     (status, Json(body)).into_response()
+}
+
+/// Before an upload's bytes are read: the operation names an engagement whose imports the
+/// caller may make, asked through the schema (the one access path). Otherwise 404, with
+/// nothing spooled.
+async fn may_import(
+    schema: &KpiSchema,
+    viewer: Viewer,
+    engagement: Option<async_graphql::Value>,
+) -> Result<(), crate::upload::Refusal> {
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            "engagement not found: give `input.engagementId` of an engagement you import data into"
+                .to_string(),
+        )
+    };
+    let engagement = engagement.ok_or_else(not_found)?;
+    let request = async_graphql::Request::new(
+        "query($id: UUID!) { engagement(id: $id) { viewerMayImport } }",
+    )
+    .variables(async_graphql::Variables::from_value(
+        async_graphql::Value::from_json(
+            json!({ "id": engagement.into_json().unwrap_or_default() }),
+        )
+        .unwrap_or_default(),
+    ))
+    .data(viewer)
+    .data(RequestContext {
+        correlation_id: Uuid::new_v4(),
+        received_at: Utc::now(),
+    });
+    let answer = schema.execute(request).await;
+    if !answer.errors.is_empty() {
+        return Err(not_found());
+    }
+    let may = answer
+        .data
+        .into_json()
+        .ok()
+        .and_then(|d| d["engagement"]["viewerMayImport"].as_bool());
+    match may {
+        Some(true) => Ok(()),
+        Some(false) => Err((
+            StatusCode::FORBIDDEN,
+            "your role may not import data into this engagement".to_string(),
+        )),
+        None => Err(not_found()),
+    }
 }
 
 /// Reads one GraphQL request: JSON, or a GraphQL multipart request (one file, at most
 /// `max_upload_bytes`; the file is spooled to a temporary file, not held in memory).
 async fn read_request(
     state: &AppState,
+    viewer: Viewer,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<async_graphql::Request, Response> {
@@ -325,7 +380,18 @@ async fn read_request(
             max_field_bytes: MAX_BODY_BYTES,
             max_files: 1,
         };
-        return crate::upload::read(&content_type, body, limits)
+        let authorize = |operation: &async_graphql::Request| {
+            let engagement = operation
+                .variables
+                .get("input")
+                .and_then(|input| match input {
+                    async_graphql::Value::Object(fields) => fields.get("engagementId").cloned(),
+                    _ => None,
+                });
+            let schema = state.schema.clone();
+            async move { may_import(&schema, viewer, engagement).await }
+        };
+        return crate::upload::read(&content_type, body, limits, authorize)
             .await
             .map_err(|(status, message)| bad_request(status, message));
     }
@@ -373,7 +439,7 @@ async fn graphql(
     if let Some(wait) = RateLimits::wait(&state.rate_limits.per_user, &viewer.user_id.as_uuid()) {
         return too_many(wait);
     }
-    let request = match read_request(&state, &headers, body).await {
+    let request = match read_request(&state, viewer, &headers, body).await {
         Ok(request) => request,
         Err(response) => return response,
     };

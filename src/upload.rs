@@ -57,12 +57,19 @@ fn io(error: std::io::Error) -> Refusal {
     )
 }
 
-/// Reads one GraphQL request with its uploaded file(s) from a multipart body.
-pub async fn read(
+/// Reads one GraphQL request with its uploaded file(s) from a multipart body. `authorize`
+/// sees the operation (the `operations` part, which comes first) before any file is read:
+/// a refusal there means no byte of the file is spooled.
+pub async fn read<F, Fut>(
     content_type: &str,
     body: Body,
     limits: UploadLimits,
-) -> Result<async_graphql::Request, Refusal> {
+    authorize: F,
+) -> Result<async_graphql::Request, Refusal>
+where
+    F: Fn(&async_graphql::Request) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Refusal>>,
+{
     let boundary = multer::parse_boundary(content_type).map_err(refusal)?;
     let field_limit = limits.max_field_bytes as u64;
     let constraints = multer::Constraints::new().size_limit(
@@ -117,6 +124,10 @@ pub async fn read(
                 let _ = name;
             }
             Some(name) => {
+                let Some(operation) = &operations else {
+                    return Err(bad("the `operations` part must come before the file"));
+                };
+                authorize(operation).await?;
                 if files.len() == limits.max_files {
                     return Err(bad(format!(
                         "at most {} file(s) per request",

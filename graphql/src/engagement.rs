@@ -142,6 +142,12 @@ impl Engagement {
     async fn viewer_role(&self) -> RoleGql {
         self.scope.role().into()
     }
+    /// Whether the caller may import marketplace files here (the server asks before it
+    /// accepts an upload's bytes).
+    async fn viewer_may_import(&self) -> bool {
+        self.scope
+            .allows(kpi_ledger_domain::access::Capability::RecordObservations)
+    }
     /// The metrics KPIs can use here: the built-in catalogue plus custom metrics.
     async fn metrics(&self, ctx: &Context<'_>) -> Result<Vec<crate::metrics::Metric>> {
         crate::metrics::engagement_metrics(ctx, &self.scope).await

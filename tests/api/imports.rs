@@ -984,3 +984,61 @@ async fn a_refused_large_import_gives_the_disk_back_on_sqlite() {
         "the staged rows' space went back to the disk: {before} bytes before, {after} after"
     );
 }
+
+async fn an_upload_is_refused_before_its_bytes_unless_the_caller_may_import(app: TestApp) {
+    let (e, consultant) = setup(&app).await;
+    crate::engagements::add(
+        &app,
+        &consultant,
+        &e,
+        "Li Wei",
+        "li.wei@acme.example",
+        "MEMBER",
+    )
+    .await;
+    let member = app.token_for_email("li.wei@acme.example").await;
+    let outsider = app.user("ren@other.example", "Ren Kobayashi", true).await;
+    let send = |token: String, engagement: Value| {
+        let operations = json!({ "query": IMPORT, "variables": { "input": { "engagementId": engagement, "format": "GENERIC_CSV", "platform": "amazon_jp" }, "file": null } });
+        let form = reqwest::multipart::Form::new()
+            .text("operations", operations.to_string())
+            .text("map", json!({ "0": ["variables.file"] }).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(vec![b'x'; 200_000]).file_name("x.csv"),
+            );
+        reqwest::Client::new()
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+    };
+    let cases = [
+        ("a member", member.clone(), json!(e), 403),
+        ("an outsider", outsider.clone(), json!(e), 404),
+        ("no engagement", consultant.clone(), Value::Null, 404),
+        (
+            "an unknown engagement",
+            consultant.clone(),
+            json!(uuid::Uuid::new_v4()),
+            404,
+        ),
+    ];
+    for (who, token, engagement, expected) in cases {
+        let response = send(token, engagement).await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, expected, "{who}: {body}");
+        let code = if expected == 403 {
+            "FORBIDDEN"
+        } else {
+            "NOT_FOUND"
+        };
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], code,
+            "{who}: {body}"
+        );
+    }
+    assert_eq!(app.count("import_jobs").await, 0);
+}
+on_both_backends!(an_upload_is_refused_before_its_bytes_unless_the_caller_may_import);
