@@ -69,6 +69,18 @@ impl EngagementScope {
     pub fn role(&self) -> EngagementRole {
         self.role
     }
+    /// A user id as this caller may see it: client viewers get a stand-in, the same for
+    /// one person throughout this engagement but different in every other, so an id never
+    /// tells them who someone is or links them across engagements (SPEC §1). `system`
+    /// and other non-ids pass unchanged.
+    pub fn shown_user_id(&self, actor: &str) -> String {
+        match (self.role, actor.parse::<Uuid>()) {
+            (EngagementRole::ClientViewer, Ok(user)) => {
+                Uuid::new_v5(&self.engagement_id.as_uuid(), user.as_bytes()).to_string()
+            }
+            _ => actor.to_string(),
+        }
+    }
     pub fn time_zone(&self) -> &str {
         &self.time_zone
     }

@@ -254,15 +254,19 @@ pub struct TargetChange {
     pub position: i64,
     #[graphql(skip)]
     actor: String,
+    /// The actor as the caller may see it (a stand-in id for client viewers).
+    #[graphql(skip)]
+    shown_actor: String,
     #[graphql(skip)]
     people: Arc<People>,
 }
 
 #[ComplexObject]
 impl TargetChange {
-    /// The user id of whoever made the change (null for system changes).
+    /// The user id of whoever made the change (null for system changes); for client
+    /// viewers a stand-in id, stable within this engagement only.
     async fn changed_by(&self) -> Option<Uuid> {
-        self.actor.parse().ok()
+        self.shown_actor.parse().ok()
     }
     /// Whoever made the change: a name, or a pseudonym for client viewers.
     async fn changed_by_person(&self) -> crate::audit::Person {
@@ -271,8 +275,9 @@ impl TargetChange {
 }
 
 impl TargetChange {
-    fn new(value: TargetChangeView, people: Arc<People>) -> Self {
+    fn new(value: TargetChangeView, people: Arc<People>, scope: &EngagementScope) -> Self {
         TargetChange {
+            shown_actor: scope.shown_user_id(&value.actor),
             kpi_id: value.kpi_id.as_uuid(),
             period: value.period,
             before: value.before.map(Into::into),
@@ -337,7 +342,7 @@ pub async fn target_history(
         .await
         .gql()?
         .into_iter()
-        .map(|change| TargetChange::new(change, people.clone()))
+        .map(|change| TargetChange::new(change, people.clone(), scope))
         .collect())
 }
 

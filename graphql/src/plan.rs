@@ -76,9 +76,13 @@ impl IncentivePlan {
     async fn approved(&self) -> bool {
         self.0.approved
     }
-    /// The user id of the client owner who approved this version.
-    async fn approved_by(&self) -> Option<&str> {
-        self.0.approved_by.as_deref()
+    /// The user id of the client owner who approved this version; for client viewers a
+    /// stand-in id, stable within this engagement only.
+    async fn approved_by(&self) -> Option<String> {
+        self.0
+            .approved_by
+            .as_deref()
+            .map(|actor| self.1.shown_user_id(actor))
     }
     /// The client owner who approved this version (a name, or a pseudonym for client
     /// viewers).

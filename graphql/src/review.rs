@@ -29,9 +29,13 @@ pub struct ReviewEntry {
     /// The entry as recorded, for programs (deviation and cause; the decision; who signed
     /// in which role); people read `sentence`.
     pub detail: Json<serde_json::Value>,
-    /// The user id of whoever recorded it.
+    /// The user id of whoever recorded it; for client viewers a stand-in id, stable
+    /// within this engagement only.
     pub recorded_by: String,
     pub recorded_at: DateTime<Utc>,
+    /// The actor as recorded, for the names.
+    #[graphql(skip)]
+    actor: String,
     #[graphql(skip)]
     event: Option<ReviewEvent>,
     #[graphql(skip)]
@@ -53,7 +57,7 @@ impl ReviewEntry {
                 &AnyEvent::Review(event.clone()),
                 &self.review_id,
                 None,
-                &self.directory.names(&self.recorded_by),
+                &self.directory.names(&self.actor),
                 language.into(),
             ),
             None => String::new(),
@@ -61,7 +65,7 @@ impl ReviewEntry {
     }
     /// Whoever recorded it: a name, or a pseudonym for client viewers.
     async fn recorded_by_person(&self) -> crate::audit::Person {
-        crate::audit::Person(self.directory.people.actor(&self.recorded_by))
+        crate::audit::Person(self.directory.people.actor(&self.actor))
     }
 }
 
@@ -133,10 +137,13 @@ impl ReviewLock {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct ReviewSignature {
-    /// The user id of whoever signed.
+    /// The user id of whoever signed; for client viewers a stand-in id, stable within
+    /// this engagement only.
     pub signed_by: String,
     pub role: crate::engagement::RoleGql,
     pub signed_at: DateTime<Utc>,
+    #[graphql(skip)]
+    actor: String,
     #[graphql(skip)]
     scope: EngagementScope,
 }
@@ -145,7 +152,7 @@ pub struct ReviewSignature {
 impl ReviewSignature {
     /// Whoever signed: a name, or a pseudonym for client viewers.
     async fn signed_by_person(&self, ctx: &Context<'_>) -> Result<crate::audit::Person> {
-        crate::audit::person(ctx, &self.scope, &self.signed_by).await
+        crate::audit::person(ctx, &self.scope, &self.actor).await
     }
 }
 
@@ -203,7 +210,8 @@ impl Review {
                         .and_then(|r| r.parse::<EngagementRole>().ok());
                     if let Some(role) = role {
                         signatures.push(ReviewSignature {
-                            signed_by: entry.actor.clone(),
+                            signed_by: self.1.shown_user_id(&entry.actor),
+                            actor: entry.actor.clone(),
                             role: role.into(),
                             signed_at: entry.recorded_at,
                             scope: self.1.clone(),
@@ -342,7 +350,8 @@ impl Review {
                 } else {
                     e.detail.clone()
                 }),
-                recorded_by: e.actor.clone(),
+                recorded_by: self.1.shown_user_id(&e.actor),
+                actor: e.actor.clone(),
                 recorded_at: e.recorded_at,
                 event: entry_event(&e.kind, &e.detail),
                 review_id: self.0.id.to_string(),

@@ -316,3 +316,71 @@ async fn review_entries_name_only_this_engagements_kpis_and_members(app: TestApp
     .await;
 }
 on_both_backends!(review_entries_name_only_this_engagements_kpis_and_members);
+
+async fn client_viewers_see_stand_in_ids_for_people(app: TestApp) {
+    let context = kpi_ledger::app::Context::connect(&app.database.url)
+        .await
+        .unwrap();
+    let tokens = kpi_ledger::demo::seed(&context, &kpi_ledger::auth::AuthSettings::default())
+        .await
+        .unwrap();
+    context.db.close().await;
+    let acme = app
+        .ok(
+            &tokens.consultant,
+            "{ engagements(first: 10) { nodes { id name kpis { id } } } }",
+            json!({}),
+        )
+        .await["engagements"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "Acme Home JP")
+        .unwrap()
+        .clone();
+    crate::engagements::add(
+        &app,
+        &tokens.consultant,
+        acme["id"].as_str().unwrap(),
+        "Kenji Mori",
+        "kenji@acme.example",
+        "CLIENT_VIEWER",
+    )
+    .await;
+    let viewer = app.token_for_email("kenji@acme.example").await;
+    let query = "query($id: UUID!, $kpi: UUID!) { engagement(id: $id) {
+        targetHistory(kpiId: $kpi) { nodes { changedBy } }
+        reviews { entries { nodes { recordedBy } } signatures { signedBy } } } }";
+    let variables = json!({ "id": acme["id"], "kpi": acme["kpis"][0]["id"] });
+    let ids = |data: &Value| -> Vec<String> {
+        let mut ids = Vec::new();
+        let e = &data["engagement"];
+        for n in e["targetHistory"]["nodes"].as_array().unwrap() {
+            ids.push(n["changedBy"].as_str().unwrap().to_string());
+        }
+        for r in e["reviews"].as_array().unwrap() {
+            for n in r["entries"]["nodes"].as_array().unwrap() {
+                ids.push(n["recordedBy"].as_str().unwrap().to_string());
+            }
+            for s in r["signatures"].as_array().unwrap() {
+                ids.push(s["signedBy"].as_str().unwrap().to_string());
+            }
+        }
+        ids
+    };
+    let real = ids(&app.ok(&tokens.consultant, query, variables.clone()).await);
+    let shown = ids(&app.ok(&viewer, query, variables).await);
+    assert_eq!(real.len(), shown.len());
+    assert!(real.len() > 3, "{real:?}");
+    for (r, s) in real.iter().zip(&shown) {
+        assert_ne!(r, s, "a client viewer sees a real user id");
+        assert!(!real.contains(s), "{s} is someone's real id");
+    }
+    // The same person has the same stand-in throughout the engagement.
+    for (i, r) in real.iter().enumerate() {
+        for (j, q) in real.iter().enumerate() {
+            assert_eq!(r == q, shown[i] == shown[j]);
+        }
+    }
+}
+on_both_backends!(client_viewers_see_stand_in_ids_for_people);
