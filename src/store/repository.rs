@@ -94,8 +94,25 @@ fn serialized(row: EventRow) -> SerializedEvent {
     )
 }
 
+/// How long an append waits for the append lock (PostgreSQL) before it gives up with
+/// CONFLICT "busy, retry" — a transaction holding the lock must not stall every command
+/// and, through them, the connection pool.
+pub const APPEND_LOCK_TIMEOUT: &str = "5s";
+/// The longest any statement of an append may run.
+pub const APPEND_STATEMENT_TIMEOUT: &str = "30s";
+
 fn persistence(error: sqlx::Error) -> PersistenceError {
     match &error {
+        // lock_not_available, query_canceled (statement_timeout): the ledger is busy.
+        sqlx::Error::Database(db)
+            if matches!(db.code().as_deref(), Some("55P03") | Some("57014")) =>
+        {
+            PersistenceError::UnknownError(Box::new(AppendRefused {
+                kind: ErrorKind::Conflict,
+                message: "the ledger is busy: another change holds the append lock; nothing was recorded, retry"
+                    .to_string(),
+            }))
+        }
         sqlx::Error::Database(db)
             if matches!(
                 db.code().as_deref(),
@@ -148,8 +165,14 @@ impl EventRepository {
 
     async fn append(&self, events: &[SerializedEvent]) -> Result<(), PersistenceError> {
         macro_rules! append {
-            ($pool:expr, $locked_after:expr) => {{
+            ($pool:expr, $locked_after:expr, $setup:expr) => {{
                 let mut tx = $pool.begin().await.map_err(persistence)?;
+                for statement in $setup {
+                    sqlx::query(statement)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(persistence)?;
+                }
                 for event in events {
                     sqlx::query(INSERT)
                         .bind(&event.aggregate_type)
@@ -186,8 +209,22 @@ impl EventRepository {
             }};
         }
         match &self.db {
-            Db::Sqlite(pool) => append!(pool, LOCKED_AFTER_SQLITE),
-            Db::Postgres(pool) => append!(pool, LOCKED_AFTER_POSTGRES),
+            Db::Sqlite(pool) => append!(
+                pool,
+                LOCKED_AFTER_SQLITE,
+                Vec::<String>::new().iter().map(String::as_str)
+            ),
+            Db::Postgres(pool) => {
+                let setup = [
+                    format!("SET LOCAL lock_timeout = '{APPEND_LOCK_TIMEOUT}'"),
+                    format!("SET LOCAL statement_timeout = '{APPEND_STATEMENT_TIMEOUT}'"),
+                ];
+                append!(
+                    pool,
+                    LOCKED_AFTER_POSTGRES,
+                    setup.iter().map(String::as_str)
+                )
+            }
         }
         Ok(())
     }

@@ -63,3 +63,55 @@ async fn concurrent_commands_on_one_engagement_lose_nothing(app: TestApp) {
     }
 }
 on_both_backends!(concurrent_commands_on_one_engagement_lose_nothing);
+
+/// A transaction that holds the append lock (an operator's stray session, a stuck
+/// migration) does not stall commands for ever: they give up after the lock timeout with
+/// CONFLICT "busy, retry", and reads go on meanwhile. PostgreSQL only: SQLite has one
+/// writer and a busy timeout of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_append_lock_makes_commands_busy_not_stuck() {
+    let Some(app) = TestApp::spawn(crate::helpers::Store::Postgres).await else {
+        return;
+    };
+    let token = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = crate::engagements::open(&app, &token, "Acme Home JP").await;
+    let url = app.database.url.clone();
+    let (held, release) = tokio::sync::oneshot::channel::<()>();
+    let (locked_tx, locked) = tokio::sync::oneshot::channel::<()>();
+    let holder = tokio::spawn(async move {
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("SELECT pg_advisory_xact_lock(7305810240)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let _ = locked_tx.send(());
+        let _ = release.await;
+        tx.rollback().await.unwrap();
+    });
+    locked.await.unwrap();
+    let started = std::time::Instant::now();
+    let record = "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }";
+    let input = json!({ "i": { "engagementId": engagement, "metric": "gmv", "platform": "amazon_jp",
+                               "date": "2026-06-01", "value": "100" } });
+    let busy = app.gql(&token, record, input.clone()).await;
+    assert_eq!(
+        busy["errors"][0]["extensions"]["code"], "CONFLICT",
+        "{busy}"
+    );
+    assert!(
+        busy["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("busy"),
+        "{busy}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    // Reads answer while the lock is held.
+    app.ok(&token, "{ viewer { email } }", json!({})).await;
+    let _ = held.send(());
+    holder.await.unwrap();
+    app.ok(&token, record, input).await;
+}
