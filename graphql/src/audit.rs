@@ -270,6 +270,7 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// Recomputes the engagement's hash chain and holds it against the newest signed
     /// checkpoint (consultants, client owners and viewers).
+    #[graphql(complexity = "crate::REPLAY_COST + child_complexity")]
     async fn audit_verification(
         &self,
         ctx: &Context<'_>,

@@ -155,6 +155,9 @@ impl Engagement {
 
     /// The KPIs the caller may see (members: the team's and their own card's). With
     /// `asOf`, as they stood then: weights, retirements and targets replayed from the log.
+    #[graphql(
+        complexity = "if as_of.is_some() { crate::REPLAY_COST + child_complexity } else { 1 + child_complexity }"
+    )]
     async fn kpis(
         &self,
         ctx: &Context<'_>,
@@ -180,6 +183,7 @@ impl Engagement {
     /// corrected, and the scores that moved, each with the events that caused it.
     /// "Since the last review lock" is `from: { lastLock: true }` (consultants, client
     /// owners and viewers; members' cards for the roles that read them).
+    #[graphql(complexity = "2 * crate::REPLAY_COST + child_complexity")]
     async fn changes(
         &self,
         ctx: &Context<'_>,
@@ -193,6 +197,9 @@ impl Engagement {
     /// position's KPIs plus their personal ones). Members may read only their own.
     /// With `asOf`, the card as it stood then: the event log replayed up to the last
     /// position recorded at or before that instant, with the freshness of that moment.
+    #[graphql(
+        complexity = "if as_of.is_some() { crate::REPLAY_COST + child_complexity } else { crate::SCORECARD_COST + child_complexity }"
+    )]
     async fn scorecard(
         &self,
         ctx: &Context<'_>,
@@ -280,6 +287,7 @@ impl Engagement {
 
     /// This month's team score, the twelve months before and late platforms, at a
     /// glance: stored between the engagement's changes, so a portfolio reads it cheaply.
+    #[graphql(complexity = "crate::SCORECARD_COST + child_complexity")]
     async fn summary(&self, ctx: &Context<'_>) -> Result<crate::scorecard::EngagementSummary> {
         crate::scorecard::summary(ctx, &self.scope).await
     }
@@ -290,6 +298,7 @@ impl Engagement {
     }
 
     /// Recomputes a payout by replaying the event log to its recorded positions.
+    #[graphql(complexity = "crate::REPLAY_COST + child_complexity")]
     async fn payout_verification(
         &self,
         ctx: &Context<'_>,

@@ -208,6 +208,9 @@ impl Kpi {
     }
     /// Targets, one per period: current ones, or with `asOf` those in force then (a KPI
     /// read with `kpis(asOf:)` gives that instant's by default).
+    #[graphql(
+        complexity = "if as_of.is_some() { crate::REPLAY_COST + child_complexity } else { 1 + child_complexity }"
+    )]
     async fn targets(
         &self,
         ctx: &Context<'_>,

@@ -55,6 +55,13 @@ pub type KpiSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// size and depth are checked by [`limits`] before validation; complexity by the library.
 const MAX_COMPLEXITY: usize = 2_000;
 
+/// What a field that replays the event log costs against [`MAX_COMPLEXITY`]: as-of
+/// scorecards, KPIs and targets, locked results, changes (two replays), verifications,
+/// statements and what-ifs. At most ten replays fit in one request.
+pub const REPLAY_COST: usize = 200;
+/// What a live scorecard (or a portfolio summary) costs: read-model queries, no replay.
+pub const SCORECARD_COST: usize = 10;
+
 /// The schema wired to the server's ports.
 pub fn build_schema(ports: Ports) -> KpiSchema {
     build_schema_with(ports, true)

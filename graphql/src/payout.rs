@@ -40,6 +40,7 @@ pub struct Payout(PayoutView, EngagementScope);
 impl Payout {
     /// The member's payout statement (KPI, target levels, actual, score, weight, weighted
     /// score, curve, proration, gate, amount) as CSV or XLSX, Japanese or English headings.
+    #[graphql(complexity = "crate::REPLAY_COST + child_complexity")]
     async fn statement(
         &self,
         ctx: &Context<'_>,
@@ -399,6 +400,7 @@ impl PayoutQuery {
     /// What the plan's payouts for a period would be if some KPIs had other actuals, or
     /// the curve were another — without recording anything. On a locked period the locked
     /// inputs are used. Consultants and client owners.
+    #[graphql(complexity = "crate::REPLAY_COST + child_complexity")]
     async fn what_if_payouts(
         &self,
         ctx: &Context<'_>,

@@ -109,6 +109,7 @@ impl ReviewLock {
     }
     /// This version's result (the team's, or with `memberId` one member's): the log
     /// replayed to its snapshot, with the decisions recorded before it applied.
+    #[graphql(complexity = "crate::REPLAY_COST + child_complexity")]
     async fn scorecard(
         &self,
         ctx: &Context<'_>,
@@ -230,6 +231,7 @@ impl Review {
     /// The period's result as this review froze it (the team's, or with `memberId` one
     /// member's): the log replayed to the snapshot, with the review's decisions applied.
     /// With `version`, that lock version's result (see `locks`); without, the newest.
+    #[graphql(complexity = "crate::REPLAY_COST + child_complexity")]
     async fn scorecard(
         &self,
         ctx: &Context<'_>,

@@ -105,6 +105,37 @@ async fn hostile_documents_are_refused_before_any_work(app: TestApp) {
     // Ordinary queries still pass.
     let fine = app.gql(&token, &doubling_fragments(3), json!({})).await;
     assert!(fine.get("errors").is_none(), "{fine}");
+
+    // Fields that replay the log cost more: 600 as-of scorecards are refused before any
+    // runs; a handful pass.
+    let engagement = crate::engagements::open(&app, &token, "Acme Home JP").await;
+    let aliases = |n: usize| {
+        let fields: String = (0..n)
+            .map(|i| format!("a{i}: scorecard(period: \"2026-06\", asOf: \"2030-01-01T00:00:00Z\") {{ score }} "))
+            .collect();
+        format!("query($id: UUID!) {{ engagement(id: $id) {{ {fields} }} }}")
+    };
+    let started = std::time::Instant::now();
+    let body = app
+        .gql(&token, &aliases(600), json!({ "id": engagement }))
+        .await;
+    assert_eq!(code(&body), "TOO_COMPLEX", "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    let few = app
+        .gql(&token, &aliases(5), json!({ "id": engagement }))
+        .await;
+    assert!(few.get("errors").is_none(), "{few}");
+    let verifications: String = (0..11)
+        .map(|i| format!("v{i}: auditVerification(engagementId: $id) {{ verified }} "))
+        .collect();
+    let body = app
+        .gql(
+            &token,
+            &format!("query($id: UUID!) {{ {verifications} }}"),
+            json!({ "id": engagement }),
+        )
+        .await;
+    assert_eq!(code(&body), "TOO_COMPLEX", "{body}");
 }
 on_both_backends!(hostile_documents_are_refused_before_any_work);
 
