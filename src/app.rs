@@ -99,6 +99,7 @@ impl Application {
             graphiql: true,
             cors_origins: Vec::new(),
             rate_limits: Arc::new(crate::http::RateLimits::default()),
+            request_budget: crate::http::DEFAULT_REQUEST_BUDGET,
         };
         let listener = TcpListener::bind(listen)
             .await
@@ -110,6 +111,12 @@ impl Application {
             projector: context.projector,
             checkpoint_every: None,
         })
+    }
+
+    /// How long one GraphQL request may run before it is stopped.
+    pub fn with_request_budget(mut self, budget: Duration) -> Self {
+        self.state.request_budget = budget;
+        self
     }
 
     /// Requests to the API allowed per user and per address: `(per second, burst)`.

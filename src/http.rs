@@ -40,7 +40,12 @@ pub struct AppState {
     pub cors_origins: Vec<HeaderValue>,
     /// API requests per user and per client address.
     pub rate_limits: Arc<RateLimits>,
+    /// How long one GraphQL request may run.
+    pub request_budget: std::time::Duration,
 }
+
+/// How long one GraphQL request may run by default.
+pub const DEFAULT_REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Requests to `/graphql` allowed per user (after authentication) and per client address
 /// (before it): a sustained rate with a burst. Beyond, 429 with `Retry-After`. Counted in
@@ -448,5 +453,19 @@ async fn graphql(
         received_at: Utc::now(),
     };
     let request = request.data(viewer).data(context);
-    Json(state.schema.execute(request).await).into_response()
+    // A time budget per request: work past it is dropped (as it is when the client goes
+    // away, which drops this future), and the client told to ask for less.
+    match tokio::time::timeout(state.request_budget, state.schema.execute(request)).await {
+        Ok(response) => Json(response).into_response(),
+        Err(_) => {
+            tracing::warn!(budget = ?state.request_budget, "request stopped at its time budget");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "errors": [{
+                    "message": format!("the request ran longer than {} s and was stopped; ask for less in one request", state.request_budget.as_secs()),
+                    "extensions": { "code": "TOO_COMPLEX" } }] })),
+            )
+                .into_response()
+        }
+    }
 }

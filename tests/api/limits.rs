@@ -445,3 +445,41 @@ async fn requests_over_the_rate_get_429_with_retry_after(app: TestApp) {
     );
 }
 on_both_backends!(requests_over_the_rate_get_429_with_retry_after);
+
+async fn a_request_past_its_time_budget_is_stopped(app: TestApp) {
+    let context = kpi_ledger::app::Context::connect(&app.database.url)
+        .await
+        .unwrap();
+    let tokens = kpi_ledger::demo::seed(&context, &kpi_ledger::auth::AuthSettings::default())
+        .await
+        .unwrap();
+    context.db.close().await;
+    let mut app = app;
+    app.stop().await;
+    let database = std::mem::replace(
+        &mut app.database,
+        crate::helpers::TestDatabase::shared("unused"),
+    );
+    // A budget no replay of the demo's log fits in.
+    let hurried = TestApp::start_configured(
+        database,
+        kpi_ledger::http::DEFAULT_MAX_UPLOAD_BYTES,
+        |server| server.with_request_budget(std::time::Duration::from_millis(1)),
+    )
+    .await;
+    let query = "{ engagements(first: 5) { nodes { changes(from: { position: 1 }) { toPosition } kpis(asOf: \"2030-01-01T00:00:00Z\") { id } } } }";
+    let response = hurried
+        .post(Some(&tokens.consultant), json!({ "query": query }))
+        .await;
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "TOO_COMPLEX",
+        "{body}"
+    );
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("was stopped"));
+}
+on_both_backends!(a_request_past_its_time_budget_is_stopped);
