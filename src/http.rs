@@ -205,12 +205,22 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when a connection can be had and used within a second: a pool exhausted by
+/// stalled work reads as not ready, as the requests it would get would fail.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(error) => {
+    match tokio::time::timeout(std::time::Duration::from_secs(1), state.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(error)) => {
             tracing::warn!(%error, "database unreachable");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+        Err(_) => {
+            tracing::warn!("no database connection within a second");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy: no database connection within a second",
+            )
+                .into_response()
         }
     }
 }

@@ -111,6 +111,38 @@ async fn a_held_append_lock_makes_commands_busy_not_stuck() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
     // Reads answer while the lock is held.
     app.ok(&token, "{ viewer { email } }", json!({})).await;
+    // Twenty commands waiting for the lock take every connection of the pool for a
+    // while: /readyz says so instead of "ready".
+    let waiting: Vec<_> = (0..20)
+        .map(|_| {
+            let (app_token, input) = (token.clone(), input.clone());
+            let address = app.address.clone();
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(format!("{address}/graphql"))
+                    .bearer_auth(app_token)
+                    .json(&json!({ "query": record, "variables": input }))
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let ready = reqwest::get(format!("{}/readyz", app.address))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "{}", ready.text().await.unwrap());
+    for command in join_all(waiting).await {
+        let answer: serde_json::Value = command.unwrap().unwrap().json().await.unwrap();
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"], "CONFLICT",
+            "{answer}"
+        );
+    }
+    let ready = reqwest::get(format!("{}/readyz", app.address))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
     let _ = held.send(());
     holder.await.unwrap();
     app.ok(&token, record, input).await;
