@@ -21,6 +21,8 @@ pub struct Account {
     pub grants: Grants,
     /// Bearer tokens issued at or before this instant (Unix seconds) are refused.
     pub tokens_revoked_before: Option<i64>,
+    /// Disabled by an administrator: nothing of theirs is accepted.
+    pub disabled: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,10 +53,11 @@ struct AccountRow {
     consultant: Option<i64>,
     admin: Option<i64>,
     revoked_before: Option<i64>,
+    disabled_at: Option<i64>,
 }
 
 const SELECT_ACCOUNT: &str = "
-SELECT a.user_id, a.email, a.display_name, u.consultant, u.admin, r.revoked_before
+SELECT a.user_id, a.email, a.display_name, u.consultant, u.admin, r.revoked_before, r.disabled_at
   FROM user_accounts a LEFT JOIN users u ON u.user_id = a.user_id
   LEFT JOIN token_revocations r ON r.user_id = a.user_id";
 
@@ -73,6 +76,7 @@ impl TryFrom<AccountRow> for Account {
                 admin: row.admin.unwrap_or(0) != 0,
             },
             tokens_revoked_before: row.revoked_before,
+            disabled: row.disabled_at.is_some(),
         })
     }
 }
@@ -159,6 +163,31 @@ impl Accounts {
                 .bind(user_id.to_string())
                 .execute(&mut *tx)
                 .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Disables an account (`user disable`): its tokens, sessions and password are refused
+    /// until it is enabled again; its sessions end now. Or enables it.
+    pub async fn set_disabled(&self, user_id: UserId, disabled: bool) -> Result<(), StoreError> {
+        let now = Utc::now().timestamp();
+        on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO token_revocations (user_id, revoked_before, disabled_at) VALUES ($1, 0, $2)
+                 ON CONFLICT (user_id) DO UPDATE SET disabled_at = $2",
+            )
+            .bind(user_id.to_string())
+            .bind(disabled.then_some(now))
+            .execute(&mut *tx)
+            .await?;
+            if disabled {
+                sqlx::query("DELETE FROM web_sessions WHERE user_id = $1")
+                    .bind(user_id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
         });
         Ok(())

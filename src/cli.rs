@@ -140,6 +140,16 @@ pub enum UserCommand {
         #[arg(long)]
         admin: Option<bool>,
     },
+    /// Disable an account: its tokens, sessions and password are refused until enabled.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
     /// Print a one-time link (valid 72 hours) with which a person sets their password and
     /// signs in to the web app; the same resets a forgotten password.
     Invite {
@@ -304,6 +314,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::User {
+            command: UserCommand::Disable { email },
+        } => set_disabled(&cli.database_url, &email, true).await,
+        Command::User {
+            command: UserCommand::Enable { email },
+        } => set_disabled(&cli.database_url, &email, false).await,
         Command::Token {
             command: TokenCommand::Revoke { user },
         } => {
@@ -382,4 +398,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `user disable` / `user enable`.
+async fn set_disabled(database_url: &str, email: &str, disabled: bool) -> anyhow::Result<()> {
+    let context = Context::connect(database_url).await?;
+    let Some(account) = context.services.accounts().by_email(email).await? else {
+        bail!("no user with email {email}");
+    };
+    context
+        .services
+        .accounts()
+        .set_disabled(account.user_id, disabled)
+        .await?;
+    context.db.close().await;
+    if disabled {
+        println!("{email} is disabled: their tokens, sessions and password are refused");
+    } else {
+        println!("{email} is enabled");
+    }
+    Ok(())
 }

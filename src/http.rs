@@ -303,6 +303,9 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, A
         }
     };
     let account = account.ok_or("the token's user does not exist")?;
+    if account.disabled {
+        return Err("the account is disabled".into());
+    }
     if account
         .tokens_revoked_before
         .is_some_and(|before| claims.iat <= before)

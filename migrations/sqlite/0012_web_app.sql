@@ -43,11 +43,14 @@ CREATE TABLE user_preferences
 ) STRICT;
 
 -- Bearer tokens of a user issued at or before this instant (Unix seconds) are refused:
--- `kpi-ledger token revoke --user E`. Their web sessions end with it.
+-- `kpi-ledger token revoke --user E`. Their web sessions end with it. A disabled account
+-- (`kpi-ledger user disable`) is refused whatever its tokens and sessions.
 CREATE TABLE token_revocations
 (
     user_id        TEXT PRIMARY KEY,
-    revoked_before INTEGER NOT NULL
+    revoked_before INTEGER NOT NULL,
+    -- When an administrator disabled the account (Unix seconds); null while enabled.
+    disabled_at    INTEGER
 ) STRICT;
 
 -- The portfolio's line per engagement and month (team score, twelve-month trend, late

@@ -216,7 +216,7 @@ impl Web {
         if let Some(cookie) = jar.get(SESSION_COOKIE) {
             match self.sign_in.session(cookie.value()).await {
                 Ok(Some(session)) => match self.accounts.by_id(session.user_id).await {
-                    Ok(Some(account)) => {
+                    Ok(Some(account)) if !account.disabled => {
                         let person = Value::from_serialize(json!({
                             "displayName": account.display_name,
                             "email": account.email,
@@ -230,7 +230,7 @@ impl Web {
                             person,
                         ))
                     }
-                    Ok(None) => {}
+                    Ok(_) => {}
                     Err(error) => return Err(self.failure(Language::En, &error.to_string())),
                 },
                 Ok(None) => {}

@@ -176,7 +176,8 @@ impl SignIn {
             sqlx::query_as(
                 "SELECT a.user_id, p.password_hash FROM user_accounts a
                    JOIN user_passwords p ON p.user_id = a.user_id
-                  WHERE a.email = $1",
+                   LEFT JOIN token_revocations r ON r.user_id = a.user_id
+                  WHERE a.email = $1 AND r.disabled_at IS NULL",
             )
             .bind(&email)
             .fetch_optional(pool)

@@ -75,6 +75,15 @@ async fn administrators_list_grant_revoke_and_invite(app: TestApp) {
         .to_string();
     app.ok(&fresh, "{ viewer { email } }", json!({})).await;
 
+    // Disabled: even a fresh token is refused; enabled again, it works.
+    kpi(&url, &["user", "disable", "--email", "ren@acme.example"]);
+    let disabled = app
+        .post(Some(&fresh), json!({ "query": "{ viewer { email } }" }))
+        .await;
+    assert_eq!(disabled.status(), reqwest::StatusCode::UNAUTHORIZED);
+    kpi(&url, &["user", "enable", "--email", "ren@acme.example"]);
+    app.ok(&fresh, "{ viewer { email } }", json!({})).await;
+
     // An invitation link for the web app, on the address given.
     let link = kpi(
         &url,
@@ -95,6 +104,30 @@ async fn administrators_list_grant_revoke_and_invite(app: TestApp) {
     let page = reqwest::get(link.trim()).await.unwrap();
     assert_eq!(page.status(), reqwest::StatusCode::OK);
     assert!(page.text().await.unwrap().contains("Ren Kobayashi"));
+
+    // In the web app: a disabled account's session ends and its password is refused.
+    let path = link.trim().trim_start_matches(&app.address).to_string();
+    let mut browser = crate::web::Browser::new(&app);
+    browser.accept_invitation(&path, "ren-password-1").await;
+    assert_eq!(browser.get("/").await.status, reqwest::StatusCode::OK);
+    kpi(&url, &["user", "disable", "--email", "ren@acme.example"]);
+    assert_eq!(
+        browser.get("/").await.status,
+        reqwest::StatusCode::SEE_OTHER
+    );
+    let form = browser.get("/sign-in").await;
+    let csrf = form.csrf();
+    let refused = browser
+        .post(
+            "/sign-in",
+            &[
+                ("csrf", &csrf),
+                ("email", "ren@acme.example"),
+                ("password", "ren-password-1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, reqwest::StatusCode::UNAUTHORIZED);
 }
 
 on_both_backends!(administrators_list_grant_revoke_and_invite);

@@ -13,7 +13,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 /// A browser: keeps cookies, follows no redirect by itself.
-struct Browser {
+pub(crate) struct Browser {
     base: String,
     client: reqwest::Client,
     cookies: BTreeMap<String, String>,
@@ -21,14 +21,14 @@ struct Browser {
     last_set_cookies: Vec<String>,
 }
 
-struct Page {
-    status: StatusCode,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
     headers: HeaderMap,
-    body: String,
+    pub(crate) body: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -36,7 +36,7 @@ impl Page {
     }
 
     /// The value of the first hidden `csrf` field.
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         let at = self
             .body
             .find("name=\"csrf\" value=\"")
@@ -58,7 +58,7 @@ impl Page {
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub(crate) fn new(app: &TestApp) -> Self {
         Self {
             base: app.address.clone(),
             client: reqwest::Client::builder()
@@ -99,7 +99,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         let response = self
             .client
             .get(format!("{}{path}", self.base))
@@ -126,7 +126,7 @@ impl Browser {
         )
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let response = self
             .client
             .post(format!("{}{path}", self.base))
@@ -140,7 +140,7 @@ impl Browser {
     }
 
     /// Sets a password through a one-time link and signs in.
-    async fn accept_invitation(&mut self, link: &str, password: &str) {
+    pub(crate) async fn accept_invitation(&mut self, link: &str, password: &str) {
         let form = self.get(link).await;
         assert_eq!(form.status, StatusCode::OK, "{}", form.body);
         let csrf = form.csrf();
