@@ -116,7 +116,12 @@ impl Db {
             Db::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
         };
         let before = self.applied_migrations().await?;
-        on_db!(self, pool => migrator.run(pool).await?);
+        // Nothing pending: nothing to run, so a role that may not create tables (the
+        // least-privilege application role of docs/OPERATIONS.md) starts too.
+        let pending = migrator.iter().any(|m| !before.contains(&m.version));
+        if pending {
+            on_db!(self, pool => migrator.run(pool).await?);
+        }
         self.enable_incremental_vacuum().await?;
         let after = self.applied_migrations().await?;
         Ok(migrator

@@ -14,6 +14,7 @@ mod event_log;
 mod imports;
 mod limits;
 mod rebuild;
+mod roles;
 mod scoring;
 mod settlement;
 mod web;
