@@ -121,6 +121,23 @@ impl Db {
         let pending = migrator.iter().any(|m| !before.contains(&m.version));
         if pending {
             on_db!(self, pool => migrator.run(pool).await?);
+        } else {
+            // What the migrator would have checked: each applied migration is still the
+            // one shipped (migrations are never edited once shipped).
+            let applied: Vec<(i64, Vec<u8>)> = on_db!(self, pool => {
+                sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+                    .fetch_all(pool)
+                    .await?
+            });
+            for (version, checksum) in applied {
+                if let Some(shipped) = migrator.iter().find(|m| m.version == version) {
+                    if shipped.checksum.as_ref() != checksum.as_slice() {
+                        return Err(StoreError::Migration(
+                            sqlx::migrate::MigrateError::VersionMismatch(version),
+                        ));
+                    }
+                }
+            }
         }
         self.enable_incremental_vacuum().await?;
         let after = self.applied_migrations().await?;

@@ -74,3 +74,26 @@ async fn the_application_role_appends_events_but_cannot_rewrite_them() {
     owner.close().await;
     drop(owned);
 }
+
+async fn an_edited_migration_is_refused_at_start(app: TestApp) {
+    let mut app = app;
+    app.stop().await;
+    let db = kpi_ledger::store::Db::connect(&app.database.url)
+        .await
+        .unwrap();
+    kpi_ledger::on_db!(&db, pool => {
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 1")
+            .bind(vec![0u8; 48])
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+    db.close().await;
+    let error = kpi_ledger::app::Context::connect(&app.database.url)
+        .await
+        .err()
+        .expect("an edited migration stops the start");
+    let text = format!("{error:#}");
+    assert!(text.contains("migration 1"), "{text}");
+}
+crate::on_both_backends!(an_edited_migration_is_refused_at_start);
