@@ -384,6 +384,30 @@ fn read_flash(value: &str) -> Option<(bool, String)> {
     Some((kind == "ok", text))
 }
 
+impl Page {
+    /// Whether a state-changing request carries this session's CSRF token and comes from
+    /// this site.
+    fn form_is_ours(&self, headers: &HeaderMap, sent: &str) -> bool {
+        let expected = self
+            .viewer
+            .as_ref()
+            .map(|(_, session, _)| session.csrf_token.as_str())
+            .unwrap_or_default();
+        same_origin(headers) && !expected.is_empty() && constant_time_eq(expected, sent)
+    }
+
+    /// Back to `target`, with `flash` to show there once.
+    fn flash_redirect(&self, jar: CookieJar, flash: String, target: &str) -> Response {
+        let cookie = Cookie::build((FLASH_COOKIE, flash))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .build();
+        (jar.add(cookie), Redirect::to(target)).into_response()
+    }
+}
+
 impl Web {
     /// The page context of a signed-in person, or the way to sign in.
     async fn signed_in(
@@ -679,10 +703,10 @@ async fn sign_out(
         Ok(page) => page,
         Err(response) => return response,
     };
-    let Some((_, session, _)) = &page.viewer else {
+    if page.viewer.is_none() {
         return Redirect::to("/sign-in").into_response();
-    };
-    if !same_origin(&headers) || !constant_time_eq(&session.csrf_token, &form.csrf) {
+    }
+    if !page.form_is_ours(&headers, &form.csrf) {
         return (
             StatusCode::FORBIDDEN,
             "this form has expired; reload the page",
@@ -1086,13 +1110,8 @@ async fn action(
         Ok(signed_in) => signed_in,
         Err(response) => return response,
     };
-    let csrf = page
-        .viewer
-        .as_ref()
-        .map(|(_, session, _)| session.csrf_token.clone())
-        .unwrap_or_default();
     let sent = fields.get("csrf").map(String::as_str).unwrap_or_default();
-    if !same_origin(&headers) || !constant_time_eq(&csrf, sent) {
+    if !page.form_is_ours(&headers, sent) {
         let mut response = web.render(
             &page,
             "message.html",
@@ -1151,13 +1170,7 @@ async fn action(
             write_flash(false, &i18n::message(page.language, key, &args))
         }
     };
-    let cookie = Cookie::build((FLASH_COOKIE, flash))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(page.secure)
-        .build();
-    (jar.add(cookie), Redirect::to(&back)).into_response()
+    page.flash_redirect(jar, flash, &back)
 }
 
 /// Opens an engagement (consultants): the one action not inside an engagement.
@@ -1220,13 +1233,7 @@ async fn open_engagement(
             "/".to_string(),
         ),
     };
-    let cookie = Cookie::build((FLASH_COOKIE, flash))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(page.secure)
-        .build();
-    (jar.add(cookie), Redirect::to(&target)).into_response()
+    page.flash_redirect(jar, flash, &target)
 }
 
 /// An uploaded marketplace file: the session and its CSRF token (the form's first field)
@@ -1250,11 +1257,6 @@ async fn upload(
     let Ok(engagement) = Uuid::parse_str(&id) else {
         return web.not_found(&page);
     };
-    let csrf = page
-        .viewer
-        .as_ref()
-        .map(|(_, session, _)| session.csrf_token.clone())
-        .unwrap_or_default();
     let boundary = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -1289,7 +1291,7 @@ async fn upload(
             first = false;
             // Nothing is read past the token unless it is this session's.
             let token = field.text().await.unwrap_or_default();
-            if name != "csrf" || !same_origin(&headers) || !constant_time_eq(&csrf, &token) {
+            if name != "csrf" || !page.form_is_ours(&headers, &token) {
                 return (
                     StatusCode::FORBIDDEN,
                     "this form has expired; reload the page",
@@ -1371,11 +1373,5 @@ async fn upload(
             &i18n::message(page.language, "refused", &[("detail", error.message)]),
         ),
     };
-    let cookie = Cookie::build((FLASH_COOKIE, flash))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(page.secure)
-        .build();
-    (jar.add(cookie), Redirect::to(&path)).into_response()
+    page.flash_redirect(jar, flash, &path)
 }

@@ -178,10 +178,7 @@ async fn to_do(
                 ));
             }
         }
-        let tz: chrono_tz::Tz = text(engagement, "timeZone")
-            .parse()
-            .unwrap_or(chrono_tz::Asia::Tokyo);
-        let today = Utc::now().with_timezone(&tz).date_naive();
+        let today = today_in(text(engagement, "timeZone"));
         let next = if today.month() == 12 {
             format!("{}-01", today.year() + 1)
         } else {
@@ -430,10 +427,28 @@ fn card(language: Language, json: &Json, currency: &str, member: bool) -> (Card,
     )
 }
 
+/// Today in an engagement's time zone (Asia/Tokyo when it does not parse).
+fn today_in(time_zone: &str) -> NaiveDate {
+    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
+    Utc::now().with_timezone(&tz).date_naive()
+}
+
+/// The scored members (role MEMBER) of a `members` answer, as `{id, name}` for menus.
+fn scored_members(data: &Json) -> Vec<Json> {
+    data["engagement"]["members"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| text(m, "role") == "MEMBER")
+        .map(|m| {
+            json!({ "id": m["id"], "name": m["displayName"].as_str().unwrap_or_else(|| text(m, "pseudonym")) })
+        })
+        .collect()
+}
+
 /// Today's month in the engagement's time zone, and the eleven before it.
 fn recent_months(language: Language, time_zone: &str) -> (String, Vec<PeriodLink>) {
-    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Tokyo);
-    let today = Utc::now().with_timezone(&tz).date_naive();
+    let today = today_in(time_zone);
     let (mut year, mut month) = (today.year(), today.month());
     let mut links = Vec::new();
     for _ in 0..12 {
@@ -1066,14 +1081,7 @@ pub async fn kpis(
         })
         .collect();
     let members = if text(&engagement, "viewerRole") == "CONSULTANT" {
-        let data = api.run(viewer, MEMBERS, json!({ "id": id })).await?;
-        data["engagement"]["members"]["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| text(m, "role") == "MEMBER")
-            .map(|m| json!({ "id": m["id"], "name": m["displayName"].as_str().unwrap_or_else(|| text(m, "pseudonym")) }))
-            .collect()
+        scored_members(&api.run(viewer, MEMBERS, json!({ "id": id })).await?)
     } else {
         Vec::new()
     };
@@ -1236,9 +1244,7 @@ pub async fn reviews(
             .filter(|k| k["retiredFrom"].is_null())
             .map(|k| json!({ "id": k["id"], "name": k["name"] }))
             .collect();
-        let members: Vec<Json> = m["engagement"]["members"]["nodes"].as_array().into_iter().flatten()
-            .filter(|m| text(m, "role") == "MEMBER")
-            .map(|m| json!({ "id": m["id"], "name": m["displayName"].as_str().unwrap_or_else(|| text(m, "pseudonym")) })).collect();
+        let members = scored_members(&m);
         (kpis, members)
     } else {
         (Vec::new(), Vec::new())
@@ -1272,14 +1278,7 @@ pub async fn payouts(
         .await?;
     let names = member_names(&data["engagement"]);
     let scored: Vec<Json> = if text(&engagement, "viewerRole") == "CONSULTANT" {
-        let people = api.run(viewer, MEMBERS, json!({ "id": id })).await?;
-        people["engagement"]["members"]["nodes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| text(m, "role") == "MEMBER")
-            .map(|m| json!({ "id": m["id"], "name": m["displayName"].as_str().unwrap_or_else(|| text(m, "pseudonym")) }))
-            .collect()
+        scored_members(&api.run(viewer, MEMBERS, json!({ "id": id })).await?)
     } else {
         Vec::new()
     };
@@ -1321,12 +1320,7 @@ pub async fn payouts(
             })
         })
         .collect();
-    let today = {
-        let tz: chrono_tz::Tz = text(&engagement, "timeZone")
-            .parse()
-            .unwrap_or(chrono_tz::Asia::Tokyo);
-        Utc::now().with_timezone(&tz).date_naive().to_string()
-    };
+    let today = today_in(text(&engagement, "timeZone")).to_string();
     Ok(context! {
         engagement => Value::from_serialize(&engagement),
         tab => "payouts",
@@ -1554,12 +1548,7 @@ pub async fn people(
             })
         })
         .collect();
-    let today = {
-        let tz: chrono_tz::Tz = text(&engagement, "timeZone")
-            .parse()
-            .unwrap_or(chrono_tz::Asia::Tokyo);
-        Utc::now().with_timezone(&tz).date_naive().to_string()
-    };
+    let today = today_in(text(&engagement, "timeZone")).to_string();
     Ok(context! {
         engagement => Value::from_serialize(&engagement),
         tab => "people",
