@@ -12,6 +12,11 @@ use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::user::{Grants, User, UserCommand, UserError};
 use std::sync::Arc;
 
+/// What an erased account's email becomes: unique, and no address.
+pub fn erased_email(user_id: UserId) -> String {
+    format!("erased:{user_id}")
+}
+
 /// A login account with its grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -23,6 +28,13 @@ pub struct Account {
     pub tokens_revoked_before: Option<i64>,
     /// Disabled by an administrator: nothing of theirs is accepted.
     pub disabled: bool,
+}
+
+impl Account {
+    /// Whether the email and name were erased (SPEC §11).
+    pub fn erased(&self) -> bool {
+        self.email == erased_email(self.user_id)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +251,58 @@ impl Accounts {
             .await?;
         });
         Ok(())
+    }
+
+    /// Erases a login account's email and name once nothing needs them any more (SPEC
+    /// §11): no membership of theirs still has personal data in the vault, and they hold
+    /// no installation grant. The account is then disabled, its password, links, sessions
+    /// and preferences deleted; its id stays, since events refer to it. Returns whether it
+    /// was erased.
+    pub async fn erase_if_unneeded(&self, user_id: UserId) -> Result<bool, StoreError> {
+        let user = user_id.to_string();
+        let now = Utc::now().timestamp();
+        let erased = on_db!(&self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let needed: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM engagement_members m
+                                  JOIN member_keys k ON k.engagement_id = m.engagement_id
+                                                    AND k.member_id = m.member_id
+                                 WHERE m.user_id = $1)
+                     OR EXISTS (SELECT 1 FROM users u
+                                 WHERE u.user_id = $1 AND (u.consultant <> 0 OR u.admin <> 0))
+                     OR NOT EXISTS (SELECT 1 FROM user_accounts a WHERE a.user_id = $1)",
+            )
+            .bind(&user)
+            .fetch_one(&mut *tx)
+            .await?;
+            if !needed {
+                for table in ["user_passwords", "sign_in_links", "web_sessions", "user_preferences"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                        .bind(&user)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(
+                    "INSERT INTO token_revocations (user_id, revoked_before, disabled_at)
+                     VALUES ($1, $2, $2)
+                     ON CONFLICT (user_id) DO UPDATE SET revoked_before = $2, disabled_at = $2",
+                )
+                .bind(&user)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE user_accounts SET email = $2, display_name = '' WHERE user_id = $1",
+                )
+                .bind(&user)
+                .bind(erased_email(user_id))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            !needed
+        });
+        Ok(erased)
     }
 
     /// Records the registration of a directory entry, with its grants.

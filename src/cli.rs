@@ -68,6 +68,10 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Rewrite the tables that held names, emails and keys, so nothing erased lingers in
+    /// the database files (the server does this after each erasure when it may; on
+    /// PostgreSQL run this as the tables' owner, like `migrate`).
+    Compact,
     /// Manage login accounts.
     User {
         #[command(subcommand)]
@@ -228,6 +232,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+        Command::Compact => {
+            let context = Context::connect(&cli.database_url).await?;
+            let compacted = context.db.compact_personal_data().await;
+            context.db.close().await;
+            if compacted? {
+                println!("compacted: erased personal data is gone from the database files");
+                Ok(())
+            } else {
+                bail!(
+                    "could not compact now: on PostgreSQL connect as the owner of the \
+                     tables (the migration role); on SQLite a reader held the write-ahead \
+                     log, try again"
+                )
+            }
         }
         Command::User {
             command:

@@ -42,7 +42,7 @@ impl EngagementRole {
             ManageEngagement | ManageMembers | ManageKpis | RecordObservations | RunReviews
             | ManagePlans | CalculatePayouts => self == Consultant,
             SignOffReviews | MarkPayoutsPaid => matches!(self, Consultant | ClientOwner),
-            ApprovePlans | ApprovePayouts => self == ClientOwner,
+            ApprovePlans | ApprovePayouts | ErasePersonalData => self == ClientOwner,
             ReadTeamScorecards => true,
             ReadMemberDirectory | ReadAuditLog => self != Member,
             ReadPersonalData | ReadAllPersonalScorecards => {
@@ -119,6 +119,9 @@ pub enum Capability {
     ApprovePayouts,
     /// Mark approved payouts paid.
     MarkPayoutsPaid,
+    /// Erase a member's name and email (APPI, SPEC §11): the client owner, also on a
+    /// closed engagement.
+    ErasePersonalData,
 }
 
 /// What a role sees of the other members of an engagement.

@@ -525,6 +525,15 @@ fn engagement(
                 format!("{actor}将{who}的成员资格截止于{active_until}{why}"),
             )
         }
+        EngagementEvent::MemberPersonalDataErased { member_id } => {
+            let who = names.member(*member_id);
+            pick(
+                l,
+                format!("{actor} erased the name and email of {who}{why}"),
+                format!("{actor}が{who}の氏名とメールアドレスを消去しました{why}"),
+                format!("{actor}删除了{who}的姓名和邮箱{why}"),
+            )
+        }
         EngagementEvent::EngagementStatusChanged { from, to } => pick(
             l,
             format!(

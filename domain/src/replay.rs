@@ -213,7 +213,8 @@ impl Model {
             }
             EngagementEvent::MetricDefined { metric } => self.custom_metrics.push(metric),
             EngagementEvent::MemberRoleChanged { .. }
-            | EngagementEvent::EngagementStatusChanged { .. } => {}
+            | EngagementEvent::EngagementStatusChanged { .. }
+            | EngagementEvent::MemberPersonalDataErased { .. } => {}
         }
     }
 

@@ -154,6 +154,14 @@ pub struct RemoveMemberInput {
     pub reason: Option<String>,
 }
 
+#[derive(InputObject)]
+pub struct EraseMemberPersonalDataInput {
+    pub engagement_id: Uuid,
+    pub member_id: Uuid,
+    /// Why (the person's request, its date): recorded with the erasure.
+    pub reason: Option<String>,
+}
+
 #[derive(Default)]
 pub struct MemberMutation;
 
@@ -200,6 +208,28 @@ impl MemberMutation {
         ports(ctx)
             .engagements()?
             .execute_engagement(&permit, command, &metadata)
+            .await
+            .gql()?;
+        load_member(ctx, &scope, member_id).await
+    }
+
+    /// Erases a member's name and email (APPI, SPEC §11): their key is destroyed, so both
+    /// read as erased everywhere, for good; ids, roles, dates, scores, payouts and the
+    /// audit chain stay and still verify. Their login account is erased too when no other
+    /// engagement needs it. Client owners only; allowed on a closed engagement and for
+    /// former members. A second request answers CONFLICT.
+    async fn erase_member_personal_data(
+        &self,
+        ctx: &Context<'_>,
+        input: EraseMemberPersonalDataInput,
+    ) -> Result<Member> {
+        let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
+        let permit = scope.permit(Capability::ErasePersonalData)?;
+        let metadata = command_metadata(ctx, input.reason)?;
+        let member_id = MemberId(input.member_id);
+        ports(ctx)
+            .engagements()?
+            .erase_personal_data(&permit, member_id, &metadata)
             .await
             .gql()?;
         load_member(ctx, &scope, member_id).await

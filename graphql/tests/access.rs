@@ -292,6 +292,20 @@ impl EngagementPort for Engagements {
         not_in_this_fake()
     }
 
+    async fn erase_personal_data(
+        &self,
+        permit: &CommandPermit,
+        member_id: MemberId,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        self.execute_engagement(
+            permit,
+            EngagementCommand::ErasePersonalData { member_id },
+            metadata,
+        )
+        .await
+    }
+
     async fn execute_engagement(
         &self,
         permit: &CommandPermit,

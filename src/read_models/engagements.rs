@@ -91,6 +91,12 @@ fn project(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
             "UPDATE engagements SET status = $1 WHERE engagement_id = $2",
             vec![to.as_str().into(), engagement_id.clone().into()],
         )],
+        // The vault follows the log: once the erasure is recorded, the member's key goes,
+        // and a rebuild deletes it again (no-op). Names and emails then read as erased.
+        EngagementEvent::MemberPersonalDataErased { member_id } => vec![Statement::new(
+            "DELETE FROM member_keys WHERE engagement_id = $1 AND member_id = $2",
+            vec![engagement_id.clone().into(), member_id.to_string().into()],
+        )],
         EngagementEvent::MetricDefined { metric } => vec![Statement::new(
             "INSERT INTO engagement_metrics (engagement_id, metric_key, definition, defined_position)
              VALUES ($1, $2, $3, $4)",

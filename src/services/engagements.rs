@@ -16,6 +16,7 @@ use kpi_ledger_domain::ids::MemberId;
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::metrics::MetricDefinition;
 use kpi_ledger_domain::user::Grants;
+use kpi_ledger_domain::ErrorKind;
 use kpi_ledger_graphql::access::{CommandPermit, EngagementScope};
 use kpi_ledger_graphql::ports::{
     EngagementPort, EngagementView, MemberView, NewMemberRequest, PersonalData, PersonalFields,
@@ -184,6 +185,42 @@ impl EngagementPort for EngagementService {
             }
         }
         added.map(|()| member_id)
+    }
+
+    async fn erase_personal_data(
+        &self,
+        permit: &CommandPermit,
+        member_id: MemberId,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError> {
+        let command = EngagementCommand::ErasePersonalData { member_id };
+        let recorded = self.record(permit, command, metadata).await;
+        match &recorded {
+            Ok(()) => {}
+            // Already erased: finish what an interrupted earlier request may have left.
+            Err(PortError::Domain {
+                kind: ErrorKind::Conflict,
+                ..
+            }) => {}
+            Err(_) => return recorded,
+        }
+        let engagement = permit.engagement_id();
+        let user = engagements::members(&self.db, engagement)
+            .await?
+            .into_iter()
+            .find(|m| m.member_id == member_id)
+            .map(|m| m.user_id)
+            .ok_or_else(|| PortError::not_found("member"))?;
+        self.accounts.erase_if_unneeded(user).await?;
+        if !self.db.compact_personal_data().await? {
+            tracing::warn!(
+                %engagement,
+                %member_id,
+                "personal data erased, but deleted rows stay in the database files until \
+                 `kpi-ledger compact` runs as the tables' owner"
+            );
+        }
+        recorded
     }
 
     async fn execute_engagement(

@@ -14,6 +14,18 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes the SQLite write-ahead log keeps after a checkpoint.
 const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
 
+/// Tables that hold names, emails, keys or credentials of people: rewritten after an
+/// erasure so no deleted row lingers in their files.
+const PERSONAL_TABLES: &[&str] = &[
+    "user_accounts",
+    "member_keys",
+    "member_personal_data",
+    "user_passwords",
+    "sign_in_links",
+    "web_sessions",
+    "user_preferences",
+];
+
 /// Which database an installation runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -196,6 +208,48 @@ impl Db {
             tracing::debug!(%error, "the write-ahead log is busy; it shrinks later");
         }
         Ok(())
+    }
+
+    /// Removes what erased personal data left in the database files (SPEC §11): SQLite
+    /// (which zeroes deleted content, `secure_delete`) gives free pages back and truncates
+    /// its write-ahead log; PostgreSQL rewrites the tables that held names, emails and keys
+    /// (`VACUUM FULL`, brief exclusive locks on small tables), which only their owner may
+    /// do. Returns false when that could not be done now: `kpi-ledger compact`, run as the
+    /// owner, does it.
+    pub async fn compact_personal_data(&self) -> Result<bool, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let mut connection = pool.acquire().await?;
+                sqlx::query("PRAGMA incremental_vacuum")
+                    .execute(&mut *connection)
+                    .await?;
+                // (busy, log frames, checkpointed frames): busy = 1 when a reader held on.
+                let (busy, _, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .fetch_one(&mut *connection)
+                        .await?;
+                Ok(busy == 0)
+            }
+            Db::Postgres(pool) => {
+                let allowed: bool = sqlx::query_scalar(
+                    "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                         OR bool_and(pg_has_role(current_user, c.relowner, 'USAGE'))
+                       FROM pg_class c
+                      WHERE c.relname = ANY($1) AND c.relkind = 'r'
+                        AND c.relnamespace = to_regnamespace(current_schema())",
+                )
+                .bind(PERSONAL_TABLES.to_vec())
+                .fetch_one(pool)
+                .await?;
+                if !allowed {
+                    return Ok(false);
+                }
+                sqlx::query(&format!("VACUUM FULL {}", PERSONAL_TABLES.join(", ")))
+                    .execute(pool)
+                    .await?;
+                Ok(true)
+            }
+        }
     }
 
     /// Versions of the migrations applied so far (none before the first start).

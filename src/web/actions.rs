@@ -113,6 +113,8 @@ const ADJUST: &str = "mutation($i: AdjustPayoutInput!) { adjustPayout(input: $i)
 const CHANGE_ROLE: &str =
     "mutation($i: ChangeMemberRoleInput!) { changeMemberRole(input: $i) { id } }";
 const REMOVE_MEMBER: &str = "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { id } }";
+const ERASE_PERSONAL: &str =
+    "mutation($i: EraseMemberPersonalDataInput!) { eraseMemberPersonalData(input: $i) { id } }";
 const RETIRE_KPI: &str = "mutation($i: RetireKpiInput!) { retireKpi(input: $i) { id } }";
 const CORRECT: &str =
     "mutation($i: CorrectObservationInput!) { correctObservation(input: $i) { value } }";
@@ -240,6 +242,13 @@ pub async fn run(
             json!({
                 "engagementId": id, "memberId": uuid(fields, "member")?,
                 "activeUntil": field(fields, "until"), "reason": optional(fields, "reason"),
+            }),
+        ),
+        "erase_personal_data" => (
+            ERASE_PERSONAL,
+            json!({
+                "engagementId": id, "memberId": uuid(fields, "member")?,
+                "reason": optional(fields, "reason"),
             }),
         ),
         "retire_kpi" => (

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod concurrency;
 mod engagements;
+mod erasure;
 mod event_log;
 mod imports;
 mod limits;

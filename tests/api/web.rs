@@ -1601,3 +1601,85 @@ async fn consultants_correct_values_retire_kpis_and_end_memberships(app: TestApp
 }
 
 on_both_backends!(consultants_correct_values_retire_kpis_and_end_memberships);
+
+async fn a_client_owner_erases_a_members_personal_data_from_the_people_page(app: TestApp) {
+    let tokens = seeded(&app).await;
+    let (acme, _) = engagement_ids(&app, &tokens).await;
+    let members = app
+        .ok(
+            &tokens.client_owner,
+            "query($id: UUID!) { engagement(id: $id) { members(first: 50) { nodes { id displayName } } } }",
+            json!({ "id": acme }),
+        )
+        .await;
+    let li = members["engagement"]["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["displayName"] == "Li Wei")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Consultants do not get the form; the client owner does.
+    let mut consultant = Browser::new(&app);
+    consultant
+        .accept_invitation(&tokens.links[0], "aiko-password-1")
+        .await;
+    let back = format!("/engagements/{acme}/people");
+    let seen = consultant.get(&back).await;
+    assert!(
+        !seen.body.contains("actions/erase_personal_data"),
+        "{}",
+        seen.body
+    );
+    let mut owner = Browser::new(&app);
+    owner
+        .accept_invitation(&tokens.links[1], "hiro-password-1")
+        .await;
+    let people = owner.get(&back).await;
+    assert!(
+        people.body.contains("actions/erase_personal_data"),
+        "{}",
+        people.body
+    );
+    let csrf = people.csrf();
+    let erased = owner
+        .post(
+            &format!("/engagements/{acme}/actions/erase_personal_data"),
+            &[
+                ("csrf", &csrf),
+                ("back", &back),
+                ("member", &li),
+                ("reason", "request of 2026-11-30"),
+            ],
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.body);
+    let after = owner.get(&back).await;
+    assert!(
+        after.body.contains(r#"data-testid="flash">Saved."#),
+        "{}",
+        after.body
+    );
+    assert!(
+        after.body.contains("personal data erased"),
+        "{}",
+        after.body
+    );
+    assert!(
+        !after.body.contains("Li Wei") && !after.body.contains("li.wei@"),
+        "{}",
+        after.body
+    );
+    // Every page of the engagement the consultant opens names her no more.
+    for tab in [
+        "", "/people", "/audit", "/payouts", "/reviews", "/changes", "/kpis",
+    ] {
+        let page = consultant.get(&format!("/engagements/{acme}{tab}")).await;
+        assert!(!page.body.contains("Li Wei"), "{tab}: {}", page.body);
+    }
+}
+
+on_both_backends!(a_client_owner_erases_a_members_personal_data_from_the_people_page);

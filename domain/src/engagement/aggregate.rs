@@ -19,6 +19,9 @@ pub struct MemberState {
     pub position: Option<String>,
     pub active_from: NaiveDate,
     pub active_until: Option<NaiveDate>,
+    /// Their name and email were erased.
+    #[serde(default)]
+    pub erased: bool,
 }
 
 impl MemberState {
@@ -195,6 +198,21 @@ impl Engagement {
                     to,
                 }])
             }
+            EngagementCommand::ErasePersonalData { member_id } => {
+                if self.id.is_none() {
+                    return Err(EngagementError::NotFound);
+                }
+                let member = self
+                    .members
+                    .get(&member_id)
+                    .ok_or(EngagementError::MemberNotFound(member_id))?;
+                if member.erased {
+                    return Err(EngagementError::AlreadyErased(member_id));
+                }
+                Ok(vec![EngagementEvent::MemberPersonalDataErased {
+                    member_id,
+                }])
+            }
             EngagementCommand::DefineMetric { metric } => {
                 self.ensure_open()?;
                 validate_custom_metric(&metric, &self.catalogue())
@@ -249,6 +267,7 @@ impl Aggregate for Engagement {
                         position,
                         active_from,
                         active_until: None,
+                        erased: false,
                     },
                 );
             }
@@ -267,6 +286,11 @@ impl Aggregate for Engagement {
             }
             EngagementEvent::EngagementStatusChanged { to, .. } => self.status = to,
             EngagementEvent::MetricDefined { metric } => self.custom_metrics.push(metric),
+            EngagementEvent::MemberPersonalDataErased { member_id } => {
+                if let Some(member) = self.members.get_mut(&member_id) {
+                    member.erased = true;
+                }
+            }
         }
     }
 }

@@ -42,4 +42,10 @@ pub enum EngagementCommand {
     DefineMetric {
         metric: MetricDefinition,
     },
+    /// Erase a member's personal data (APPI): their key in the vault is destroyed, so name
+    /// and email read as erased; ids, roles, dates, scores and payouts stay. Allowed on a
+    /// closed engagement, and for former members.
+    ErasePersonalData {
+        member_id: MemberId,
+    },
 }

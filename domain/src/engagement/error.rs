@@ -54,6 +54,8 @@ pub enum EngagementError {
     AlreadyMember(EngagementRole),
     #[error("member {0} not found in this engagement")]
     MemberNotFound(MemberId),
+    #[error("the personal data of member {0} is already erased")]
+    AlreadyErased(MemberId),
     #[error("the member already has the role {0}")]
     SameRole(EngagementRole),
     #[error("active-until {until} is before the member's active-from {from}")]
@@ -66,9 +68,9 @@ impl DomainError for EngagementError {
     fn kind(&self) -> ErrorKind {
         match self {
             EngagementError::NotFound | EngagementError::MemberNotFound(_) => ErrorKind::NotFound,
-            EngagementError::AlreadyOpened | EngagementError::AlreadyMember(_) => {
-                ErrorKind::Conflict
-            }
+            EngagementError::AlreadyOpened
+            | EngagementError::AlreadyMember(_)
+            | EngagementError::AlreadyErased(_) => ErrorKind::Conflict,
             EngagementError::Closed => ErrorKind::Locked,
             EngagementError::InvalidTransition { .. } => ErrorKind::InvalidTransition,
             EngagementError::EmptyField { .. }

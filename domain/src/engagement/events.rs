@@ -37,6 +37,10 @@ pub enum EngagementEvent {
     MetricDefined {
         metric: MetricDefinition,
     },
+    /// The member's name and email were erased: their vault key is destroyed.
+    MemberPersonalDataErased {
+        member_id: MemberId,
+    },
 }
 
 impl DomainEvent for EngagementEvent {
@@ -48,6 +52,7 @@ impl DomainEvent for EngagementEvent {
             EngagementEvent::MemberRemoved { .. } => "MemberRemoved",
             EngagementEvent::EngagementStatusChanged { .. } => "EngagementStatusChanged",
             EngagementEvent::MetricDefined { .. } => "MetricDefined",
+            EngagementEvent::MemberPersonalDataErased { .. } => "MemberPersonalDataErased",
         }
         .to_string()
     }

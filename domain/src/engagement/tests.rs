@@ -418,6 +418,52 @@ fn every_transition_outside_the_table_is_refused() {
 }
 
 #[test]
+fn erasing_a_former_member_of_a_closed_engagement_is_allowed_once() {
+    let mut events = opened();
+    events.push(added(&li_wei()));
+    events.push(EngagementEvent::MemberRemoved {
+        member_id: li_wei().member_id,
+        active_until: date("2026-06-30"),
+    });
+    events.push(EngagementEvent::EngagementStatusChanged {
+        from: EngagementStatus::Diagnosing,
+        to: EngagementStatus::Closed,
+    });
+    let erase = EngagementCommand::ErasePersonalData {
+        member_id: li_wei().member_id,
+    };
+    EngagementTest::with(())
+        .given(events.clone())
+        .when(erase.clone())
+        .then_expect_events(vec![EngagementEvent::MemberPersonalDataErased {
+            member_id: li_wei().member_id,
+        }]);
+    events.push(EngagementEvent::MemberPersonalDataErased {
+        member_id: li_wei().member_id,
+    });
+    EngagementTest::with(())
+        .given(events)
+        .when(erase)
+        .then_expect_error(EngagementError::AlreadyErased(li_wei().member_id));
+}
+
+#[test]
+fn erasing_an_unknown_member_or_in_an_unopened_engagement_is_not_found() {
+    EngagementTest::with(())
+        .given(opened())
+        .when(EngagementCommand::ErasePersonalData {
+            member_id: MemberId(id(99)),
+        })
+        .then_expect_error(EngagementError::MemberNotFound(MemberId(id(99))));
+    EngagementTest::with(())
+        .given_no_previous_events()
+        .when(EngagementCommand::ErasePersonalData {
+            member_id: li_wei().member_id,
+        })
+        .then_expect_error(EngagementError::NotFound);
+}
+
+#[test]
 fn a_closed_engagement_refuses_every_command() {
     use EngagementStatus::*;
     let closed = with_status(&[Closed]);

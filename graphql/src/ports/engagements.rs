@@ -104,6 +104,17 @@ pub trait EngagementPort: Send + Sync + 'static {
         metadata: &CommandMetadata,
     ) -> Result<MemberId, PortError>;
 
+    /// Erases a member's name and email (SPEC §11): records the erasure, whose projection
+    /// destroys the member's key; erases their login account when nothing else needs it;
+    /// compacts the database files. Asked again after a partial failure, it finishes the
+    /// work and answers that the data is already erased.
+    async fn erase_personal_data(
+        &self,
+        permit: &CommandPermit,
+        member_id: MemberId,
+        metadata: &CommandMetadata,
+    ) -> Result<(), PortError>;
+
     /// Decides and records an engagement command, then brings the read models up to date.
     async fn execute_engagement(
         &self,

@@ -662,6 +662,7 @@ pub async fn people(
                 "email": m["email"],
                 "role_key": format!("role_{}", text(m, "role").to_lowercase()),
                 "member": text(m, "role") == "MEMBER",
+                "erased": m["erased"].as_bool() == Some(true),
                 "position": m["position"],
                 "from": date(&m["activeFrom"]),
                 "until": date(&m["activeUntil"]),
