@@ -2,6 +2,7 @@
 
 use crate::auth::{AuthSettings, TokenService};
 use crate::http::{router, AppState, DEFAULT_MAX_UPLOAD_BYTES};
+use crate::keyring::Keyring;
 use crate::projector::Projector;
 use crate::services::Services;
 use crate::store::Db;
@@ -15,12 +16,16 @@ use tokio::net::TcpListener;
 /// How often each server checks for events another server (or a crashed request)
 /// left unprojected.
 const PROJECTION_POLL: Duration = Duration::from_secs(2);
+/// How soon a token revoked by another process is refused.
+const REVOCATION_POLL: Duration = Duration::from_secs(1);
 
 /// Everything the server needs, connected and migrated.
 pub struct Context {
     pub db: Db,
     pub projector: Arc<Projector>,
     pub services: Arc<Services>,
+    /// Wraps the keys the database stores (the installation's key file).
+    pub keyring: Keyring,
     /// The migrations this connection applied (`0006 lock versions`), oldest first.
     pub migrations_applied: Vec<String>,
 }
@@ -39,12 +44,19 @@ impl Context {
         for migration in &migrations_applied {
             tracing::info!(%migration, "applied migration");
         }
+        let keyring = Keyring::open(&db, database_url)
+            .await
+            .context("failed to open the installation's key file")?;
         let projector = Arc::new(Projector::new(db.clone()));
         projector
             .catch_up()
             .await
             .context("failed to bring the read models up to date")?;
-        let services = Arc::new(Services::new(db.clone(), projector.clone()));
+        let services = Arc::new(Services::new(
+            db.clone(),
+            projector.clone(),
+            keyring.clone(),
+        ));
         // Imports a stopped server or command left behind: marked failed, staging cleared.
         match services.jobs().clean_up_interrupted().await {
             Ok(0) => {}
@@ -55,6 +67,7 @@ impl Context {
             db,
             projector,
             services,
+            keyring,
             migrations_applied,
         })
     }
@@ -68,6 +81,7 @@ pub struct Application {
     projector: Arc<Projector>,
     /// How often to sign an audit checkpoint, if at all.
     checkpoint_every: Option<Duration>,
+    keyring: Keyring,
 }
 
 impl Application {
@@ -87,7 +101,7 @@ impl Application {
         max_upload_bytes: usize,
     ) -> anyhow::Result<Self> {
         let context = Context::connect(database_url).await?;
-        let tokens = TokenService::from_settings(auth, &context.db)
+        let tokens = TokenService::from_settings(auth, &context.db, &context.keyring)
             .await
             .context("failed to set up token verification")?;
         let state = AppState {
@@ -110,6 +124,7 @@ impl Application {
             services: context.services,
             projector: context.projector,
             checkpoint_every: None,
+            keyring: context.keyring,
         })
     }
 
@@ -179,15 +194,30 @@ impl Application {
                 }
             }
         });
+        // Revoked token ids, kept in memory so that checking a token reads no table.
+        let revocations = {
+            let db = self.state.db.clone();
+            let tokens = self.state.tokens.clone();
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(REVOCATION_POLL);
+                loop {
+                    interval.tick().await;
+                    if let Err(error) = tokens.refresh_revocations(&db).await {
+                        tracing::warn!(%error, "cannot read revoked tokens; will retry");
+                    }
+                }
+            })
+        };
         let checkpoints = self.checkpoint_every.map(|every| {
             let db = self.state.db.clone();
             let projector = self.projector.clone();
+            let keyring = self.keyring.clone();
             tokio::spawn(async move {
                 let mut interval = tokio::time::interval(every);
                 interval.tick().await;
                 loop {
                     interval.tick().await;
-                    if let Err(error) = sign_checkpoint(&db, &projector, every).await {
+                    if let Err(error) = sign_checkpoint(&db, &keyring, &projector, every).await {
                         tracing::warn!(%error, "cannot sign an audit checkpoint; will retry");
                     }
                 }
@@ -201,6 +231,7 @@ impl Application {
         .await
         .context("server failed");
         poller.abort();
+        revocations.abort();
         if let Some(task) = checkpoints {
             task.abort();
         }
@@ -210,7 +241,12 @@ impl Application {
 }
 
 /// Signs a checkpoint unless one was signed within `every`.
-async fn sign_checkpoint(db: &Db, projector: &Projector, every: Duration) -> anyhow::Result<()> {
+async fn sign_checkpoint(
+    db: &Db,
+    keyring: &Keyring,
+    projector: &Projector,
+    every: Duration,
+) -> anyhow::Result<()> {
     use crate::audit::checkpoint;
     if let Some(latest) = checkpoint::latest(db).await? {
         let signed: chrono::DateTime<chrono::Utc> = latest.created_at.parse()?;
@@ -219,7 +255,7 @@ async fn sign_checkpoint(db: &Db, projector: &Projector, every: Duration) -> any
         }
     }
     projector.catch_up().await?;
-    let signed = checkpoint::create(db).await?;
+    let signed = checkpoint::create(db, keyring).await?;
     tracing::info!(checkpoint = %signed.id, position = signed.log_position, "signed an audit checkpoint");
     Ok(())
 }

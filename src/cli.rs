@@ -171,11 +171,29 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Refuse every token of a user issued until now, and end their web sessions.
+    /// Refuse tokens: every token of a user issued until now (and end their web
+    /// sessions), or one token, named by its id or given whole. Running servers refuse it
+    /// within a second.
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["user", "token_id", "token"])))]
     Revoke {
-        /// The user's email.
+        /// The user's email: all of their tokens.
         #[arg(long)]
-        user: String,
+        user: Option<String>,
+        /// One token's id (`token issue` prints it on stderr).
+        #[arg(long)]
+        token_id: Option<String>,
+        /// One token, whole (its id and expiry are read from it).
+        #[arg(long)]
+        token: Option<String>,
+        #[command(flatten)]
+        auth: AuthSettings,
+    },
+    /// Start signing tokens with a new key. Tokens signed with earlier keys keep working
+    /// until they expire; keys whose tokens have all expired are removed. Running servers
+    /// pick the new key up without a restart.
+    RotateKey {
+        #[command(flatten)]
+        auth: AuthSettings,
     },
     /// Print a signed bearer token for a user (the token alone, on stdout).
     Issue {
@@ -340,19 +358,85 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: UserCommand::Enable { email },
         } => set_disabled(&cli.database_url, &email, false).await,
         Command::Token {
-            command: TokenCommand::Revoke { user },
+            command:
+                TokenCommand::Revoke {
+                    user,
+                    token_id,
+                    token,
+                    auth,
+                },
         } => {
             let context = Context::connect(&cli.database_url).await?;
-            let Some(account) = context.services.accounts().by_email(&user).await? else {
-                bail!("no user with email {user}");
-            };
-            context
-                .services
-                .accounts()
-                .revoke_tokens(account.user_id)
-                .await?;
+            if let Some(user) = user {
+                let Some(account) = context.services.accounts().by_email(&user).await? else {
+                    bail!("no user with email {user}");
+                };
+                context
+                    .services
+                    .accounts()
+                    .revoke_tokens(account.user_id)
+                    .await?;
+                println!(
+                    "every token of {user} issued until now is revoked; their web sessions ended"
+                );
+            } else {
+                let tokens =
+                    TokenService::from_settings(&auth, &context.db, &context.keyring).await?;
+                let (id, user, expires_at) = match (token_id, token) {
+                    (Some(id), _) => {
+                        // Without the token its expiry is unknown: kept for the longest
+                        // lifetime a token may have.
+                        let longest: std::time::Duration = auth
+                            .max_token_ttl
+                            .map(Into::into)
+                            .unwrap_or(crate::auth::DEFAULT_MAX_TOKEN_TTL);
+                        let until = Utc::now() + chrono::Duration::from_std(longest)?;
+                        (id, None, until.timestamp())
+                    }
+                    (None, Some(token)) => {
+                        let claims = tokens
+                            .inspect(token.trim())
+                            .context("the token is not one this installation signed")?;
+                        let Some(id) = claims.jti else {
+                            bail!(
+                                "the token has no id (issued before token ids existed); revoke \
+                                 all of its user's tokens with --user"
+                            );
+                        };
+                        (id, claims.sub.parse().ok(), claims.exp)
+                    }
+                    (None, None) => bail!("name the token: --token-id or --token"),
+                };
+                crate::auth::revoke_token(&context.db, &id, user, expires_at).await?;
+                println!("token {id} is revoked");
+            }
             context.db.close().await;
-            println!("every token of {user} issued until now is revoked; their web sessions ended");
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::RotateKey { auth },
+        } => {
+            if auth.jwt_secret.is_some() || auth.jwt_public_key_file.is_some() {
+                bail!(
+                    "tokens are signed with a configured secret or by an identity provider: \
+                     rotate that key where it is configured"
+                );
+            }
+            let context = Context::connect(&cli.database_url).await?;
+            let longest: std::time::Duration = auth
+                .max_token_ttl
+                .map(Into::into)
+                .unwrap_or(crate::auth::DEFAULT_MAX_TOKEN_TTL);
+            let rotation =
+                crate::auth::rotate_signing_key(&context.db, &context.keyring, longest).await?;
+            context.db.close().await;
+            println!("new signing key {}", rotation.new_key);
+            for key in &rotation.kept {
+                println!("still verifying tokens of {key}");
+            }
+            for key in &rotation.retired {
+                println!("removed {key}: every token it signed has expired");
+            }
             Ok(())
         }
         Command::User {
@@ -374,11 +458,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let Some(account) = context.services.accounts().by_email(&user).await? else {
                 bail!("no user with email {user}; create one with `kpi-ledger user add`");
             };
-            let tokens = TokenService::from_settings(&auth, &context.db).await?;
+            let tokens = TokenService::from_settings(&auth, &context.db, &context.keyring).await?;
             let ttl = chrono::Duration::from_std(*ttl).context("--ttl is too long")?;
             let now = Utc::now();
             let token = tokens.issue(account.user_id, now, now + ttl)?;
             context.db.close().await;
+            if let Some(id) = tokens.inspect(&token).ok().and_then(|c| c.jti) {
+                eprintln!("token id {id} (kpi-ledger token revoke --token-id {id})");
+            }
             println!("{token}");
             Ok(())
         }

@@ -65,7 +65,7 @@ pub async fn run(database_url: &str, command: AuditCommand) -> anyhow::Result<()
             Ok(())
         }
         AuditCommand::Checkpoint { out } => {
-            let checkpoint = checkpoint::create(&db).await?;
+            let checkpoint = checkpoint::create(&db, &context.keyring).await?;
             let json = serde_json::to_string_pretty(&checkpoint)?;
             match out {
                 Some(path) => std::fs::write(&path, json)

@@ -80,7 +80,7 @@ pub async fn seed(context: &Context, auth: &AuthSettings) -> anyhow::Result<Demo
             .await
             .context("failed to seed the demo data")?;
     }
-    let tokens = TokenService::from_settings(auth, &context.db).await?;
+    let tokens = TokenService::from_settings(auth, &context.db, &context.keyring).await?;
     let now = Utc::now();
     let sign_in = crate::web::sign_in::SignIn::new(context.db.clone());
     let mut issued = Vec::new();

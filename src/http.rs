@@ -271,7 +271,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Viewer, A
         })
         .map(str::trim)
         .ok_or("missing bearer token: send `Authorization: Bearer <token>`")?;
-    let claims = state.tokens.verify(token).map_err(|error| {
+    let claims = state.tokens.verify(token).await.map_err(|error| {
         tracing::info!(%error, "token rejected");
         "invalid or expired token"
     })?;

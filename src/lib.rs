@@ -12,6 +12,7 @@ pub mod demo;
 pub mod graphiql;
 pub mod http;
 pub mod imports;
+pub mod keyring;
 pub mod local_api;
 pub mod projector;
 pub mod read_models;

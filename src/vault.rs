@@ -1,7 +1,10 @@
 //! The personal-data vault (SPEC §11): members' names and emails, encrypted with
 //! XChaCha20-Poly1305 under one random key per (engagement, member). Destroying that key
-//! is how personal data is erased; ciphertexts without a key read as erased.
+//! is how personal data is erased; ciphertexts without a key read as erased. The keys are
+//! stored wrapped by the installation's key file (`crate::keyring`), not beside the
+//! ciphertext in the clear.
 
+use crate::keyring::{member_key_purpose, Keyring};
 use crate::on_db;
 use crate::store::{Db, StoreError};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -42,6 +45,7 @@ impl From<sqlx::Error> for VaultError {
 #[derive(Clone)]
 pub struct Vault {
     db: Db,
+    keyring: Keyring,
 }
 
 /// Binds a ciphertext to its owner, so a row copied onto another member fails to decrypt.
@@ -58,8 +62,8 @@ struct SealedRow {
 }
 
 impl Vault {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, keyring: Keyring) -> Self {
+        Self { db, keyring }
     }
 
     /// Encrypts `fields` under a fresh key and stores key and ciphertext together.
@@ -91,7 +95,10 @@ impl Vault {
             sqlx::query("INSERT INTO member_keys (engagement_id, member_id, key) VALUES ($1, $2, $3)")
                 .bind(engagement_id.to_string())
                 .bind(member_id.to_string())
-                .bind(key.to_vec())
+                .bind(self.keyring.wrap(
+                    &member_key_purpose(&engagement_id.to_string(), &member_id.to_string()),
+                    &key,
+                ))
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
@@ -161,7 +168,14 @@ impl Vault {
             }
             let sealed = match row.key {
                 None => Sealed::Erased,
-                Some(key) => {
+                Some(wrapped) => {
+                    let key = self
+                        .keyring
+                        .unwrap(
+                            &member_key_purpose(&engagement_id.to_string(), &row.member_id),
+                            &wrapped,
+                        )
+                        .map_err(|_| VaultError::Tampered(member_id))?;
                     if key.len() != 32 || row.nonce.len() != 24 {
                         return Err(VaultError::Tampered(member_id));
                     }

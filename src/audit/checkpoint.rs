@@ -7,6 +7,7 @@
 //! carries its public key, so a key can be rotated: old checkpoints keep verifying with the
 //! key they name; auditors pin the keys they accept (docs/AUDIT.md).
 
+use crate::keyring::{Keyring, KeyringError};
 use crate::on_db;
 use crate::store::{Db, StoreError};
 use chrono::Utc;
@@ -71,8 +72,9 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-/// The installation's signing key.
-async fn signing_key(db: &Db) -> Result<SigningKey, StoreError> {
+/// The installation's signing key: from the key file `KPI_LEDGER_AUDIT_KEY_FILE` names,
+/// or created on first use and stored wrapped by the installation's key file.
+async fn signing_key(db: &Db, keyring: &Keyring) -> Result<SigningKey, StoreError> {
     if let Ok(path) = std::env::var(KEY_FILE_ENV) {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| corrupt(format!("{KEY_FILE_ENV} {path}: {e}")))?;
@@ -81,22 +83,17 @@ async fn signing_key(db: &Db) -> Result<SigningKey, StoreError> {
             .ok_or_else(|| corrupt(format!("{KEY_FILE_ENV} {path}: not 32 bytes of hex")))?;
         return Ok(SigningKey::from_bytes(&seed));
     }
-    let fresh = SigningKey::generate(&mut rand::rngs::OsRng);
-    let seed: Vec<u8> = on_db!(db, pool => {
-        sqlx::query(
-            "INSERT INTO installation_secrets (name, secret, created_at) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(SECRET_NAME)
-        .bind(fresh.to_bytes().to_vec())
-        .bind(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .execute(pool)
-        .await?;
-        sqlx::query_scalar("SELECT secret FROM installation_secrets WHERE name = $1")
-            .bind(SECRET_NAME)
-            .fetch_one(pool)
-            .await?
-    });
+    let seed = keyring
+        .secret(db, SECRET_NAME, || {
+            SigningKey::generate(&mut rand::rngs::OsRng)
+                .to_bytes()
+                .to_vec()
+        })
+        .await
+        .map_err(|e| match e {
+            KeyringError::Store(e) => e,
+            other => corrupt(other),
+        })?;
     let seed: [u8; 32] = seed
         .try_into()
         .map_err(|_| corrupt("the audit signing key is not 32 bytes"))?;
@@ -130,8 +127,8 @@ fn leaves(heads: &[Head]) -> Vec<String> {
 }
 
 /// Signs every chain's head as it stands (the caller has brought the chainer up to date).
-pub async fn create(db: &Db) -> Result<Checkpoint, StoreError> {
-    let key = signing_key(db).await?;
+pub async fn create(db: &Db, keyring: &Keyring) -> Result<Checkpoint, StoreError> {
+    let key = signing_key(db, keyring).await?;
     let log_position = crate::store::events::chained_through(db).await?;
     let heads = heads(db).await?;
     let root = merkle_root(&leaves(&heads));

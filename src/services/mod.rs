@@ -29,6 +29,7 @@ pub(crate) use support::Recorder;
 use crate::accounts::Accounts;
 use crate::imports::jobs::Jobs;
 use crate::imports::Importer;
+use crate::keyring::Keyring;
 use crate::projector::Projector;
 use crate::store::Db;
 use crate::vault::Vault;
@@ -52,10 +53,10 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(db: Db, projector: Arc<Projector>) -> Self {
+    pub fn new(db: Db, projector: Arc<Projector>, keyring: Keyring) -> Self {
         let recorder = Recorder::new(projector.clone());
         let accounts = Accounts::new(db.clone(), projector.clone());
-        let vault = Vault::new(db.clone());
+        let vault = Vault::new(db.clone(), keyring);
         let jobs = Jobs::new(Importer::new(db.clone(), projector));
         Self {
             identity: Arc::new(IdentityService::new(db.clone(), accounts.clone())),

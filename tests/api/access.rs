@@ -153,12 +153,16 @@ async fn missing_forged_expired_and_orphaned_tokens_get_401(app: TestApp) {
     assert_eq!(app.post(Some(&forged), query.clone()).await.status(), 401);
 
     // Expired (signed with the installation's own key).
-    let db = kpi_ledger::store::Db::connect(&app.database.url)
+    let context = kpi_ledger::app::Context::connect(&app.database.url)
         .await
         .unwrap();
-    let own = kpi_ledger::auth::TokenService::from_settings(&Default::default(), &db)
-        .await
-        .unwrap();
+    let own = kpi_ledger::auth::TokenService::from_settings(
+        &Default::default(),
+        &context.db,
+        &context.keyring,
+    )
+    .await
+    .unwrap();
     let expired = own
         .issue(user_id, now - Duration::days(2), now - Duration::days(1))
         .unwrap();
@@ -176,14 +180,24 @@ async fn missing_forged_expired_and_orphaned_tokens_get_401(app: TestApp) {
 
     // Signed with the installation's own key but naming the user by a verified email
     // rather than a user id, or not valid before an hour from now: refused.
-    let secret: Vec<u8> = kpi_ledger::on_db!(&db, pool => {
-        sqlx::query_scalar("SELECT secret FROM installation_secrets WHERE name = 'jwt_hs256'")
-            .fetch_one(pool)
-            .await
-            .unwrap()
-    });
+    // (The key is stored wrapped by the key file; unwrapped here as a server would.)
+    let secret = context
+        .keyring
+        .secrets(&context.db, "jwt_hs256")
+        .await
+        .unwrap()
+        .remove(0)
+        .1;
     let key = jsonwebtoken::EncodingKey::from_secret(&secret);
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    let fine = json!({ "sub": user_id.to_string(), "iss": "kpi-ledger", "iat": now.timestamp(),
+        "exp": (now + Duration::hours(1)).timestamp() });
+    let fine = jsonwebtoken::encode(&header, &fine, &key).unwrap();
+    assert_eq!(
+        app.post(Some(&fine), query.clone()).await.status(),
+        200,
+        "the control: a well-formed token with that key is accepted"
+    );
     let by_email = json!({ "sub": "not-a-uuid", "iss": "kpi-ledger", "iat": now.timestamp(),
         "exp": (now + Duration::hours(1)).timestamp(),
         "email": "aiko@consultancy.example", "email_verified": true });
@@ -197,7 +211,7 @@ async fn missing_forged_expired_and_orphaned_tokens_get_401(app: TestApp) {
         "exp": (now + Duration::days(36500)).timestamp() });
     let forever = jsonwebtoken::encode(&header, &forever, &key).unwrap();
     assert_eq!(app.post(Some(&forever), query.clone()).await.status(), 401);
-    db.close().await;
+    context.db.close().await;
 
     // And the real one works.
     let data = app

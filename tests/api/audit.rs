@@ -9,7 +9,7 @@ use serde_json::json;
 const BIN: &str = env!("CARGO_BIN_EXE_kpi-ledger");
 
 /// Runs the binary on the test's database: (success, stdout, stderr).
-async fn kpi(url: &str, args: &[&str]) -> (bool, String, String) {
+pub(crate) async fn kpi(url: &str, args: &[&str]) -> (bool, String, String) {
     let mut all = vec!["--database-url".to_string(), url.to_string()];
     all.extend(args.iter().map(|a| a.to_string()));
     let output = tokio::task::spawn_blocking(move || {

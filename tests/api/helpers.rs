@@ -210,9 +210,10 @@ impl TestApp {
         context: &Context,
         user_id: kpi_ledger_domain::ids::UserId,
     ) -> String {
-        let tokens = TokenService::from_settings(&AuthSettings::default(), &context.db)
-            .await
-            .expect("token service");
+        let tokens =
+            TokenService::from_settings(&AuthSettings::default(), &context.db, &context.keyring)
+                .await
+                .expect("token service");
         let now = Utc::now();
         tokens
             .issue(user_id, now, now + Duration::hours(1))

@@ -13,6 +13,7 @@ mod engagements;
 mod erasure;
 mod event_log;
 mod imports;
+mod keys;
 mod limits;
 mod rebuild;
 mod roles;
