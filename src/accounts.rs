@@ -1,16 +1,36 @@
-//! Login accounts: the account directory (email and display name, erasable, never in
-//! events) plus the `User` aggregate that records registration and grants.
+//! Login accounts: the account directory (email and display name, sealed and erasable,
+//! never in events) plus the `User` aggregate that records registration and grants.
 
+use crate::keyring::{Keyring, KeyringError};
 use crate::on_db;
 use crate::projector::Projector;
 use crate::store::events::Cqrs;
 use crate::store::{Db, StoreError};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chrono::Utc;
 use cqrs_es::AggregateError;
+use hmac::{Hmac, Mac};
 use kpi_ledger_domain::ids::UserId;
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::user::{Grants, User, UserCommand, UserError};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// The installation secret emails are hashed with for lookup.
+const INDEX_SECRET: &str = "account_index";
+/// Marks a keyed hash in `email_index` (an erased account holds `erased:<id>` there).
+const INDEX_PREFIX: &str = "hmac:";
+
+fn keyring_error(error: KeyringError) -> StoreError {
+    match error {
+        KeyringError::Store(e) => e,
+        other => StoreError::Corrupt(other.to_string()),
+    }
+}
 
 /// What an erased account's email becomes: unique, and no address.
 pub fn erased_email(user_id: UserId) -> String {
@@ -60,8 +80,8 @@ impl From<sqlx::Error> for AccountError {
 #[derive(sqlx::FromRow)]
 struct AccountRow {
     user_id: String,
-    email: String,
-    display_name: String,
+    sealed: Option<Vec<u8>>,
+    sealed_key: Option<Vec<u8>>,
     consultant: Option<i64>,
     admin: Option<i64>,
     revoked_before: Option<i64>,
@@ -69,20 +89,136 @@ struct AccountRow {
 }
 
 const SELECT_ACCOUNT: &str = "
-SELECT a.user_id, a.email, a.display_name, u.consultant, u.admin, r.revoked_before, r.disabled_at
+SELECT a.user_id, a.sealed, a.sealed_key, u.consultant, u.admin,
+       r.revoked_before, r.disabled_at
   FROM user_accounts a LEFT JOIN users u ON u.user_id = a.user_id
   LEFT JOIN token_revocations r ON r.user_id = a.user_id";
 
-impl TryFrom<AccountRow> for Account {
-    type Error = StoreError;
-    fn try_from(row: AccountRow) -> Result<Self, StoreError> {
+/// The personal part of an account, sealed in `user_accounts.sealed`.
+#[derive(Serialize, Deserialize)]
+struct Personal {
+    email: String,
+    display_name: String,
+}
+
+fn account_aad(user_id: &str) -> Vec<u8> {
+    format!("kpi-ledger/account/{user_id}").into_bytes()
+}
+
+fn account_key_purpose(user_id: &str) -> String {
+    format!("kpi-ledger/account-key/{user_id}")
+}
+
+/// The account directory and user registration. Emails and names are stored encrypted
+/// under one key per account (wrapped by the key file); an account is found by its email
+/// through a keyed hash of it, never the address itself.
+#[derive(Clone)]
+pub struct Accounts {
+    db: Db,
+    users: Arc<Cqrs<User>>,
+    projector: Arc<Projector>,
+    keyring: Keyring,
+    index_key: Arc<OnceCell<Vec<u8>>>,
+}
+
+impl Accounts {
+    pub fn new(db: Db, projector: Arc<Projector>, keyring: Keyring) -> Self {
+        Self {
+            users: Arc::new(Cqrs::new(&db)),
+            db,
+            projector,
+            keyring,
+            index_key: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The keyed hash an email is found by (HMAC-SHA-256 under an installation secret).
+    pub async fn email_index(&self, email: &str) -> Result<String, StoreError> {
+        let key = self
+            .index_key
+            .get_or_try_init(|| async {
+                self.keyring
+                    .secret(&self.db, INDEX_SECRET, || {
+                        let mut key = vec![0u8; 32];
+                        rand::rngs::OsRng.fill_bytes(&mut key);
+                        key
+                    })
+                    .await
+                    .map_err(keyring_error)
+            })
+            .await?;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        mac.update(email.trim().to_lowercase().as_bytes());
+        Ok(format!(
+            "{INDEX_PREFIX}{}",
+            mac.finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ))
+    }
+
+    /// Seals an account's email and name under a fresh key: (ciphertext, wrapped key).
+    fn seal(&self, user_id: UserId, personal: &Personal) -> (Vec<u8>, Vec<u8>) {
+        let user = user_id.to_string();
+        let mut key = [0u8; 32];
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let plaintext = serde_json::to_vec(personal).expect("two strings serialize");
+        let ciphertext = XChaCha20Poly1305::new((&key).into())
+            .encrypt(
+                XNonce::from_slice(&nonce),
+                Payload {
+                    msg: &plaintext,
+                    aad: &account_aad(&user),
+                },
+            )
+            .expect("XChaCha20-Poly1305 encrypts");
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ciphertext);
+        (sealed, self.keyring.wrap(&account_key_purpose(&user), &key))
+    }
+
+    fn open(&self, row: AccountRow) -> Result<Account, StoreError> {
+        let user_id: UserId = row
+            .user_id
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("user id {}: {e}", row.user_id)))?;
+        let personal = match (row.sealed, row.sealed_key) {
+            (Some(sealed), Some(wrapped)) if sealed.len() > 24 => {
+                let unreadable =
+                    || StoreError::Corrupt(format!("the account {user_id} does not decrypt"));
+                let key = self
+                    .keyring
+                    .unwrap(&account_key_purpose(&row.user_id), &wrapped)
+                    .map_err(|_| unreadable())?;
+                if key.len() != 32 {
+                    return Err(unreadable());
+                }
+                let plaintext = XChaCha20Poly1305::new(key.as_slice().into())
+                    .decrypt(
+                        XNonce::from_slice(&sealed[..24]),
+                        Payload {
+                            msg: &sealed[24..],
+                            aad: &account_aad(&row.user_id),
+                        },
+                    )
+                    .map_err(|_| unreadable())?;
+                serde_json::from_slice(&plaintext).map_err(|_| unreadable())?
+            }
+            // Erased: the key is gone.
+            _ => Personal {
+                email: erased_email(user_id),
+                display_name: String::new(),
+            },
+        };
         Ok(Account {
-            user_id: row
-                .user_id
-                .parse()
-                .map_err(|e| StoreError::Corrupt(format!("user id {}: {e}", row.user_id)))?,
-            email: row.email,
-            display_name: row.display_name,
+            user_id,
+            email: personal.email,
+            display_name: personal.display_name,
             grants: Grants {
                 consultant: row.consultant.unwrap_or(0) != 0,
                 admin: row.admin.unwrap_or(0) != 0,
@@ -91,23 +227,45 @@ impl TryFrom<AccountRow> for Account {
             disabled: row.disabled_at.is_some(),
         })
     }
-}
 
-/// The account directory and user registration.
-#[derive(Clone)]
-pub struct Accounts {
-    db: Db,
-    users: Arc<Cqrs<User>>,
-    projector: Arc<Projector>,
-}
-
-impl Accounts {
-    pub fn new(db: Db, projector: Arc<Projector>) -> Self {
-        Self {
-            users: Arc::new(Cqrs::new(&db)),
-            db,
-            projector,
+    /// Accounts stored before emails and names were sealed: sealed now (a plaintext
+    /// email sits in `email_index` until then). Runs at every start; usually finds none.
+    pub async fn seal_plaintext(&self) -> Result<usize, StoreError> {
+        let rows: Vec<(String, String, String)> = on_db!(&self.db, pool => {
+            sqlx::query_as(
+                "SELECT user_id, email_index, display_name FROM user_accounts
+                  WHERE sealed IS NULL AND email_index NOT LIKE 'erased:%'",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        for (user, email, display_name) in &rows {
+            let user_id: UserId = user
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("user id {user}: {e}")))?;
+            let index = self.email_index(email).await?;
+            let (sealed, key) = self.seal(
+                user_id,
+                &Personal {
+                    email: email.clone(),
+                    display_name: display_name.clone(),
+                },
+            );
+            on_db!(&self.db, pool => {
+                sqlx::query(
+                    "UPDATE user_accounts SET email_index = $1, display_name = '', sealed = $2,
+                            sealed_key = $3
+                      WHERE user_id = $4 AND sealed IS NULL",
+                )
+                .bind(&index)
+                .bind(sealed)
+                .bind(key)
+                .bind(user)
+                .execute(pool)
+                .await?;
+            });
         }
+        Ok(rows.len())
     }
 
     pub async fn by_id(&self, user_id: UserId) -> Result<Option<Account>, StoreError> {
@@ -115,27 +273,32 @@ impl Accounts {
         let row: Option<AccountRow> = on_db!(&self.db, pool => {
             sqlx::query_as(&sql).bind(user_id.to_string()).fetch_optional(pool).await?
         });
-        row.map(Account::try_from).transpose()
+        row.map(|r| self.open(r)).transpose()
     }
 
     pub async fn by_email(&self, email: &str) -> Result<Option<Account>, StoreError> {
-        let sql = format!("{SELECT_ACCOUNT} WHERE a.email = $1");
+        let sql = format!("{SELECT_ACCOUNT} WHERE a.email_index = $1");
+        let index = self.email_index(email).await?;
         let row: Option<AccountRow> = on_db!(&self.db, pool => {
             sqlx::query_as(&sql)
-                .bind(email.trim().to_lowercase())
+                .bind(index)
                 .fetch_optional(pool)
                 .await?
         });
-        row.map(Account::try_from).transpose()
+        row.map(|r| self.open(r)).transpose()
     }
 
     /// Every account, by email: the `user list` command.
     pub async fn list(&self) -> Result<Vec<Account>, StoreError> {
-        let sql = format!("{SELECT_ACCOUNT} ORDER BY a.email");
         let rows: Vec<AccountRow> = on_db!(&self.db, pool => {
-            sqlx::query_as(&sql).fetch_all(pool).await?
+            sqlx::query_as(SELECT_ACCOUNT).fetch_all(pool).await?
         });
-        rows.into_iter().map(Account::try_from).collect()
+        let mut accounts = rows
+            .into_iter()
+            .map(|r| self.open(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        accounts.sort_by(|a, b| a.email.cmp(&b.email));
+        Ok(accounts)
     }
 
     /// Changes an account's installation grants (consultant, admin): an event of its
@@ -214,14 +377,24 @@ impl Accounts {
     ) -> Result<(UserId, bool), StoreError> {
         let email = email.trim().to_lowercase();
         let user_id = UserId::new_random();
+        let index = self.email_index(&email).await?;
+        let (sealed, key) = self.seal(
+            user_id,
+            &Personal {
+                email: email.clone(),
+                display_name: display_name.trim().to_string(),
+            },
+        );
         let inserted = on_db!(&self.db, pool => {
             sqlx::query(
-                "INSERT INTO user_accounts (user_id, email, display_name, created_at)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING",
+                "INSERT INTO user_accounts (user_id, email_index, display_name, sealed, sealed_key,
+                     created_at)
+                 VALUES ($1, $2, '', $3, $4, $5) ON CONFLICT (email_index) DO NOTHING",
             )
             .bind(user_id.to_string())
-            .bind(&email)
-            .bind(display_name.trim())
+            .bind(&index)
+            .bind(sealed)
+            .bind(key)
             .bind(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
             .execute(pool)
             .await?
@@ -292,7 +465,9 @@ impl Accounts {
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(
-                    "UPDATE user_accounts SET email = $2, display_name = '' WHERE user_id = $1",
+                    "UPDATE user_accounts SET email_index = $2, display_name = '', sealed = NULL,
+                            sealed_key = NULL
+                      WHERE user_id = $1",
                 )
                 .bind(&user)
                 .bind(erased_email(user_id))

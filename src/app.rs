@@ -57,6 +57,11 @@ impl Context {
             projector.clone(),
             keyring.clone(),
         ));
+        match services.accounts().seal_plaintext().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(accounts = n, "sealed the emails and names of accounts"),
+            Err(error) => return Err(error).context("failed to seal login accounts"),
+        }
         // Imports a stopped server or command left behind: marked failed, staging cleared.
         match services.jobs().clean_up_interrupted().await {
             Ok(0) => {}

@@ -55,7 +55,7 @@ pub struct Services {
 impl Services {
     pub fn new(db: Db, projector: Arc<Projector>, keyring: Keyring) -> Self {
         let recorder = Recorder::new(projector.clone());
-        let accounts = Accounts::new(db.clone(), projector.clone());
+        let accounts = Accounts::new(db.clone(), projector.clone(), keyring.clone());
         let vault = Vault::new(db.clone(), keyring);
         let jobs = Jobs::new(Importer::new(db.clone(), projector));
         Self {

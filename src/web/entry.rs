@@ -98,7 +98,7 @@ pub(super) async fn sign_in_submit(
     }
     match web
         .sign_in
-        .check_credentials(&form.email, &form.password)
+        .check_credentials(&web.accounts, &form.email, &form.password)
         .await
     {
         Ok(Some(user_id)) => match web.sign_in.open_session(user_id).await {

@@ -2,6 +2,7 @@
 //! and resets, 72 hours), and browser sessions with idle and absolute expiry and a CSRF
 //! token. Links and session tokens are random 256-bit values kept only as SHA-256 hashes.
 
+use crate::accounts::Accounts;
 use crate::on_db;
 use crate::store::{Db, StoreError};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -168,18 +169,19 @@ impl SignIn {
     /// The account whose email and password these are, if any.
     pub async fn check_credentials(
         &self,
+        accounts: &Accounts,
         email: &str,
         password: &str,
     ) -> Result<Option<UserId>, SignInError> {
-        let email = email.trim().to_lowercase();
+        let index = accounts.email_index(email).await?;
         let row: Option<(String, String)> = on_db!(&self.db, pool => {
             sqlx::query_as(
                 "SELECT a.user_id, p.password_hash FROM user_accounts a
                    JOIN user_passwords p ON p.user_id = a.user_id
                    LEFT JOIN token_revocations r ON r.user_id = a.user_id
-                  WHERE a.email = $1 AND r.disabled_at IS NULL",
+                  WHERE a.email_index = $1 AND r.disabled_at IS NULL",
             )
-            .bind(&email)
+            .bind(&index)
             .fetch_optional(pool)
             .await?
         });

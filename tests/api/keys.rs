@@ -138,3 +138,38 @@ async fn keys_stored_bare_are_wrapped_on_the_next_start() {
     assert_eq!(key, bare.to_vec());
     context.db.close().await;
 }
+
+/// Accounts stored before emails and names were sealed: sealed on the next start, found
+/// by email as before, and nothing of them left in plaintext in their row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plaintext_accounts_are_sealed_on_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/kpi.db", dir.path().display());
+    let context = kpi_ledger::app::Context::connect(&url).await.unwrap();
+    kpi_ledger::on_db!(&context.db, pool => {
+        sqlx::query(
+            "INSERT INTO user_accounts (user_id, email_index, display_name, created_at)
+             VALUES ('6a1c2a36-1f0e-4d8e-9f7e-0d6c3b1e2f40', 'old@acme.example', 'Old Name',
+                     '2026-01-01T00:00:00.000Z')",
+        )
+        .execute(pool)
+        .await
+        .unwrap();
+    });
+    context.db.close().await;
+
+    let context = kpi_ledger::app::Context::connect(&url).await.unwrap();
+    let account = context
+        .services
+        .accounts()
+        .by_email("Old@Acme.example")
+        .await
+        .unwrap()
+        .expect("found by its email");
+    assert_eq!(account.display_name, "Old Name");
+    assert_eq!(account.email, "old@acme.example");
+    let row: (String, String) = kpi_ledger::on_db!(&context.db, pool => sqlx::query_as(
+        "SELECT email_index, display_name FROM user_accounts").fetch_one(pool).await.unwrap());
+    assert!(row.0.starts_with("hmac:") && row.1.is_empty(), "{row:?}");
+    context.db.close().await;
+}
