@@ -18,6 +18,8 @@ use tokio::net::TcpListener;
 const PROJECTION_POLL: Duration = Duration::from_secs(2);
 /// How soon a token revoked by another process is refused.
 const REVOCATION_POLL: Duration = Duration::from_secs(1);
+/// How often counted personal-data reads are written.
+const READ_LOG_FLUSH: Duration = Duration::from_secs(5);
 
 /// Everything the server needs, connected and migrated.
 pub struct Context {
@@ -213,6 +215,20 @@ impl Application {
                 }
             })
         };
+        // Personal-data reads, counted in memory, written in batches.
+        let reads = self.services.reads().clone();
+        let read_log = {
+            let reads = reads.clone();
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(READ_LOG_FLUSH);
+                loop {
+                    interval.tick().await;
+                    if let Err(error) = reads.flush().await {
+                        tracing::warn!(%error, "cannot write the personal-data read log; will retry");
+                    }
+                }
+            })
+        };
         let checkpoints = self.checkpoint_every.map(|every| {
             let db = self.state.db.clone();
             let projector = self.projector.clone();
@@ -237,6 +253,10 @@ impl Application {
         .context("server failed");
         poller.abort();
         revocations.abort();
+        read_log.abort();
+        if let Err(error) = reads.flush().await {
+            tracing::warn!(%error, "cannot write the personal-data read log at shutdown");
+        }
         if let Some(task) = checkpoints {
             task.abort();
         }

@@ -1,6 +1,7 @@
 //! The kpi-ledger service: configuration, storage wiring, projections, HTTP server and
 //! command line. See docs/ARCHITECTURE.md for the map.
 
+pub mod access_log;
 pub mod accounts;
 pub mod app;
 pub mod audit;

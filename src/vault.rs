@@ -4,12 +4,14 @@
 //! stored wrapped by the installation's key file (`crate::keyring`), not beside the
 //! ciphertext in the clear.
 
+use crate::access_log::{PersonalDataReads, NAME_AND_EMAIL};
 use crate::keyring::{member_key_purpose, Keyring};
 use crate::on_db;
 use crate::store::{Db, StoreError};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use kpi_ledger_domain::ids::{EngagementId, MemberId};
+use kpi_ledger_graphql::access::EngagementScope;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -46,6 +48,7 @@ impl From<sqlx::Error> for VaultError {
 pub struct Vault {
     db: Db,
     keyring: Keyring,
+    reads: PersonalDataReads,
 }
 
 /// Binds a ciphertext to its owner, so a row copied onto another member fails to decrypt.
@@ -62,8 +65,29 @@ struct SealedRow {
 }
 
 impl Vault {
-    pub fn new(db: Db, keyring: Keyring) -> Self {
-        Self { db, keyring }
+    pub fn new(db: Db, keyring: Keyring, reads: PersonalDataReads) -> Self {
+        Self { db, keyring, reads }
+    }
+
+    /// The log of who read whose personal data.
+    pub fn reads(&self) -> &PersonalDataReads {
+        &self.reads
+    }
+
+    /// [`Vault::open`] for the caller of `scope`, whose reads of others' data are logged.
+    pub async fn open_for(
+        &self,
+        scope: &EngagementScope,
+        members: &[MemberId],
+    ) -> Result<HashMap<MemberId, Sealed>, VaultError> {
+        let opened = self.open(scope.engagement_id(), members).await?;
+        let read: Vec<MemberId> = opened
+            .iter()
+            .filter(|(_, sealed)| matches!(sealed, Sealed::Present(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        self.reads.note(scope, &read, NAME_AND_EMAIL);
+        Ok(opened)
     }
 
     /// Encrypts `fields` under a fresh key and stores key and ciphertext together.

@@ -293,6 +293,17 @@ impl Engagement {
     }
 
     /// One payout: members read only their own, client viewers none (NOT_FOUND).
+    /// Who read a member's personal data (name and email, payout statements), per day and
+    /// reader: the member may ask for their own, consultants and client owners for anyone's
+    /// (to answer an access request under APPI).
+    async fn personal_data_reads(
+        &self,
+        ctx: &Context<'_>,
+        member_id: Uuid,
+    ) -> Result<Vec<crate::member::PersonalDataRead>> {
+        crate::member::personal_data_reads(ctx, &self.scope, MemberId(member_id)).await
+    }
+
     async fn payout(&self, ctx: &Context<'_>, id: Uuid) -> Result<crate::payout::Payout> {
         crate::payout::payout(ctx, &self.scope, id).await
     }

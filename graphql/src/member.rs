@@ -4,9 +4,9 @@
 use crate::access::{command_metadata, engagement_scope, ports, request, EngagementScope};
 use crate::engagement::RoleGql;
 use crate::error::{not_found, validation, PortResultExt};
-use crate::ports::{MemberView, NewMemberRequest, PersonalData};
+use crate::ports::{MemberView, NewMemberRequest, PersonalData, PersonalDataReadView};
 use crate::scalars::Date;
-use async_graphql::{Context, InputObject, Object, Result};
+use async_graphql::{Context, Enum, InputObject, Object, Result};
 use kpi_ledger_domain::access::{Capability, MemberVisibility};
 use kpi_ledger_domain::engagement::EngagementCommand;
 use kpi_ledger_domain::ids::{EngagementId, MemberId};
@@ -64,6 +64,102 @@ impl Member {
     async fn is_viewer(&self) -> bool {
         self.is_viewer
     }
+}
+
+/// What of a member's personal data was read.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PersonalDataReadKind {
+    /// Their name and email, shown to someone else.
+    NameAndEmail,
+    /// Their payout statement, downloaded.
+    PayoutStatement,
+}
+
+/// Reads of a member's personal data by one reader on one day (SPEC §11): what a person's
+/// access request is answered with.
+pub struct PersonalDataRead {
+    view: PersonalDataReadView,
+    reader: Option<MemberView>,
+    reader_name: Option<String>,
+}
+
+#[Object]
+impl PersonalDataRead {
+    /// In the engagement's time zone.
+    async fn day(&self) -> Date {
+        self.view.day.into()
+    }
+    async fn kind(&self) -> PersonalDataReadKind {
+        match self.view.kind.as_str() {
+            "payout_statement" => PersonalDataReadKind::PayoutStatement,
+            _ => PersonalDataReadKind::NameAndEmail,
+        }
+    }
+    /// How many times that day.
+    async fn reads(&self) -> i64 {
+        self.view.reads
+    }
+    /// The reader's role in the engagement.
+    async fn reader_role(&self) -> Option<RoleGql> {
+        self.reader.as_ref().map(|r| r.role.into())
+    }
+    /// The reader's stand-in name.
+    async fn reader_pseudonym(&self) -> String {
+        crate::ports::PersonView::member_pseudonym(self.view.reader_member_id)
+    }
+    /// The reader's name, for callers who see names.
+    async fn reader_name(&self) -> Option<&str> {
+        self.reader_name.as_deref()
+    }
+}
+
+/// Who read `member`'s personal data: the member themself may ask, and those who may read
+/// personal data (consultants and client owners answer access requests). A member asking
+/// about another is told it does not exist.
+pub(crate) async fn personal_data_reads(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    member: MemberId,
+) -> Result<Vec<PersonalDataRead>> {
+    if member != scope.member_id() {
+        if scope.role().member_visibility() == MemberVisibility::SelfOnly {
+            return Err(not_found("member"));
+        }
+        scope.require(Capability::ReadPersonalData)?;
+    }
+    let engagements = ports(ctx).engagements()?;
+    let members = engagements.members(scope).await.gql()?;
+    if !members.iter().any(|m| m.member_id == member) {
+        return Err(not_found("member"));
+    }
+    let views = engagements.personal_data_reads(scope, member).await.gql()?;
+    let full = scope.role().member_visibility() == MemberVisibility::Full;
+    let readers: Vec<MemberId> = views.iter().map(|v| v.reader_member_id).collect();
+    let names = if full && !readers.is_empty() {
+        engagements
+            .member_personal_data(scope, &readers)
+            .await
+            .gql()?
+    } else {
+        Default::default()
+    };
+    Ok(views
+        .into_iter()
+        .map(|view| {
+            let reader_name = match names.get(&view.reader_member_id) {
+                Some(PersonalData::Present(p)) => Some(p.display_name.clone()),
+                _ => None,
+            };
+            PersonalDataRead {
+                reader: members
+                    .iter()
+                    .find(|m| m.member_id == view.reader_member_id)
+                    .cloned(),
+                reader_name,
+                view,
+            }
+        })
+        .collect())
 }
 
 /// Applies the caller's member visibility and attaches the personal fields they may see.

@@ -292,6 +292,14 @@ impl EngagementPort for Engagements {
         not_in_this_fake()
     }
 
+    async fn personal_data_reads(
+        &self,
+        _: &EngagementScope,
+        _: MemberId,
+    ) -> Result<Vec<kpi_ledger_graphql::ports::PersonalDataReadView>, PortError> {
+        Ok(Vec::new())
+    }
+
     async fn erase_personal_data(
         &self,
         permit: &CommandPermit,

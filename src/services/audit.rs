@@ -109,7 +109,7 @@ impl AuditService {
         let mut sealed = if named.is_empty() {
             HashMap::new()
         } else {
-            self.vault.open(scope.engagement_id(), &named).await?
+            self.vault.open_for(scope, &named).await?
         };
         let mut people = People::default();
         for member in members {

@@ -19,8 +19,8 @@ use kpi_ledger_domain::user::Grants;
 use kpi_ledger_domain::ErrorKind;
 use kpi_ledger_graphql::access::{CommandPermit, EngagementScope};
 use kpi_ledger_graphql::ports::{
-    EngagementPort, EngagementView, MemberView, NewMemberRequest, PersonalData, PersonalFields,
-    PortError,
+    EngagementPort, EngagementView, MemberView, NewMemberRequest, PersonalData,
+    PersonalDataReadView, PersonalFields, PortError,
 };
 use std::collections::HashMap;
 
@@ -92,7 +92,7 @@ impl EngagementPort for EngagementService {
         scope: &EngagementScope,
         members: &[MemberId],
     ) -> Result<HashMap<MemberId, PersonalData>, PortError> {
-        let opened = self.vault.open(scope.engagement_id(), members).await?;
+        let opened = self.vault.open_for(scope, members).await?;
         Ok(opened
             .into_iter()
             .map(|(id, sealed)| {
@@ -185,6 +185,14 @@ impl EngagementPort for EngagementService {
             }
         }
         added.map(|()| member_id)
+    }
+
+    async fn personal_data_reads(
+        &self,
+        scope: &EngagementScope,
+        member: MemberId,
+    ) -> Result<Vec<PersonalDataReadView>, PortError> {
+        Ok(self.vault.reads().of_member(scope, member).await?)
     }
 
     async fn erase_personal_data(

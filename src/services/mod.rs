@@ -26,6 +26,7 @@ pub use reviews::ReviewService;
 pub use scorecards::ScorecardService;
 pub(crate) use support::Recorder;
 
+use crate::access_log::PersonalDataReads;
 use crate::accounts::Accounts;
 use crate::imports::jobs::Jobs;
 use crate::imports::Importer;
@@ -50,13 +51,15 @@ pub struct Services {
     pub audit: Arc<AuditService>,
     accounts: Accounts,
     jobs: Jobs,
+    reads: PersonalDataReads,
 }
 
 impl Services {
     pub fn new(db: Db, projector: Arc<Projector>, keyring: Keyring) -> Self {
         let recorder = Recorder::new(projector.clone());
         let accounts = Accounts::new(db.clone(), projector.clone(), keyring.clone());
-        let vault = Vault::new(db.clone(), keyring);
+        let reads = PersonalDataReads::new(db.clone());
+        let vault = Vault::new(db.clone(), keyring, reads.clone());
         let jobs = Jobs::new(Importer::new(db.clone(), projector));
         Self {
             identity: Arc::new(IdentityService::new(db.clone(), accounts.clone())),
@@ -80,6 +83,7 @@ impl Services {
             imports: Arc::new(ImportService::new(jobs.clone())),
             accounts,
             jobs,
+            reads,
         }
     }
 
@@ -104,5 +108,10 @@ impl Services {
 
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
+    }
+
+    /// The batched log of personal-data reads.
+    pub fn reads(&self) -> &PersonalDataReads {
+        &self.reads
     }
 }

@@ -272,7 +272,7 @@ impl PayoutPort for PayoutService {
         } else {
             match self
                 .vault
-                .open(scope.engagement_id(), &[calculation.member_id])
+                .open_for(scope, &[calculation.member_id])
                 .await?
                 .remove(&calculation.member_id)
             {
@@ -295,6 +295,11 @@ impl PayoutPort for PayoutService {
         };
         let (bytes, file_name, content_type) =
             crate::statements::render(&data, format, language.into()).map_err(internal)?;
+        self.vault.reads().note(
+            scope,
+            &[data.calculation.member_id],
+            crate::access_log::PAYOUT_STATEMENT,
+        );
         Ok(StatementFile {
             file_name,
             content_type: content_type.to_string(),

@@ -225,3 +225,96 @@ async fn a_client_owner_erases_a_member_who_then_reads_as_erased_everywhere(app:
     context.db.close().await;
 }
 on_both_backends!(a_client_owner_erases_a_member_who_then_reads_as_erased_everywhere);
+
+const READS: &str = "query($id: UUID!, $member: UUID!) { engagement(id: $id) {
+  personalDataReads(memberId: $member) { day kind reads readerRole readerPseudonym readerName } } }";
+
+/// Every read of a member's name by someone else is counted (in batches), and the member —
+/// or a client owner answering their access request — can see who read it and when.
+async fn a_member_sees_who_read_their_personal_data(app: TestApp) {
+    let (engagement, li, _, consultant) = crate::scoring::worked_example(&app).await;
+    let owner_id = crate::engagements::add(
+        &app,
+        &consultant,
+        &engagement,
+        "Hiro Tanaka",
+        "hiro@acme.example",
+        "CLIENT_OWNER",
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::engagements::add(
+        &app,
+        &consultant,
+        &engagement,
+        "Mika Ito",
+        "mika@acme.example",
+        "CLIENT_VIEWER",
+    )
+    .await;
+    let owner = app.token_for_email("hiro@acme.example").await;
+    let viewer = app.token_for_email("mika@acme.example").await;
+    let li_token = app.token_for_email(EMAIL).await;
+
+    // The consultant reads the directory twice; the viewer sees pseudonyms only.
+    for _ in 0..2 {
+        app.ok(
+            &consultant,
+            crate::engagements::DETAIL,
+            json!({ "id": engagement }),
+        )
+        .await;
+    }
+    app.ok(
+        &viewer,
+        crate::engagements::DETAIL,
+        json!({ "id": engagement }),
+    )
+    .await;
+
+    let mine = app
+        .ok(&li_token, READS, json!({ "id": engagement, "member": li }))
+        .await["engagement"]["personalDataReads"]
+        .clone();
+    let rows = mine.as_array().unwrap();
+    let by_consultant: Vec<_> = rows
+        .iter()
+        .filter(|r| r["readerRole"] == "CONSULTANT" && r["kind"] == "NAME_AND_EMAIL")
+        .collect();
+    assert_eq!(by_consultant.len(), 1, "{mine}");
+    assert!(by_consultant[0]["reads"].as_i64().unwrap() >= 2, "{mine}");
+    assert!(
+        by_consultant[0]["readerName"].is_null(),
+        "a member sees no names: {mine}"
+    );
+    assert!(
+        !rows.iter().any(|r| r["readerRole"] == "CLIENT_VIEWER"),
+        "pseudonyms are no read of personal data: {mine}"
+    );
+
+    // A client owner answering Li's access request sees the readers' names.
+    let answered = app
+        .ok(&owner, READS, json!({ "id": engagement, "member": li }))
+        .await
+        .to_string();
+    assert!(answered.contains("Aiko Sato"), "{answered}");
+
+    // Nobody else may ask.
+    assert_eq!(
+        app.error_code(
+            &li_token,
+            READS,
+            json!({ "id": engagement, "member": owner_id })
+        )
+        .await,
+        "NOT_FOUND"
+    );
+    assert_eq!(
+        app.error_code(&viewer, READS, json!({ "id": engagement, "member": li }))
+            .await,
+        "FORBIDDEN"
+    );
+}
+on_both_backends!(a_member_sees_who_read_their_personal_data);

@@ -40,6 +40,18 @@ pub struct MemberView {
     pub active_until: Option<NaiveDate>,
 }
 
+/// Reads of one member's personal data by one reader on one day (SPEC §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalDataReadView {
+    /// In the engagement's time zone.
+    pub day: NaiveDate,
+    /// `name_and_email` or `payout_statement`.
+    pub kind: String,
+    pub reader_user_id: UserId,
+    pub reader_member_id: MemberId,
+    pub reads: i64,
+}
+
 /// A member's personal fields (SPEC §11): stored encrypted, never in events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonalFields {
@@ -103,6 +115,14 @@ pub trait EngagementPort: Send + Sync + 'static {
         member: NewMemberRequest,
         metadata: &CommandMetadata,
     ) -> Result<MemberId, PortError>;
+
+    /// Who read `member`'s personal data, and how often, per day (the caller is the
+    /// member or may read personal data).
+    async fn personal_data_reads(
+        &self,
+        scope: &EngagementScope,
+        member: MemberId,
+    ) -> Result<Vec<PersonalDataReadView>, PortError>;
 
     /// Erases a member's name and email (SPEC §11): records the erasure, whose projection
     /// destroys the member's key; erases their login account when nothing else needs it;
