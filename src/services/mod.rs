@@ -56,7 +56,13 @@ pub struct Services {
 
 impl Services {
     pub fn new(db: Db, projector: Arc<Projector>, keyring: Keyring) -> Self {
-        let recorder = Recorder::new(projector.clone());
+        // Commands may hold at most this many of the pool's connections (16 on PostgreSQL,
+        // 8 on SQLite); the rest stay free for reads and the projector.
+        let write_slots = match db.backend() {
+            crate::store::Backend::Postgres => 10,
+            crate::store::Backend::Sqlite => 5,
+        };
+        let recorder = Recorder::new(projector.clone(), write_slots);
         let accounts = Accounts::new(db.clone(), projector.clone(), keyring.clone());
         let reads = PersonalDataReads::new(db.clone());
         let vault = Vault::new(db.clone(), keyring, reads.clone());

@@ -14,6 +14,7 @@ use kpi_ledger_domain::DomainError;
 use kpi_ledger_graphql::access::CommandPermit;
 use kpi_ledger_graphql::ports::PortError;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 pub(crate) fn internal(error: impl std::fmt::Display) -> PortError {
     PortError::Internal(error.to_string())
@@ -74,11 +75,21 @@ pub(crate) fn owned_by(
 #[derive(Clone)]
 pub struct Recorder {
     projector: Arc<Projector>,
+    writers: Arc<Semaphore>,
 }
 
+/// How long a command waits for one of the write slots before it is answered "busy".
+const WRITE_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Recorder {
-    pub fn new(projector: Arc<Projector>) -> Self {
-        Self { projector }
+    /// `write_slots`: how many commands may hold a database connection at once. The rest
+    /// of the pool stays free for reads, so commands stuck behind a held lock never take
+    /// every connection.
+    pub fn new(projector: Arc<Projector>, write_slots: usize) -> Self {
+        Self {
+            projector,
+            writers: Arc::new(Semaphore::new(write_slots.max(1))),
+        }
     }
 
     /// Decides and records a command of the permit's engagement on aggregate `id`, then
@@ -96,6 +107,15 @@ impl Recorder {
         A::Command: Clone,
         A::Error: DomainError,
     {
+        let _slot = tokio::time::timeout(WRITE_SLOT_WAIT, self.writers.acquire())
+            .await
+            .map_err(|_| {
+                PortError::Conflict(
+                    "the ledger is busy: every write slot is taken; nothing was recorded, retry"
+                        .into(),
+                )
+            })?
+            .map_err(internal)?;
         let metadata = metadata.clone().for_engagement(permit.engagement_id());
         cqrs.execute(id, command, metadata.to_map())
             .await
