@@ -53,7 +53,8 @@ pub trait Names {
     fn payout(&self, payout: &str) -> Option<(MemberId, String)>;
     /// The engagement's reporting currency.
     fn currency(&self) -> String;
-    /// Whether free text that may name people (findings, decisions) may be shown.
+    /// Whether free text that may name people (findings, decisions) and members'
+    /// personal figures (payout amounts and scores) may be shown.
     fn free_text(&self) -> bool;
 }
 
@@ -392,6 +393,20 @@ pub fn sentence(
                     .unwrap_or_default(),
             };
             match e {
+                // Amounts and scores are personal (SPEC §1, §11): only for those who see
+                // names.
+                PayoutEvent::PayoutCalculated { calculation, .. } if !names.free_text() => pick(
+                    l,
+                    format!("{actor} calculated {whose}'s payout for {period} (lock version {})", calculation.lock_version),
+                    format!("{actor}が{whose}の{period}の支給額を計算しました（ロック第{}版）", calculation.lock_version),
+                    format!("{actor}计算了{whose}在{period}的支付金额（锁定第{}版）", calculation.lock_version),
+                ),
+                PayoutEvent::PayoutAdjusted { carry_into, .. } if !names.free_text() => pick(
+                    l,
+                    format!("{actor} adjusted {whose}'s payout for {period}, carried into {carry_into}"),
+                    format!("{actor}が{whose}の{period}の支給を調整し、{carry_into}に繰り越しました"),
+                    format!("{actor}调整了{whose}在{period}的支付，计入{carry_into}"),
+                ),
                 PayoutEvent::PayoutCalculated { calculation, .. } => {
                     let amount = value(calculation.figures.amount, Some(Unit::Currency), &currency);
                     let score = crate::scoring::normalised(calculation.score);

@@ -292,7 +292,6 @@ impl Engagement {
         crate::scorecard::summary(ctx, &self.scope).await
     }
 
-    /// One payout: members read only their own, client viewers none (NOT_FOUND).
     /// Who read a member's personal data (name and email, payout statements), per day and
     /// reader: the member may ask for their own, consultants and client owners for anyone's
     /// (to answer an access request under APPI).
@@ -304,6 +303,7 @@ impl Engagement {
         crate::member::personal_data_reads(ctx, &self.scope, MemberId(member_id)).await
     }
 
+    /// One payout: members read only their own, client viewers none (FORBIDDEN).
     async fn payout(&self, ctx: &Context<'_>, id: Uuid) -> Result<crate::payout::Payout> {
         crate::payout::payout(ctx, &self.scope, id).await
     }

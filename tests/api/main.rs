@@ -15,6 +15,7 @@ mod event_log;
 mod imports;
 mod keys;
 mod limits;
+mod matrix;
 mod rebuild;
 mod roles;
 mod scoring;
