@@ -183,7 +183,7 @@ async fn main() -> anyhow::Result<()> {
     let (_, engagements) = bench
         .gql("{ engagements(first: 10) { nodes { id } } }", json!({}))
         .await?;
-    let engagement = engagements["engagements"]["nodes"][0]["id"]
+    let engagement = engagements["data"]["engagements"]["nodes"][0]["id"]
         .as_str()
         .ok_or_else(|| anyhow!("no demo engagement: {engagements}"))?
         .to_string();
@@ -293,7 +293,7 @@ async fn main() -> anyhow::Result<()> {
             base_p50,
         );
         line(
-            "command behind the held lock → CONFLICT busy (lock timeout 5 s, 10 write slots)",
+            "command behind the held lock → CONFLICT busy (lock timeout 5 s; queued for a write slot 3 s)",
             &mut refusals,
             base_p50,
         );

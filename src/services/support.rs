@@ -79,7 +79,7 @@ pub struct Recorder {
 }
 
 /// How long a command waits for one of the write slots before it is answered "busy".
-const WRITE_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const WRITE_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl Recorder {
     /// `write_slots`: how many commands may hold a database connection at once. The rest
