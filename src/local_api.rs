@@ -111,6 +111,9 @@ pub async fn viewer_by_email(context: &Context, email: &str) -> anyhow::Result<V
         .by_email(email)
         .await?
         .ok_or_else(|| anyhow!("no user with email {email}"))?;
+    if account.disabled {
+        anyhow::bail!("the account {email} is disabled");
+    }
     Ok(Viewer {
         user_id: account.user_id,
         grants: account.grants,

@@ -17,7 +17,7 @@ use crate::on_db;
 use crate::read_models::{ReadModel, ALL};
 use crate::store::events::{read_events_after, StoredEvent};
 use crate::store::params::{bind, Statement};
-use crate::store::{Db, StoreError};
+use crate::store::{Backend, Db, StoreError};
 use std::collections::HashMap;
 use tokio::sync::Mutex;
 
@@ -108,7 +108,7 @@ impl Projector {
                 for event in &events {
                     for statement in (model.project)(event)? {
                         let statement = shadowed(statement, model.tables);
-                        bind(&statement).execute(&mut *tx).await?;
+                        bind(&for_backend(statement, backend)).execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await?;
@@ -132,7 +132,7 @@ impl Projector {
                 for event in &events {
                     for statement in (model.project)(event)? {
                         let statement = shadowed(statement, model.tables);
-                        bind(&statement).execute(&mut *tx).await?;
+                        bind(&for_backend(statement, backend)).execute(&mut *tx).await?;
                     }
                 }
                 at = last;
@@ -230,7 +230,7 @@ impl Projector {
             };
             for event in &events {
                 for statement in statements_for(event, &checkpoints)? {
-                    bind(&statement).execute(&mut *tx).await?;
+                    bind(&for_backend(statement, backend)).execute(&mut *tx).await?;
                 }
             }
             let chained = checkpoints.get(CHAIN).copied().unwrap_or(0);
@@ -342,6 +342,14 @@ fn replace_word(text: &str, word: &str, replacement: &str) -> String {
 }
 
 /// A read model's statement aimed at its shadow tables.
+/// The statement as `backend` binds it fastest (SQLite: anonymous parameters when wide).
+fn for_backend(statement: Statement, backend: Backend) -> Statement {
+    match backend {
+        Backend::Sqlite => statement.for_sqlite(),
+        Backend::Postgres => statement,
+    }
+}
+
 fn shadowed(statement: Statement, tables: &[&str]) -> Statement {
     let mut sql = statement.sql.into_owned();
     for table in tables {

@@ -2,7 +2,8 @@
 
 use super::{EngagementFacts, ImportError, ImportSpec, Importer, Problem, Problems, Progress};
 use crate::on_db;
-use crate::store::params::values_sql;
+use crate::store::params::{positional, values_sql};
+use crate::store::Backend;
 use kpi_ledger_domain::series::SeriesKey;
 use kpi_ledger_import::{FileError, ImportOptions, Item, ParsedRow, RowError};
 use std::io::BufReader;
@@ -231,15 +232,21 @@ async fn insert(
             ));
         }
     }
+    let sqlite = importer.db().backend() == Backend::Sqlite;
+    // SQLite binds anonymous parameters by position; numbered ones cost a list walk each.
+    let for_backend = |sql: String| match sqlite {
+        true => positional(&sql).unwrap_or(sql),
+        false => sql,
+    };
     on_db!(importer.db(), pool => {
         let mut tx = pool.begin().await?;
         for chunk in keys.chunks(INSERT_ROWS) {
-            let sql = values_sql(
+            let sql = for_backend(values_sql(
                 "INSERT INTO import_staging_keys (job_id, row_key, line) VALUES ",
                 3,
                 chunk.len(),
                 "",
-            );
+            ));
             let mut query = sqlx::query(&sql);
             for (key, line) in chunk {
                 query = query.bind(&job).bind(*key).bind(*line);
@@ -247,13 +254,13 @@ async fn insert(
             query.execute(&mut *tx).await?;
         }
         for chunk in observations.chunks(INSERT_ROWS) {
-            let sql = values_sql(
+            let sql = for_backend(values_sql(
                 "INSERT INTO import_staging (job_id, seq, line, series_id, metric, platform,
                      scope, start_date, end_date, value) VALUES ",
                 10,
                 chunk.len(),
                 "",
-            );
+            ));
             let mut query = sqlx::query(&sql);
             for (seq, line, series, o) in chunk {
                 query = query
