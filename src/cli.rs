@@ -68,6 +68,9 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Load benchmark on a scratch database: seeds the demo, starts the server and runs
+    /// each scenario beside its raw-database baseline (docs/PERFORMANCE.md).
+    Bench(crate::bench::BenchArgs),
     /// Rewrite the tables that held names, emails and keys, so nothing erased lingers in
     /// the database files (the server does this after each erasure when it may; on
     /// PostgreSQL run this as the tables' owner, like `migrate`).
@@ -249,6 +252,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("applied migration {migration}");
                 }
             }
+            Ok(())
+        }
+        Command::Bench(args) => {
+            let lines = crate::bench::run(&cli.database_url, &args).await?;
+            println!(
+                "\n{} on {}\n",
+                if args.smoke { "smoke run" } else { "load" },
+                crate::store::redact(&cli.database_url)
+            );
+            print!("{}", crate::bench::table(&lines));
             Ok(())
         }
         Command::Compact => {

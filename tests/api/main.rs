@@ -6,6 +6,7 @@ mod access;
 mod admin;
 mod audit;
 mod audit_log;
+mod bench;
 mod browser;
 mod cli;
 mod concurrency;

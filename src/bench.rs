@@ -1,0 +1,341 @@
+//! `kpi-ledger bench`: the load harness (docs/PERFORMANCE.md, "Load"). It seeds the demo
+//! into the given (scratch) database, starts the real server on a free port, and runs each
+//! scenario beside its raw-database baseline on the same database, interleaved: half the
+//! time baseline, half kpi-ledger, twice over. Every response is checked; one error fails
+//! the run. It prints one table: throughput, p50 and p99 of each side and their ratio.
+//!
+//! - B1 `recordObservation` at 1, 8 and 32 clients (each client its own series), against a
+//!   single-row INSERT into a scratch table, autocommit, at the same concurrency.
+//! - B7 the team scorecard of a month at 1, 8 and 64 connections, against a primary-key
+//!   SELECT.
+//!
+//! `--smoke` runs every scenario for a moment at one and two clients: the test suite does
+//! that so the harness cannot rot. Its timings are never asserted.
+
+use crate::app::{Application, Context};
+use crate::auth::AuthSettings;
+use crate::on_db;
+use crate::store::Db;
+use anyhow::{anyhow, bail, Context as _};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Seconds per scenario and client count (split between kpi-ledger and the baseline).
+    #[arg(long, default_value_t = 8.0)]
+    pub seconds: f64,
+    /// A moment of every scenario at one and two clients (what the tests run).
+    #[arg(long)]
+    pub smoke: bool,
+}
+
+/// One line of the table.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub scenario: String,
+    pub clients: usize,
+    pub ours: Sample,
+    pub baseline: Sample,
+}
+
+/// Throughput and latency of one side.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    pub per_second: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+impl Line {
+    pub fn ratio(&self) -> f64 {
+        if self.baseline.per_second == 0.0 {
+            0.0
+        } else {
+            self.ours.per_second / self.baseline.per_second
+        }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+/// The table as Markdown.
+pub fn table(lines: &[Line]) -> String {
+    let mut out = String::from(
+        "| scenario | clients | kpi-ledger ops/s | p50 ms | p99 ms | baseline ops/s | p50 ms | p99 ms | ratio |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for l in lines {
+        out.push_str(&format!(
+            "| {} | {} | {:.0} | {} | {} | {:.0} | {} | {} | {:.3} |\n",
+            l.scenario,
+            l.clients,
+            l.ours.per_second,
+            ms(l.ours.p50),
+            ms(l.ours.p99),
+            l.baseline.per_second,
+            ms(l.baseline.p50),
+            ms(l.baseline.p99),
+            l.ratio()
+        ));
+    }
+    out
+}
+
+/// One operation of a scenario, by client number and sequence.
+type Operation = Arc<
+    dyn Fn(usize, u64) -> futures::future::BoxFuture<'static, anyhow::Result<()>> + Send + Sync,
+>;
+
+/// Numbers every operation of the run once (the baseline's keys, B1's days).
+static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `operation` with `clients` concurrent loops for `time`.
+async fn drive(
+    operation: Operation,
+    clients: usize,
+    time: Duration,
+) -> anyhow::Result<Vec<Duration>> {
+    let sequence = &SEQUENCE;
+    let until = Instant::now() + time;
+    let loops: Vec<_> = (0..clients)
+        .map(|client| {
+            let operation = operation.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < until {
+                    let n = sequence.fetch_add(1, Ordering::Relaxed);
+                    let started = Instant::now();
+                    operation(client, n).await?;
+                    latencies.push(started.elapsed());
+                }
+                anyhow::Ok(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for handle in loops {
+        all.extend(handle.await??);
+    }
+    Ok(all)
+}
+
+fn sample(mut latencies: Vec<Duration>, time: Duration) -> Sample {
+    if latencies.is_empty() {
+        return Sample::default();
+    }
+    latencies.sort();
+    let at = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
+    Sample {
+        per_second: latencies.len() as f64 / time.as_secs_f64(),
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+/// Interleaved: baseline, ours, baseline, ours.
+async fn compare(
+    scenario: &str,
+    clients: usize,
+    seconds: f64,
+    ours: Operation,
+    baseline: Operation,
+) -> anyhow::Result<Line> {
+    let quarter = Duration::from_secs_f64(seconds / 4.0);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        b.extend(drive(baseline.clone(), clients, quarter).await?);
+        a.extend(drive(ours.clone(), clients, quarter).await?);
+    }
+    Ok(Line {
+        scenario: scenario.to_string(),
+        clients,
+        ours: sample(a, quarter * 2),
+        baseline: sample(b, quarter * 2),
+    })
+}
+
+/// Posts a GraphQL request and fails on any error in the answer.
+async fn graphql(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
+    let answer: Value = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?
+        .json()
+        .await?;
+    if let Some(errors) = answer.get("errors") {
+        bail!("the server answered an error: {errors}");
+    }
+    Ok(answer)
+}
+
+/// Seeds the demo into `database_url` (a scratch database), starts the server and runs
+/// every scenario.
+pub async fn run(database_url: &str, args: &BenchArgs) -> anyhow::Result<Vec<Line>> {
+    let context = Context::connect(database_url).await?;
+    let tokens = crate::demo::seed(&context, &AuthSettings::default()).await?;
+    let app = Application::build(database_url, "127.0.0.1:0", &AuthSettings::default())
+        .await?
+        .with_rate_limits((1_000_000, 1_000_000), (1_000_000, 1_000_000));
+    let url = format!("http://{}/graphql", app.local_addr()?);
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+    let result = scenarios(&context.db, &url, &tokens.consultant, args).await;
+    server.abort();
+    drop_scratch(&context.db).await?;
+    context.db.close().await;
+    result
+}
+
+async fn drop_scratch(db: &Db) -> anyhow::Result<()> {
+    on_db!(db, pool => {
+        sqlx::query("DROP TABLE IF EXISTS bench_baseline").execute(pool).await?;
+    });
+    Ok(())
+}
+
+async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow::Result<Vec<Line>> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(128)
+        .build()?;
+    let engagements = graphql(
+        &client,
+        url,
+        token,
+        json!({ "query": "{ engagements(first: 10) { nodes { id name } } }" }),
+    )
+    .await?;
+    let engagement = engagements["data"]["engagements"]["nodes"]
+        .as_array()
+        .and_then(|nodes| nodes.iter().find(|e| e["name"] == "Sakura Kitchen JP"))
+        .and_then(|e| e["id"].as_str())
+        .ok_or_else(|| anyhow!("the demo engagement is missing: {engagements}"))?
+        .to_string();
+    drop_scratch(db).await?;
+    on_db!(db, pool => {
+        sqlx::query("CREATE TABLE bench_baseline (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)")
+            .execute(pool)
+            .await?;
+    });
+    let (seconds, b1_clients, b7_clients): (f64, &[usize], &[usize]) = if args.smoke {
+        (0.4, &[1, 2], &[1, 2])
+    } else {
+        (args.seconds, &[1, 8, 32], &[1, 8, 64])
+    };
+    let mut lines = Vec::new();
+
+    // B1: a manual observation, each client on its own series (a scope of its own).
+    let record: Operation = {
+        let (client, url, token, engagement) = (
+            client.clone(),
+            url.to_string(),
+            token.to_string(),
+            engagement.clone(),
+        );
+        Arc::new(move |who, n| {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            // A new day each time: every request records, none restates.
+            let day = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date")
+                + chrono::Duration::days((n % 36_500) as i64);
+            let body = json!({
+                "query": "mutation($i: RecordObservationInput!) { recordObservation(input: $i) { value } }",
+                "variables": { "i": { "engagementId": engagement, "metric": "gmv",
+                    "platform": "amazon_jp", "scope": format!("BENCH-{who}"),
+                    "date": day.to_string(), "value": (1000 + n).to_string() } } });
+            Box::pin(async move { graphql(&client, &url, &token, body).await.map(|_| ()) })
+        })
+    };
+    let insert: Operation = {
+        let db = db.clone();
+        Arc::new(move |_, n| {
+            let db = db.clone();
+            Box::pin(async move {
+                on_db!(&db, pool => {
+                    sqlx::query("INSERT INTO bench_baseline (id, payload) VALUES ($1, $2)")
+                        .bind(n as i64)
+                        .bind(format!("{{\"value\": {n}}}"))
+                        .execute(pool)
+                        .await?;
+                });
+                Ok(())
+            })
+        })
+    };
+    for &clients in b1_clients {
+        lines.push(
+            compare(
+                "B1 recordObservation vs INSERT",
+                clients,
+                seconds,
+                record.clone(),
+                insert.clone(),
+            )
+            .await
+            .context("B1")?,
+        );
+    }
+
+    // B7: the team scorecard of a month against a primary-key SELECT.
+    let card: Operation = {
+        let (client, url, token, engagement) = (
+            client.clone(),
+            url.to_string(),
+            token.to_string(),
+            engagement.clone(),
+        );
+        Arc::new(move |_, _| {
+            let (client, url, token) = (client.clone(), url.clone(), token.clone());
+            let body = json!({
+                "query": "query($id: UUID!) { engagement(id: $id) { scorecard(period: \"2026-06\") { score kpis { score } } } }",
+                "variables": { "id": engagement } });
+            Box::pin(async move {
+                let answer = graphql(&client, &url, &token, body).await?;
+                if answer["data"]["engagement"]["scorecard"].is_null() {
+                    bail!("no scorecard: {answer}");
+                }
+                Ok(())
+            })
+        })
+    };
+    let select: Operation = {
+        let (db, engagement) = (db.clone(), engagement.clone());
+        Arc::new(move |_, _| {
+            let (db, engagement) = (db.clone(), engagement.clone());
+            Box::pin(async move {
+                let row: Option<(String,)> = on_db!(&db, pool => {
+                    sqlx::query_as("SELECT name FROM engagements WHERE engagement_id = $1")
+                        .bind(&engagement)
+                        .fetch_optional(pool)
+                        .await?
+                });
+                row.ok_or_else(|| anyhow!("no engagement row"))?;
+                Ok(())
+            })
+        })
+    };
+    for &clients in b7_clients {
+        lines.push(
+            compare(
+                "B7 team scorecard vs primary-key SELECT",
+                clients,
+                seconds,
+                card.clone(),
+                select.clone(),
+            )
+            .await
+            .context("B7")?,
+        );
+    }
+    Ok(lines)
+}
