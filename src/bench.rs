@@ -185,6 +185,21 @@ async fn graphql(
 /// every scenario.
 pub async fn run(database_url: &str, args: &BenchArgs) -> anyhow::Result<Vec<Line>> {
     let context = Context::connect(database_url).await?;
+    // A scratch database only: never seed the demo into an installation's data.
+    let recorded = crate::store::events::chained_through(&context.db).await?;
+    let demo = context
+        .services
+        .accounts()
+        .by_email(crate::demo::CONSULTANT)
+        .await?
+        .is_some();
+    if recorded > 0 && !demo {
+        context.db.close().await;
+        bail!(
+            "the database holds events that are not the demo's: bench seeds the demo and \
+             writes scratch rows, so give it an empty database of its own"
+        );
+    }
     let tokens = crate::demo::seed(&context, &AuthSettings::default()).await?;
     let app = Application::build(database_url, "127.0.0.1:0", &AuthSettings::default())
         .await?

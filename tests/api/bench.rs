@@ -37,3 +37,35 @@ async fn the_load_harness_runs_on_sqlite() {
 async fn the_load_harness_runs_on_postgres() {
     smoke(Store::Postgres).await;
 }
+
+/// The harness seeds the demo and writes scratch rows: it refuses a database that holds
+/// anything else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_harness_refuses_a_database_with_real_data() {
+    let database = TestDatabase::create(Store::Sqlite).await.unwrap();
+    let url = database.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        let kpi = |args: &[&str]| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_kpi-ledger"))
+                .args(["--database-url", &url])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let added = kpi(&[
+            "user",
+            "add",
+            "--email",
+            "aiko@consultancy.example",
+            "--name",
+            "Aiko",
+        ]);
+        assert!(added.status.success(), "{added:?}");
+        kpi(&["bench", "--smoke"])
+    })
+    .await
+    .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(err.contains("empty database of its own"), "{err}");
+}
