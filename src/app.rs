@@ -121,6 +121,8 @@ impl Application {
             cors_origins: Vec::new(),
             rate_limits: Arc::new(crate::http::RateLimits::default()),
             request_budget: crate::http::DEFAULT_REQUEST_BUDGET,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
+            metrics_token: None,
         };
         let listener = TcpListener::bind(listen)
             .await
@@ -133,6 +135,17 @@ impl Application {
             checkpoint_every: None,
             keyring: context.keyring,
         })
+    }
+
+    /// Serves `/metrics` to requests bearing `token` (at least 16 characters).
+    pub fn with_metrics_token(mut self, token: Option<String>) -> anyhow::Result<Self> {
+        if let Some(token) = &token {
+            if token.trim().len() < 16 {
+                anyhow::bail!("--metrics-token must be at least 16 characters");
+            }
+        }
+        self.state.metrics_token = token.map(|t| t.trim().to_string());
+        Ok(self)
     }
 
     /// How long one GraphQL request may run before it is stopped.

@@ -63,6 +63,10 @@ pub enum Command {
             value_delimiter = ','
         )]
         cors_origins: Vec<String>,
+        /// Serve Prometheus metrics on /metrics to requests bearing this token (at least
+        /// 16 characters); without it /metrics is not served.
+        #[arg(long, env = "KPI_LEDGER_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
         #[command(flatten)]
         auth: AuthSettings,
     },
@@ -221,6 +225,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             no_graphiql,
             no_introspection,
             cors_origins,
+            metrics_token,
             auth,
         } => {
             let app =
@@ -228,7 +233,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .await?
                     .with_audit_checkpoints(audit_checkpoint_every.map(Into::into))
                     .with_exploration(!no_graphiql, !no_introspection)
-                    .with_cors_origins(&cors_origins)?;
+                    .with_cors_origins(&cors_origins)?
+                    .with_metrics_token(metrics_token)?;
             if demo {
                 let context = Context::connect(&cli.database_url).await?;
                 let tokens = crate::demo::seed(&context, &auth).await?;

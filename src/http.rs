@@ -42,6 +42,9 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// How long one GraphQL request may run.
     pub request_budget: std::time::Duration,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The bearer token `/metrics` asks for; without one `/metrics` is not served.
+    pub metrics_token: Option<String>,
 }
 
 /// How long one GraphQL request may run by default.
@@ -132,7 +135,8 @@ pub fn router(state: AppState) -> Router {
     let mut api = Router::new()
         .route("/graphql", graphql_route)
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics));
     if state.graphiql {
         api = api.route("/assets/graphiql/{file}", get(crate::graphiql::asset));
     }
@@ -207,6 +211,37 @@ async fn healthz() -> &'static str {
 
 /// Ready when a connection can be had and used within a second: a pool exhausted by
 /// stalled work reads as not ready, as the requests it would get would fail.
+/// `/metrics` for a request bearing the configured token; 404 when none is configured.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    use sha2::{Digest, Sha256};
+    let Some(expected) = &state.metrics_token else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Compared as digests: equal length, no early exit on the secret's bytes.
+    if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.as_bytes()) {
+        return (StatusCode::UNAUTHORIZED, "a metrics token is required").into_response();
+    }
+    match state.metrics.render(&state.db).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the metrics");
+            (StatusCode::SERVICE_UNAVAILABLE, "metrics unavailable").into_response()
+        }
+    }
+}
+
 async fn readyz(State(state): State<AppState>) -> Response {
     match tokio::time::timeout(std::time::Duration::from_secs(1), state.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
@@ -438,13 +473,17 @@ async fn graphql(
     let correlation = correlation_id(&headers);
     if let Some(connect) = &connect {
         if let Some(wait) = RateLimits::wait(&state.rate_limits.per_address, &connect.0 .0.ip()) {
+            state.metrics.error("RATE_LIMITED");
             return too_many(wait);
         }
     }
     // Authenticate before reading the body, so unauthenticated uploads are not spooled.
     let viewer = match authenticate(&state, &headers).await {
         Ok(viewer) => viewer,
-        Err(AuthFailure::Rejected(message)) => return unauthenticated(message),
+        Err(AuthFailure::Rejected(message)) => {
+            state.metrics.error("UNAUTHENTICATED");
+            return unauthenticated(message);
+        }
         Err(AuthFailure::Unavailable) => return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(
@@ -455,6 +494,7 @@ async fn graphql(
             .into_response(),
     };
     if let Some(wait) = RateLimits::wait(&state.rate_limits.per_user, &viewer.user_id.as_uuid()) {
+        state.metrics.error("RATE_LIMITED");
         return too_many(wait);
     }
     let request = match read_request(&state, viewer, &headers, body).await {
@@ -466,11 +506,30 @@ async fn graphql(
         received_at: Utc::now(),
     };
     let request = request.data(viewer).data(context);
+    let operation = request.operation_name.clone();
+    let started = std::time::Instant::now();
     // A time budget per request: work past it is dropped (as it is when the client goes
     // away, which drops this future), and the client told to ask for less.
     match tokio::time::timeout(state.request_budget, state.schema.execute(request)).await {
-        Ok(response) => Json(response).into_response(),
+        Ok(response) => {
+            let codes: Vec<String> = response
+                .errors
+                .iter()
+                .filter_map(|e| e.extensions.as_ref()?.get("code").map(|c| c.to_string()))
+                .collect();
+            state.metrics.observe(
+                operation.as_deref(),
+                started.elapsed().as_secs_f64(),
+                codes.iter().map(String::as_str),
+            );
+            Json(response).into_response()
+        }
         Err(_) => {
+            state.metrics.observe(
+                operation.as_deref(),
+                started.elapsed().as_secs_f64(),
+                ["TOO_COMPLEX"],
+            );
             tracing::warn!(budget = ?state.request_budget, "request stopped at its time budget");
             (
                 StatusCode::SERVICE_UNAVAILABLE,

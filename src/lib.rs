@@ -16,6 +16,7 @@ pub mod http;
 pub mod imports;
 pub mod keyring;
 pub mod local_api;
+pub mod metrics;
 pub mod projector;
 pub mod read_models;
 pub mod services;

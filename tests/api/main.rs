@@ -17,6 +17,7 @@ mod imports;
 mod keys;
 mod limits;
 mod matrix;
+mod metrics;
 mod rebuild;
 mod roles;
 mod scoring;

@@ -957,6 +957,13 @@ fn web_rows(f: &Fixture) -> Vec<WebRow> {
             "/readyz".into(),
             "200 200 200 200 200 200 200 200 200",
         ),
+        // Only the operator's metrics token opens it, not a session of any role.
+        get(
+            "/metrics",
+            "",
+            "/metrics".into(),
+            "401 401 401 401 401 401 401 401 401",
+        ),
     ];
     // The forms' actions, after the import form they sit beside in the table.
     let mut forms = Vec::new();
@@ -2269,7 +2276,11 @@ async fn spawn(store: Store) -> Option<TestApp> {
         TestApp::start_configured(
             database,
             kpi_ledger::http::DEFAULT_MAX_UPLOAD_BYTES,
-            |app| app.with_rate_limits(relaxed, relaxed),
+            |app| {
+                app.with_rate_limits(relaxed, relaxed)
+                    .with_metrics_token(Some("matrix-metrics-token-0123".into()))
+                    .unwrap()
+            },
         )
         .await,
     )
