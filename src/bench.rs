@@ -31,6 +31,15 @@ pub struct BenchArgs {
     /// A moment of every scenario at one and two clients (what the tests run).
     #[arg(long)]
     pub smoke: bool,
+    /// Only these scenarios (b1, b7); all by default.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+}
+
+impl BenchArgs {
+    fn runs(&self, scenario: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s.eq_ignore_ascii_case(scenario))
+    }
 }
 
 /// One line of the table.
@@ -287,7 +296,7 @@ async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow:
             })
         })
     };
-    for &clients in b1_clients {
+    for &clients in b1_clients.iter().filter(|_| args.runs("b1")) {
         lines.push(
             compare(
                 "B1 recordObservation vs INSERT",
@@ -339,7 +348,7 @@ async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow:
             })
         })
     };
-    for &clients in b7_clients {
+    for &clients in b7_clients.iter().filter(|_| args.runs("b7")) {
         lines.push(
             compare(
                 "B7 team scorecard vs primary-key SELECT",
