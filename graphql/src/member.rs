@@ -254,7 +254,8 @@ pub struct RemoveMemberInput {
 pub struct EraseMemberPersonalDataInput {
     pub engagement_id: Uuid,
     pub member_id: Uuid,
-    /// Why (the person's request, its date): recorded with the erasure.
+    /// A reference to the request (its date, a ticket number), recorded with the erasure
+    /// in the audit trail for good: never the person's name or email.
     pub reason: Option<String>,
 }
 
