@@ -135,24 +135,9 @@ impl Keyring {
 
     /// The database's check value opens with this key, or is created with it.
     async fn check(&self, db: &Db, shown: &str) -> Result<(), KeyringError> {
-        let sealed = self.wrap(CHECK_NAME, CHECK_TEXT);
-        let stored: Vec<u8> = on_db!(db, pool => {
-            sqlx::query(
-                "INSERT INTO installation_secrets (name, secret, created_at) VALUES ($1, $2, $3)
-                 ON CONFLICT (name) DO NOTHING",
-            )
-            .bind(CHECK_NAME)
-            .bind(&sealed)
-            .bind(Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-            .execute(pool)
-            .await?;
-            sqlx::query_scalar("SELECT secret FROM installation_secrets WHERE name = $1")
-                .bind(CHECK_NAME)
-                .fetch_one(pool)
-                .await?
-        });
-        match self.unwrap(CHECK_NAME, &stored) {
+        match self.secret(db, CHECK_NAME, || CHECK_TEXT.to_vec()).await {
             Ok(text) if text == CHECK_TEXT => Ok(()),
+            Err(KeyringError::Store(error)) => Err(KeyringError::Store(error)),
             _ => Err(KeyringError::WrongKey(shown.to_string())),
         }
     }
