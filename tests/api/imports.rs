@@ -938,14 +938,18 @@ async fn uploads_over_the_limit_or_with_two_files_are_refused(app: TestApp) {
     for i in 0..100 {
         form = form.text(format!("stray{i}"), "x");
     }
-    let response = reqwest::Client::new()
+    // The server answers 400 as soon as it has read too many parts; a client still
+    // sending the rest may see the connection closed instead. Either is a refusal.
+    match reqwest::Client::new()
         .post(format!("{}/graphql", small.address))
         .bearer_auth(&token)
         .multipart(form)
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status(), 400, "a hundred stray parts");
+    {
+        Ok(response) => assert_eq!(response.status(), 400, "a hundred stray parts"),
+        Err(error) => assert!(error.is_request(), "{error}"),
+    }
     assert_eq!(small.count("import_jobs").await, 0);
 }
 on_both_backends!(uploads_over_the_limit_or_with_two_files_are_refused);
