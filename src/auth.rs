@@ -137,6 +137,17 @@ impl OwnKeys {
             verifying: HashMap::from([(kid.to_string(), DecodingKey::from_secret(secret))]),
         }
     }
+
+    /// The key that verifies `token`, by the `kid` it names (tokens from before key ids
+    /// are the first key's; a configured secret verifies whatever kid a token names).
+    fn key_for(&self, token: &str) -> Result<&DecodingKey, AuthError> {
+        let header = decode_header(token).map_err(AuthError::Rejected)?;
+        let kid = header.kid.as_deref().unwrap_or(FIRST_KEY);
+        self.verifying
+            .get(kid)
+            .or_else(|| self.verifying.get(CONFIGURED_KEY))
+            .ok_or(AuthError::UnknownKey)
+    }
 }
 
 /// Where the installation's keys are stored, for reloading after a rotation.
@@ -216,9 +227,7 @@ impl TokenService {
             Some(secret) if secret.len() < 32 => return Err(AuthError::WeakSecret),
             Some(secret) => Self::hs256(secret.as_bytes()),
             None => {
-                let keys = stored_keys(db, keyring).await?;
-                let mut service = Self::hs256(&[0u8; 32]);
-                service.own = Some(RwLock::new(keys));
+                let mut service = Self::with_own_keys(stored_keys(db, keyring).await?);
                 service.store = Some(KeyStore {
                     db: db.clone(),
                     keyring: keyring.clone(),
@@ -234,6 +243,11 @@ impl TokenService {
 
     /// A service signing and verifying with an HS256 secret.
     pub fn hs256(secret: &[u8]) -> Self {
+        Self::with_own_keys(OwnKeys::single(CONFIGURED_KEY, secret))
+    }
+
+    /// A service signing with the newest of `keys` and verifying with any of them.
+    fn with_own_keys(keys: OwnKeys) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.set_issuer(&[ISSUER]);
@@ -241,7 +255,7 @@ impl TokenService {
         validation.validate_nbf = true;
         validation.leeway = 30;
         Self {
-            own: Some(RwLock::new(OwnKeys::single(CONFIGURED_KEY, secret))),
+            own: Some(RwLock::new(keys)),
             store: None,
             external: None,
             validation,
@@ -327,17 +341,8 @@ impl TokenService {
     pub fn verify_known(&self, token: &str) -> Result<Claims, AuthError> {
         let claims = match (&self.own, &self.external) {
             (Some(own), _) => {
-                let header = decode_header(token).map_err(AuthError::Rejected)?;
                 let keys = own.read().unwrap_or_else(|e| e.into_inner());
-                // Tokens from before key ids were the first key's.
-                let kid = header.kid.as_deref().unwrap_or(FIRST_KEY);
-                let key = match keys.verifying.get(kid) {
-                    Some(key) => key,
-                    // A configured secret verifies whatever kid the token names.
-                    None if keys.signing.0 == CONFIGURED_KEY => &keys.verifying[CONFIGURED_KEY],
-                    None => return Err(AuthError::UnknownKey),
-                };
-                decode::<Claims>(token, key, &self.validation)
+                decode::<Claims>(token, keys.key_for(token)?, &self.validation)
                     .map(|data| data.claims)
                     .map_err(AuthError::Rejected)?
             }
@@ -387,15 +392,8 @@ impl TokenService {
         let mut lenient = self.validation.clone();
         lenient.validate_exp = false;
         lenient.validate_nbf = false;
-        let header = decode_header(token).map_err(AuthError::Rejected)?;
         let keys = own.read().unwrap_or_else(|e| e.into_inner());
-        let kid = header.kid.as_deref().unwrap_or(FIRST_KEY);
-        let key = keys
-            .verifying
-            .get(kid)
-            .or_else(|| keys.verifying.get(CONFIGURED_KEY))
-            .ok_or(AuthError::UnknownKey)?;
-        decode::<Claims>(token, key, &lenient)
+        decode::<Claims>(token, keys.key_for(token)?, &lenient)
             .map(|data| data.claims)
             .map_err(AuthError::Rejected)
     }
