@@ -147,11 +147,13 @@ impl Keyring {
     async fn wrap_bare_keys(&self, db: &Db) -> Result<(), KeyringError> {
         on_db!(db, pool => {
             let mut tx = pool.begin().await?;
-            let members: Vec<(String, String, Vec<u8>)> =
-                sqlx::query_as("SELECT engagement_id, member_id, key FROM member_keys")
-                    .fetch_all(&mut *tx)
-                    .await?;
-            for (engagement, member, key) in members.into_iter().filter(|r| r.2.len() == 32) {
+            // Only bare keys are read: a start reads nothing once all are wrapped.
+            let members: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+                "SELECT engagement_id, member_id, key FROM member_keys WHERE length(key) = 32",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            for (engagement, member, key) in members {
                 let wrapped = self.wrap(&member_key_purpose(&engagement, &member), &key);
                 sqlx::query(
                     "UPDATE member_keys SET key = $1 WHERE engagement_id = $2 AND member_id = $3",
@@ -162,12 +164,14 @@ impl Keyring {
                 .execute(&mut *tx)
                 .await?;
             }
-            let secrets: Vec<(String, Vec<u8>)> =
-                sqlx::query_as("SELECT name, secret FROM installation_secrets WHERE name <> $1")
-                    .bind(CHECK_NAME)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            for (name, secret) in secrets.into_iter().filter(|r| r.1.len() == 32) {
+            let secrets: Vec<(String, Vec<u8>)> = sqlx::query_as(
+                "SELECT name, secret FROM installation_secrets
+                  WHERE name <> $1 AND length(secret) = 32",
+            )
+            .bind(CHECK_NAME)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (name, secret) in secrets {
                 let wrapped = self.wrap(&secret_purpose(&name), &secret);
                 sqlx::query("UPDATE installation_secrets SET secret = $1 WHERE name = $2")
                     .bind(wrapped)
