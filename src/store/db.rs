@@ -26,6 +26,34 @@ const PERSONAL_TABLES: &[&str] = &[
     "user_preferences",
 ];
 
+/// SQLite gives its free pages back to the disk and truncates its write-ahead log,
+/// waiting at most `busy_wait` for readers of the log. Returns whether the log was
+/// truncated (false when a reader held on).
+async fn give_back_sqlite_space(
+    pool: &SqlitePool,
+    busy_wait: Duration,
+) -> Result<bool, StoreError> {
+    let mut connection = pool.acquire().await?;
+    sqlx::query("PRAGMA incremental_vacuum")
+        .execute(&mut *connection)
+        .await?;
+    sqlx::query(&format!("PRAGMA busy_timeout = {}", busy_wait.as_millis()))
+        .execute(&mut *connection)
+        .await?;
+    // (busy, log frames, checkpointed frames): busy = 1 when a reader held on.
+    let checkpoint: Result<(i64, i64, i64), sqlx::Error> =
+        sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *connection)
+            .await;
+    sqlx::query(&format!(
+        "PRAGMA busy_timeout = {}",
+        SQLITE_BUSY_TIMEOUT.as_millis()
+    ))
+    .execute(&mut *connection)
+    .await?;
+    Ok(matches!(checkpoint, Ok((0, _, _))))
+}
+
 /// Which database an installation runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -187,25 +215,9 @@ impl Db {
         let Db::Sqlite(pool) = self else {
             return Ok(());
         };
-        let mut connection = pool.acquire().await?;
-        sqlx::query("PRAGMA incremental_vacuum")
-            .execute(&mut *connection)
-            .await?;
         // Wait only briefly for readers: a busy log is truncated after a later import.
-        sqlx::query("PRAGMA busy_timeout = 200")
-            .execute(&mut *connection)
-            .await?;
-        let checkpoint = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&mut *connection)
-            .await;
-        sqlx::query(&format!(
-            "PRAGMA busy_timeout = {}",
-            SQLITE_BUSY_TIMEOUT.as_millis()
-        ))
-        .execute(&mut *connection)
-        .await?;
-        if let Err(error) = checkpoint {
-            tracing::debug!(%error, "the write-ahead log is busy; it shrinks later");
+        if !give_back_sqlite_space(pool, Duration::from_millis(200)).await? {
+            tracing::debug!("the write-ahead log is busy; it shrinks later");
         }
         Ok(())
     }
@@ -218,18 +230,7 @@ impl Db {
     /// owner, does it.
     pub async fn compact_personal_data(&self) -> Result<bool, StoreError> {
         match self {
-            Db::Sqlite(pool) => {
-                let mut connection = pool.acquire().await?;
-                sqlx::query("PRAGMA incremental_vacuum")
-                    .execute(&mut *connection)
-                    .await?;
-                // (busy, log frames, checkpointed frames): busy = 1 when a reader held on.
-                let (busy, _, _): (i64, i64, i64) =
-                    sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-                        .fetch_one(&mut *connection)
-                        .await?;
-                Ok(busy == 0)
-            }
+            Db::Sqlite(pool) => give_back_sqlite_space(pool, SQLITE_BUSY_TIMEOUT).await,
             Db::Postgres(pool) => {
                 let allowed: bool = sqlx::query_scalar(
                     "SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
