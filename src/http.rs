@@ -515,7 +515,10 @@ async fn graphql(
             let codes: Vec<String> = response
                 .errors
                 .iter()
-                .filter_map(|e| e.extensions.as_ref()?.get("code").map(|c| c.to_string()))
+                .filter_map(|e| match e.extensions.as_ref()?.get("code")? {
+                    async_graphql::Value::String(code) => Some(code.clone()),
+                    _ => None,
+                })
                 .collect();
             state.metrics.observe(
                 operation.as_deref(),
