@@ -15,30 +15,12 @@
 use anyhow::{anyhow, Context as _};
 use kpi_ledger::app::{Application, Context};
 use kpi_ledger::auth::AuthSettings;
-use kpi_ledger::on_db;
-use kpi_ledger::store::Db;
+use kpi_ledger::bench::{percentile, primary_key_select};
 use kpi_ledger::web::sign_in::SignIn;
 use std::time::{Duration, Instant};
 
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[index]
-}
-
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-async fn raw(db: &Db, engagement: &str) -> anyhow::Result<()> {
-    let row: Option<(String, String)> = on_db!(db, pool => {
-        sqlx::query_as("SELECT engagement_id, name FROM engagements WHERE engagement_id = $1")
-            .bind(engagement)
-            .fetch_optional(pool)
-            .await?
-    });
-    row.ok_or_else(|| anyhow!("no engagement row"))?;
-    Ok(())
 }
 
 #[tokio::main]
@@ -168,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
                 return Err(anyhow!("{path} answered {status}: {body}"));
             }
             let started = Instant::now();
-            raw(&context.db, &sakura).await?;
+            primary_key_select(&context.db, &sakura).await?;
             let raw_took = started.elapsed();
             if i >= 10 {
                 page.push(took);

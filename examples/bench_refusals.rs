@@ -17,16 +17,10 @@
 use anyhow::{anyhow, bail, Context as _};
 use kpi_ledger::app::{Application, Context};
 use kpi_ledger::auth::AuthSettings;
-use kpi_ledger::on_db;
+use kpi_ledger::bench::{percentile, primary_key_select};
 use kpi_ledger::store::Db;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[index]
-}
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
@@ -136,13 +130,7 @@ impl Bench {
 
 async fn raw(db: &Db, engagement: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let row: Option<(String,)> = on_db!(db, pool => {
-        sqlx::query_as("SELECT name FROM engagements WHERE engagement_id = $1")
-            .bind(engagement)
-            .fetch_optional(pool)
-            .await?
-    });
-    row.ok_or_else(|| anyhow!("no engagement row"))?;
+    primary_key_select(db, engagement).await?;
     Ok(started.elapsed())
 }
 

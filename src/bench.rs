@@ -73,6 +73,24 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
+/// The `p` quantile (0 … 1) of `samples`, nearest rank; sorts them.
+pub fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    samples[((samples.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// The raw-database baseline of reads: one primary-key SELECT of an engagement's row.
+pub async fn primary_key_select(db: &Db, engagement: &str) -> anyhow::Result<()> {
+    let row: Option<(String,)> = on_db!(db, pool => {
+        sqlx::query_as("SELECT name FROM engagements WHERE engagement_id = $1")
+            .bind(engagement)
+            .fetch_optional(pool)
+            .await?
+    });
+    row.ok_or_else(|| anyhow!("no engagement row"))?;
+    Ok(())
+}
+
 /// The table as Markdown.
 pub fn table(lines: &[Line]) -> String {
     let mut out = String::from(
@@ -138,12 +156,10 @@ fn sample(mut latencies: Vec<Duration>, time: Duration) -> Sample {
     if latencies.is_empty() {
         return Sample::default();
     }
-    latencies.sort();
-    let at = |p: f64| latencies[((latencies.len() as f64 - 1.0) * p).round() as usize];
     Sample {
         per_second: latencies.len() as f64 / time.as_secs_f64(),
-        p50: at(0.5),
-        p99: at(0.99),
+        p50: percentile(&mut latencies, 0.5),
+        p99: percentile(&mut latencies, 0.99),
     }
 }
 
@@ -336,16 +352,7 @@ async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow:
         let (db, engagement) = (db.clone(), engagement.clone());
         Arc::new(move |_, _| {
             let (db, engagement) = (db.clone(), engagement.clone());
-            Box::pin(async move {
-                let row: Option<(String,)> = on_db!(&db, pool => {
-                    sqlx::query_as("SELECT name FROM engagements WHERE engagement_id = $1")
-                        .bind(&engagement)
-                        .fetch_optional(pool)
-                        .await?
-                });
-                row.ok_or_else(|| anyhow!("no engagement row"))?;
-                Ok(())
-            })
+            Box::pin(async move { primary_key_select(&db, &engagement).await })
         })
     };
     for &clients in b7_clients.iter().filter(|_| args.runs("b7")) {
