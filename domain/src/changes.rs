@@ -151,7 +151,7 @@ impl Names for ModelNames<'_> {
     fn currency(&self) -> String {
         String::new()
     }
-    fn free_text(&self) -> bool {
+    fn personal_details(&self) -> bool {
         false
     }
 }

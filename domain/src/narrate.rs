@@ -55,7 +55,7 @@ pub trait Names {
     fn currency(&self) -> String;
     /// Whether free text that may name people (findings, decisions) and members'
     /// personal figures (payout amounts and scores) may be shown.
-    fn free_text(&self) -> bool;
+    fn personal_details(&self) -> bool;
 }
 
 fn pick(language: Language, en: String, ja: String, zh: String) -> String {
@@ -395,13 +395,13 @@ pub fn sentence(
             match e {
                 // Amounts and scores are personal (SPEC §1, §11): only for those who see
                 // names.
-                PayoutEvent::PayoutCalculated { calculation, .. } if !names.free_text() => pick(
+                PayoutEvent::PayoutCalculated { calculation, .. } if !names.personal_details() => pick(
                     l,
                     format!("{actor} calculated {whose}'s payout for {period} (lock version {})", calculation.lock_version),
                     format!("{actor}が{whose}の{period}の支給額を計算しました（ロック第{}版）", calculation.lock_version),
                     format!("{actor}计算了{whose}在{period}的支付金额（锁定第{}版）", calculation.lock_version),
                 ),
-                PayoutEvent::PayoutAdjusted { carry_into, .. } if !names.free_text() => pick(
+                PayoutEvent::PayoutAdjusted { carry_into, .. } if !names.personal_details() => pick(
                     l,
                     format!("{actor} adjusted {whose}'s payout for {period}, carried into {carry_into}"),
                     format!("{actor}が{whose}の{period}の支給を調整し、{carry_into}に繰り越しました"),
@@ -768,7 +768,7 @@ fn review(
             .map(|k| k.name)
             .unwrap_or_else(|| pick(l, "a KPI".into(), "KPI".into(), "某KPI".into()))
     };
-    let text = |t: &str| -> Option<String> { names.free_text().then(|| t.to_string()) };
+    let text = |t: &str| -> Option<String> { names.personal_details().then(|| t.to_string()) };
     match e {
         ReviewEvent::ReviewOpened { period, .. } => pick(
             l,
@@ -1189,7 +1189,7 @@ mod tests {
         fn currency(&self) -> String {
             "JPY".into()
         }
-        fn free_text(&self) -> bool {
+        fn personal_details(&self) -> bool {
             true
         }
     }

@@ -92,7 +92,7 @@ impl AuditEntry {
     /// Why, as they said it. Review entries' reasons may name people: client viewers do
     /// not see them.
     async fn reason(&self) -> Option<&str> {
-        if self.entry.aggregate_type == "review" && !self.directory.free_text {
+        if self.entry.aggregate_type == "review" && !self.directory.personal_details {
             return None;
         }
         self.entry.reason.as_deref()
@@ -127,7 +127,7 @@ impl AuditEntry {
     fn say(&self, language: Language) -> String {
         let names = self.directory.names(&self.entry.actor);
         let reason = match self.entry.aggregate_type.as_str() {
-            "review" if !self.directory.free_text => None,
+            "review" if !self.directory.personal_details => None,
             _ => self.entry.reason.as_deref(),
         };
         narrate::sentence(

@@ -168,7 +168,7 @@ impl AuditService {
             reviews,
             payouts,
             currency: view.currency,
-            free_text: scope.role().member_visibility()
+            personal_details: scope.role().member_visibility()
                 == kpi_ledger_domain::access::MemberVisibility::Full,
         })
     }

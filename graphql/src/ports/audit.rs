@@ -183,8 +183,9 @@ pub struct AuditDirectory {
     /// Payout id → its member and period.
     pub payouts: HashMap<String, (MemberId, String)>,
     pub currency: String,
-    /// Whether free text that may name people (findings, action items) may be shown.
-    pub free_text: bool,
+    /// Whether free text that may name people (findings, action items) and members'
+    /// personal figures (payout amounts, scores) may be shown: callers who see names.
+    pub personal_details: bool,
 }
 
 impl AuditDirectory {
@@ -227,8 +228,8 @@ impl Names for EntryNames<'_> {
     fn currency(&self) -> String {
         self.directory.currency.clone()
     }
-    fn free_text(&self) -> bool {
-        self.directory.free_text
+    fn personal_details(&self) -> bool {
+        self.directory.personal_details
     }
 }
 
