@@ -293,7 +293,8 @@ pub fn key_file(database_url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(DEFAULT_POSTGRES_KEY_FILE))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

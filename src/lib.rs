@@ -23,6 +23,7 @@ pub mod services;
 pub mod statements;
 pub mod store;
 pub mod telemetry;
+pub mod texts;
 pub mod upload;
 pub mod vault;
 pub mod web;

@@ -26,6 +26,7 @@ pub mod scorecard;
 pub mod scoring;
 pub mod series;
 pub mod settlement;
+pub mod text;
 pub mod upcast;
 pub mod user;
 pub mod values;

@@ -3,12 +3,15 @@
 //! never goes backwards along the global event order.
 
 use crate::ids::UserId;
+use crate::text::Note;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 pub const ACTOR: &str = "actor";
 pub const CORRELATION_ID: &str = "correlation_id";
 pub const REASON: &str = "reason";
+/// The reason as a sealed note (JSON), where the text itself is in the vault.
+pub const REASON_NOTE: &str = "reason_note";
 pub const ENGAGEMENT_ID: &str = "engagement_id";
 pub const DECIDED_AT: &str = "decided_at";
 
@@ -19,8 +22,9 @@ pub struct CommandMetadata {
     /// from the command line before any user exists.
     pub actor: Option<UserId>,
     pub correlation_id: Uuid,
-    /// Why a person made this change; required by some commands.
-    pub reason: Option<String>,
+    /// Why a person made this change; required by some commands. Sealed in the vault
+    /// when it comes from a person (it may name people).
+    pub reason: Option<Note>,
     /// The engagement the change belongs to (every change of an engagement carries it).
     pub engagement_id: Option<crate::ids::EngagementId>,
     /// The log position of the facts the decision was made on (locked periods, say): the
@@ -49,10 +53,18 @@ impl CommandMetadata {
         self
     }
 
+    /// A reason kept in the event's metadata as it is (system and command-line changes).
     pub fn with_reason(mut self, reason: Option<String>) -> Self {
         self.reason = reason
             .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty());
+            .filter(|r| !r.is_empty())
+            .map(Note::Inline);
+        self
+    }
+
+    /// A reason as a note (sealed by the caller); blank notes are dropped.
+    pub fn with_note(mut self, reason: Option<Note>) -> Self {
+        self.reason = reason.map(Note::trimmed).filter(|r| !r.is_blank());
         self
     }
 
@@ -66,8 +78,14 @@ impl CommandMetadata {
                 .unwrap_or_else(|| "system".to_string()),
         );
         map.insert(CORRELATION_ID.to_string(), self.correlation_id.to_string());
-        if let Some(reason) = &self.reason {
-            map.insert(REASON.to_string(), reason.clone());
+        match &self.reason {
+            Some(Note::Inline(reason)) => {
+                map.insert(REASON.to_string(), reason.clone());
+            }
+            Some(sealed) => {
+                map.insert(REASON_NOTE.to_string(), sealed.to_stored());
+            }
+            None => {}
         }
         if let Some(engagement) = self.engagement_id {
             map.insert(ENGAGEMENT_ID.to_string(), engagement.to_string());
@@ -77,6 +95,13 @@ impl CommandMetadata {
         }
         map
     }
+}
+
+/// The reason stored in an event's metadata: a sealed note, or plain text.
+pub fn reason_of(map: &HashMap<String, String>) -> Option<Note> {
+    map.get(REASON_NOTE)
+        .map(|n| Note::from_stored(n))
+        .or_else(|| map.get(REASON).map(|r| Note::Inline(r.clone())))
 }
 
 #[cfg(test)]
@@ -89,5 +114,23 @@ mod tests {
         let map = meta.to_map();
         assert_eq!(map.get(ACTOR).map(String::as_str), Some("system"));
         assert!(!map.contains_key(REASON));
+    }
+
+    #[test]
+    fn a_sealed_reason_is_kept_as_its_note_and_a_plain_one_as_text() {
+        let sealed = Note::Sealed {
+            id: Uuid::from_u128(1),
+            digest: "ff".into(),
+        };
+        let map = CommandMetadata::new(None, Uuid::nil())
+            .with_note(Some(sealed.clone()))
+            .to_map();
+        assert!(!map.contains_key(REASON));
+        assert_eq!(reason_of(&map), Some(sealed));
+        let map = CommandMetadata::new(None, Uuid::nil())
+            .with_reason(Some(" demo ".into()))
+            .to_map();
+        assert_eq!(map.get(REASON).map(String::as_str), Some("demo"));
+        assert_eq!(reason_of(&map), Some(Note::inline("demo")));
     }
 }

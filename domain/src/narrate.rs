@@ -15,6 +15,7 @@ use crate::review::{Decision, ReviewEvent};
 use crate::scoring::Levels;
 use crate::series::{SeriesEvent, Source};
 use crate::settlement::PayoutEvent;
+use crate::text::Note;
 use crate::user::UserEvent;
 use rust_decimal::Decimal;
 
@@ -56,6 +57,11 @@ pub trait Names {
     /// Whether free text that may name people (findings, decisions) and members'
     /// personal figures (payout amounts and scores) may be shown.
     fn personal_details(&self) -> bool;
+    /// The text of a note: an inline note's own text; a sealed one's as opened from the
+    /// vault, or `None` where it was erased or not opened for this reader.
+    fn text(&self, note: &Note) -> Option<String> {
+        note.inline_text().map(str::to_string)
+    }
 }
 
 fn pick(language: Language, en: String, ja: String, zh: String) -> String {
@@ -168,11 +174,13 @@ pub fn status(status: EngagementStatus, language: Language) -> &'static str {
 pub fn sentence(
     event: &AnyEvent,
     aggregate_id: &str,
-    reason: Option<&str>,
+    reason: Option<&Note>,
     names: &dyn Names,
     language: Language,
 ) -> String {
     let actor = names.actor();
+    let reason = reason.and_then(|note| names.text(note));
+    let reason = reason.as_deref();
     let why = because(language, reason);
     let l = language;
     let kpi_name = |id: &str| {
@@ -237,7 +245,8 @@ pub fn sentence(
             } => {
                 let name = kpi_name(aggregate_id);
                 let unit = kpi_unit(aggregate_id);
-                let why = because(l, reason.or(Some(set_reason.as_str())));
+                let set_reason = names.text(set_reason);
+                let why = because(l, reason.or(set_reason.as_deref()));
                 let shown = |lv: &Levels| value(lv.target, unit, &currency);
                 let range = |lv: &Levels| {
                     let t0 = value(lv.threshold, unit, &currency);
@@ -289,7 +298,7 @@ pub fn sentence(
                 }
             }
         },
-        AnyEvent::Series(e) => series(e, &actor, &why, &currency, l),
+        AnyEvent::Series(e) => series(e, &actor, &why, names, l),
         AnyEvent::Import(e) => match e {
             ImportEvent::ImportStarted {
                 format,
@@ -436,7 +445,7 @@ pub fn sentence(
                     ..
                 } => {
                     let amount = value(*amount, Some(Unit::Currency), &currency);
-                    let why = because(l, Some(adjusted));
+                    let why = because(l, names.text(adjusted).as_deref());
                     pick(
                         l,
                         format!("{actor} adjusted {whose}'s payout for {period} by {amount}, carried into {carry_into}{why}"),
@@ -607,7 +616,8 @@ fn metric_unit(key: &str) -> Option<Unit> {
         .map(|m| m.unit)
 }
 
-fn series(e: &SeriesEvent, actor: &str, why: &str, currency: &str, l: Language) -> String {
+fn series(e: &SeriesEvent, actor: &str, why: &str, names: &dyn Names, l: Language) -> String {
+    let currency = &names.currency();
     match e {
         SeriesEvent::ObservationRecorded {
             key,
@@ -665,7 +675,7 @@ fn series(e: &SeriesEvent, actor: &str, why: &str, currency: &str, l: Language) 
             let metric = metric_name(&key.metric, l);
             let unit = metric_unit(&key.metric);
             let days = days(range);
-            let why = because(l, Some(reason));
+            let why = because(l, names.text(reason).as_deref());
             pick(
                 l,
                 format!(
@@ -768,7 +778,8 @@ fn review(
             .map(|k| k.name)
             .unwrap_or_else(|| pick(l, "a KPI".into(), "KPI".into(), "某KPI".into()))
     };
-    let text = |t: &str| -> Option<String> { names.personal_details().then(|| t.to_string()) };
+    let text =
+        |t: &Note| -> Option<String> { names.personal_details().then(|| names.text(t)).flatten() };
     match e {
         ReviewEvent::ReviewOpened { period, .. } => pick(
             l,
@@ -851,9 +862,9 @@ fn decision_sentence(
     names: &dyn Names,
     l: Language,
     kpi: &dyn Fn(&KpiId) -> String,
-    text: &dyn Fn(&str) -> Option<String>,
+    text: &dyn Fn(&Note) -> Option<String>,
 ) -> String {
-    let why = |reason: &str| {
+    let why = |reason: &Note| {
         text(reason)
             .map(|r| because(l, Some(&r)))
             .unwrap_or_default()
@@ -1040,6 +1051,20 @@ pub const EVENT_KINDS: &[&str] = &[
 ];
 
 impl AnyEvent {
+    /// The free-text notes the event holds (reasons, findings, decisions, action items).
+    pub fn notes(&self) -> Vec<Note> {
+        let value = match self {
+            AnyEvent::Kpi(e @ KpiEvent::TargetSet { .. }) => serde_json::to_value(e),
+            AnyEvent::Series(e @ SeriesEvent::ObservationCorrected { .. }) => {
+                serde_json::to_value(e)
+            }
+            AnyEvent::Review(e) => serde_json::to_value(e),
+            AnyEvent::Payout(e @ PayoutEvent::PayoutAdjusted { .. }) => serde_json::to_value(e),
+            _ => return Vec::new(),
+        };
+        value.map(|v| crate::text::notes_in(&v)).unwrap_or_default()
+    }
+
     /// The event's kind, as stored (`TargetSet`).
     pub fn kind(&self) -> String {
         use cqrs_es::DomainEvent;
@@ -1213,7 +1238,7 @@ mod tests {
         let en = sentence(
             &event,
             "k",
-            Some("Prime Day budget moved"),
+            Some(&"Prime Day budget moved".into()),
             &Fixed,
             Language::En,
         );
@@ -1226,7 +1251,7 @@ mod tests {
         let ja = sentence(
             &event,
             "k",
-            Some("Prime Day budget moved"),
+            Some(&"Prime Day budget moved".into()),
             &Fixed,
             Language::Ja,
         );
@@ -1234,7 +1259,7 @@ mod tests {
         let zh = sentence(
             &event,
             "k",
-            Some("Prime Day budget moved"),
+            Some(&"Prime Day budget moved".into()),
             &Fixed,
             Language::Zh,
         );

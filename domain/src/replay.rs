@@ -734,7 +734,7 @@ pub(crate) mod fixtures {
                         period: june(),
                         levels: levels((t0, t1, t2)),
                         previous: Some(levels(previous.0)),
-                        reason: reason.to_string(),
+                        reason: (*reason).into(),
                     },
                 );
             }

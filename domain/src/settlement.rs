@@ -8,6 +8,7 @@ use crate::payout::{active_days, member_score, payout, PayoutCurve, PayoutFigure
 use crate::period::Period;
 use crate::replay::Model;
 use crate::review::Decision;
+use crate::text::Note;
 use chrono::NaiveDate;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -343,7 +344,7 @@ pub enum PayoutCommand {
     Adjust {
         by: UserId,
         amount: Decimal,
-        reason: String,
+        reason: Note,
         carry_into: Period,
     },
 }
@@ -366,7 +367,7 @@ pub enum PayoutEvent {
     PayoutAdjusted {
         by: UserId,
         amount: Decimal,
-        reason: String,
+        reason: Note,
         carry_into: Period,
     },
 }
@@ -383,7 +384,12 @@ impl DomainEvent for PayoutEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        match self {
+            // 2.0: the reason as a note (`upcast` reads 1.0).
+            PayoutEvent::PayoutAdjusted { .. } => "2.0",
+            _ => "1.0",
+        }
+        .to_string()
     }
 }
 
@@ -477,10 +483,10 @@ impl PayoutRecord {
                 if !self.paid {
                     return Err(PayoutError::NotPaid);
                 }
-                let reason = reason.trim().to_string();
-                if reason.is_empty() {
+                if reason.is_blank() {
                     return Err(PayoutError::ReasonRequired);
                 }
+                let reason = reason.trimmed();
                 if amount.is_zero() || !amount.fract().is_zero() {
                     return Err(PayoutError::ZeroOrFractionalAmount(amount));
                 }

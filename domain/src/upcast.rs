@@ -25,13 +25,46 @@ pub struct Upcaster {
 }
 
 /// Every upcaster, oldest first.
-pub const UPCASTERS: &[Upcaster] = &[Upcaster {
-    aggregate_type: crate::series::SERIES_AGGREGATE,
-    event_type: "ObservationsImported",
-    from: "1.0",
-    to: "2.0",
-    rewrite: crate::series::observations_imported_v1_to_v2,
-}];
+pub const UPCASTERS: &[Upcaster] = &[
+    Upcaster {
+        aggregate_type: crate::series::SERIES_AGGREGATE,
+        event_type: "ObservationsImported",
+        from: "1.0",
+        to: "2.0",
+        rewrite: crate::series::observations_imported_v1_to_v2,
+    },
+    // 2.0 of the events with free text: the text is a `text::Note` (sealed in the
+    // vault from then on); the 1.0 strings read as inline notes.
+    notes("series", "ObservationCorrected", reasons),
+    notes("kpi", "TargetSet", reasons),
+    notes("payout", "PayoutAdjusted", reasons),
+    notes("review", "FindingRecorded", review_texts),
+    notes("review", "DecisionRecorded", review_texts),
+    notes("review", "PeriodReopened", reasons),
+];
+
+const fn notes(
+    aggregate_type: &'static str,
+    event_type: &'static str,
+    rewrite: fn(Value) -> Value,
+) -> Upcaster {
+    Upcaster {
+        aggregate_type,
+        event_type,
+        from: "1.0",
+        to: "2.0",
+        rewrite,
+    }
+}
+
+fn reasons(payload: Value) -> Value {
+    crate::text::inline_fields(payload, &["reason"])
+}
+
+/// Every free-text field a review event has had.
+fn review_texts(payload: Value) -> Value {
+    crate::text::inline_fields(payload, &crate::review::TEXT_FIELDS)
+}
 
 /// A stored event that does not read as its type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,6 +155,44 @@ mod tests {
         let again: SeriesEvent =
             decode(SERIES_AGGREGATE, "ObservationsImported", "2.0", &written).unwrap();
         assert_eq!(again, event);
+    }
+
+    #[test]
+    fn free_text_stored_as_1_0_reads_as_inline_notes() {
+        use crate::review::{Decision, ReviewEvent};
+        use crate::text::Note;
+        let stored = json!({ "DecisionRecorded": { "decision": {
+            "kind": "excuse_kpi", "kpi_id": "00000000-0000-0000-0000-000000000003",
+            "member_id": null, "reason": "Mika was on leave" } } });
+        let event: ReviewEvent = decode("review", "DecisionRecorded", "1.0", &stored).unwrap();
+        let ReviewEvent::DecisionRecorded {
+            decision: Decision::ExcuseKpi { reason, .. },
+        } = &event
+        else {
+            panic!("{event:?}");
+        };
+        assert_eq!(reason, &Note::inline("Mika was on leave"));
+        let stored = json!({ "TargetSet": { "period": "2026-06",
+            "levels": { "threshold": "1", "target": "2", "stretch": null },
+            "previous": null, "reason": "Prime Day" } });
+        let event: crate::kpi::KpiEvent = decode("kpi", "TargetSet", "1.0", &stored).unwrap();
+        let crate::kpi::KpiEvent::TargetSet { reason, .. } = event else {
+            panic!()
+        };
+        assert_eq!(reason, Note::inline("Prime Day"));
+        // A 2.0 event is read as it is.
+        let sealed = Note::Sealed {
+            id: uuid::Uuid::from_u128(9),
+            digest: "00".into(),
+        };
+        let written = serde_json::to_value(ReviewEvent::PeriodReopened {
+            version: 1,
+            snapshot_position: 4,
+            reason: sealed.clone(),
+        })
+        .unwrap();
+        let again: ReviewEvent = decode("review", "PeriodReopened", "2.0", &written).unwrap();
+        assert!(matches!(again, ReviewEvent::PeriodReopened { reason, .. } if reason == sealed));
     }
 
     #[test]

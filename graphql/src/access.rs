@@ -165,10 +165,15 @@ pub fn ports<'a>(ctx: &Context<'a>) -> &'a Ports {
 }
 
 /// Metadata for a command the viewer runs in this request.
-pub fn command_metadata(ctx: &Context<'_>, reason: Option<String>) -> Result<CommandMetadata> {
+pub async fn command_metadata(
+    ctx: &Context<'_>,
+    permit: &CommandPermit,
+    reason: Option<String>,
+) -> Result<CommandMetadata> {
     let viewer = viewer(ctx)?;
     let request = request(ctx);
-    Ok(CommandMetadata::new(Some(viewer.user_id), request.correlation_id).with_reason(reason))
+    let reason = crate::texts::seal_optional(ctx, permit, reason.as_deref()).await?;
+    Ok(CommandMetadata::new(Some(viewer.user_id), request.correlation_id).with_note(reason))
 }
 
 /// Everything a mutation on an existing engagement needs: the caller's scope, the permit
@@ -177,6 +182,15 @@ pub struct Change {
     pub scope: EngagementScope,
     pub permit: CommandPermit,
     pub metadata: CommandMetadata,
+}
+
+/// The reason of a change as its event holds it: the sealed note, or a blank one (which
+/// the domain refuses where a reason is required).
+pub fn reason_note(metadata: &CommandMetadata) -> kpi_ledger_domain::text::Note {
+    metadata
+        .reason
+        .clone()
+        .unwrap_or_else(|| kpi_ledger_domain::text::Note::inline(""))
 }
 
 /// The checks every change to an engagement starts with, in order: the caller belongs to
@@ -197,7 +211,7 @@ pub async fn change(
             "the engagement is closed; it accepts no changes",
         ));
     }
-    let metadata = command_metadata(ctx, reason)?;
+    let metadata = command_metadata(ctx, &permit, reason).await?;
     Ok(Change {
         scope,
         permit,

@@ -90,12 +90,15 @@ impl AuditEntry {
         Person(self.directory.people.actor(&self.entry.actor))
     }
     /// Why, as they said it. Review entries' reasons may name people: client viewers do
-    /// not see them.
-    async fn reason(&self) -> Option<&str> {
+    /// not see them. Null too once the text was erased (SPEC §11).
+    async fn reason(&self) -> Option<String> {
         if self.entry.aggregate_type == "review" && !self.directory.personal_details {
             return None;
         }
-        self.entry.reason.as_deref()
+        self.entry
+            .reason
+            .as_ref()
+            .and_then(|note| self.directory.text(note))
     }
     /// The request the change came with; the events of one request share it.
     async fn correlation_id(&self) -> Option<&str> {
@@ -128,7 +131,7 @@ impl AuditEntry {
         let names = self.directory.names(&self.entry.actor);
         let reason = match self.entry.aggregate_type.as_str() {
             "review" if !self.directory.personal_details => None,
-            _ => self.entry.reason.as_deref(),
+            _ => self.entry.reason.as_ref(),
         };
         narrate::sentence(
             &self.entry.event,

@@ -469,7 +469,7 @@ impl EngagementMutation {
     ) -> Result<Engagement> {
         let engagement_id = EngagementId::new_random();
         let permit = open_permit(ctx, engagement_id)?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let metadata = command_metadata(ctx, &permit, input.reason).await?;
         let mut settings = EngagementSettings::with_defaults(input.name, input.client_name);
         if let Some(market) = input.market {
             settings.market = market;
@@ -505,7 +505,7 @@ impl EngagementMutation {
     ) -> Result<Engagement> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ManageEngagement)?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let metadata = command_metadata(ctx, &permit, input.reason).await?;
         let command = EngagementCommand::ChangeStatus {
             to: input.status.into(),
         };

@@ -1,6 +1,6 @@
 //! KPIs, their targets and target history (SPEC §6).
 
-use crate::access::{change, ports, Change, EngagementScope};
+use crate::access::{change, ports, reason_note, Change, EngagementScope};
 use crate::error::{not_found, validation, PortResultExt};
 use crate::metrics::{DirectionGql, Metric};
 use crate::ports::People;
@@ -14,6 +14,7 @@ use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::ids::{KpiId, MemberId};
 use kpi_ledger_domain::kpi::{Assignee, KpiCommand};
 use kpi_ledger_domain::scoring::{Curve, Levels};
+use kpi_ledger_domain::text::Note;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -251,7 +252,8 @@ pub struct TargetChange {
     /// The levels before this change; null for the period's first target.
     pub before: Option<LevelsGql>,
     pub after: LevelsGql,
-    pub reason: String,
+    /// Why; null once the text was erased (SPEC §11).
+    pub reason: Option<String>,
     pub recorded_at: DateTime<Utc>,
     /// Global event position of the change.
     pub position: i64,
@@ -278,14 +280,19 @@ impl TargetChange {
 }
 
 impl TargetChange {
-    fn new(value: TargetChangeView, people: Arc<People>, scope: &EngagementScope) -> Self {
+    fn new(
+        value: TargetChangeView,
+        people: Arc<People>,
+        scope: &EngagementScope,
+        texts: &std::collections::HashMap<Uuid, crate::ports::OpenedText>,
+    ) -> Self {
         TargetChange {
             shown_actor: scope.shown_user_id(&value.actor),
             kpi_id: value.kpi_id.as_uuid(),
             period: value.period,
             before: value.before.map(Into::into),
             after: value.after.into(),
-            reason: value.reason,
+            reason: crate::texts::shown(texts, &value.reason),
             recorded_at: value.recorded_at,
             position: value.position,
             actor: value.actor,
@@ -339,13 +346,15 @@ pub async fn target_history(
         return Err(not_found("KPI"));
     }
     let people = Arc::new(crate::audit::people(ctx, scope).await?);
-    Ok(ports(ctx)
+    let history = ports(ctx)
         .kpis()?
         .target_history(scope, kpi_id)
         .await
-        .gql()?
+        .gql()?;
+    let texts = crate::texts::open(ctx, scope, history.iter().map(|c| &c.reason)).await?;
+    Ok(history
         .into_iter()
-        .map(|change| TargetChange::new(change, people.clone(), scope))
+        .map(|change| TargetChange::new(change, people.clone(), scope, &texts))
         .collect())
 }
 
@@ -569,7 +578,8 @@ impl KpiMutation {
                 target: input.target.0,
                 stretch: input.stretch.map(|d| d.0),
             },
-            reason: input.reason.clone(),
+            // The sealed reason of the change, filled in by `change_kpi`.
+            reason: Note::inline(""),
             locked: Vec::new(),
         };
         change_kpi(
@@ -602,9 +612,13 @@ async fn change_kpi(
     // after this reading (SPEC §6, §8).
     let mut metadata = metadata;
     if let KpiCommand::SetTarget {
-        periods, locked, ..
+        periods,
+        locked,
+        reason,
+        ..
     } = &mut command
     {
+        *reason = reason_note(&metadata);
         for period in periods.iter_mut() {
             *period = scope.normalise(period.clone());
         }

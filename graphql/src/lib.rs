@@ -22,6 +22,7 @@ pub mod ports;
 mod review;
 pub mod scalars;
 mod scorecard;
+pub mod texts;
 mod viewer;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};

@@ -268,7 +268,7 @@ impl MemberMutation {
     async fn add_member(&self, ctx: &Context<'_>, input: AddMemberInput) -> Result<Member> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ManageMembers)?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let metadata = command_metadata(ctx, &permit, input.reason).await?;
         let member = NewMemberRequest {
             display_name: DisplayName::parse(&input.display_name)
                 .map_err(|e| validation(e.to_string()))?,
@@ -296,7 +296,7 @@ impl MemberMutation {
     ) -> Result<Member> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ManageMembers)?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let metadata = command_metadata(ctx, &permit, input.reason).await?;
         let member_id = MemberId(input.member_id);
         let command = EngagementCommand::ChangeMemberRole {
             member_id,
@@ -322,7 +322,7 @@ impl MemberMutation {
     ) -> Result<Member> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ErasePersonalData)?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let metadata = command_metadata(ctx, &permit, input.reason).await?;
         let member_id = MemberId(input.member_id);
         ports(ctx)
             .engagements()?
@@ -336,7 +336,7 @@ impl MemberMutation {
     async fn remove_member(&self, ctx: &Context<'_>, input: RemoveMemberInput) -> Result<Member> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ManageMembers)?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let metadata = command_metadata(ctx, &permit, input.reason).await?;
         let member_id = MemberId(input.member_id);
         let command = EngagementCommand::RemoveMember {
             member_id,

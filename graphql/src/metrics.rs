@@ -181,7 +181,7 @@ impl MetricMutation {
     async fn define_metric(&self, ctx: &Context<'_>, input: DefineMetricInput) -> Result<Metric> {
         let scope = engagement_scope(ctx, EngagementId(input.engagement_id)).await?;
         let permit = scope.permit(Capability::ManageKpis)?;
-        let metadata = command_metadata(ctx, input.reason)?;
+        let metadata = command_metadata(ctx, &permit, input.reason).await?;
         let has_components = input.numerator.is_some() || input.denominator.is_some();
         let aggregation = match input.aggregation {
             AggregationGql::Sum => Aggregation::Sum,

@@ -1,6 +1,6 @@
 //! Observations (SPEC §4): recording, restating and correcting values by hand.
 
-use crate::access::{change, ports, Change, EngagementScope};
+use crate::access::{change, ports, reason_note, Change, EngagementScope};
 use crate::error::{not_found, validation, PortResultExt};
 use crate::ports::ObservationView;
 use crate::scalars::{Date, Dec};
@@ -258,7 +258,7 @@ impl ObservationMutation {
             metric: resolved.metric,
             range,
             value: input.value.0,
-            reason: input.reason,
+            reason: reason_note(&metadata),
         };
         ports(ctx)
             .observations()?

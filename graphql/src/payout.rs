@@ -1,7 +1,7 @@
 //! Payouts: calculated from locked periods, verified by replay, approved, paid and
 //! adjusted, with statements and what-ifs (SPEC §7, §9).
 
-use crate::access::{change, engagement_scope, ports, Change, EngagementScope};
+use crate::access::{change, engagement_scope, ports, reason_note, Change, EngagementScope};
 use crate::error::{coded, not_found, validation, PortResultExt, FORBIDDEN};
 use crate::plan::PayoutCurvePoint;
 use crate::ports::{PayoutView, StatementFormat, StatementLanguage, VerificationView};
@@ -12,13 +12,15 @@ use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::ids::{EngagementId, KpiId};
 use kpi_ledger_domain::payout::{CurvePoint, PayoutCurve};
 use kpi_ledger_domain::settlement::PayoutCommand;
+use kpi_ledger_domain::text::Note;
 use uuid::Uuid;
 
 #[derive(SimpleObject)]
 pub struct PayoutAdjustment {
     /// Positive for an adjustment, negative for a clawback.
     pub amount: Dec,
-    pub reason: String,
+    /// Why; null once the text was erased (SPEC §11).
+    pub reason: Option<String>,
     /// The later period it is carried into.
     pub carry_into: String,
     pub recorded_at: DateTime<Utc>,
@@ -151,17 +153,18 @@ impl Payout {
     async fn paid_on(&self) -> Option<Date> {
         self.0.paid_on.map(Date)
     }
-    async fn adjustments(&self) -> Vec<PayoutAdjustment> {
-        self.0
-            .adjustments
+    async fn adjustments(&self, ctx: &Context<'_>) -> Result<Vec<PayoutAdjustment>> {
+        let adjustments = &self.0.adjustments;
+        let texts = crate::texts::open(ctx, &self.1, adjustments.iter().map(|a| &a.reason)).await?;
+        Ok(adjustments
             .iter()
             .map(|a| PayoutAdjustment {
                 amount: a.amount.into(),
-                reason: a.reason.clone(),
+                reason: crate::texts::shown(&texts, &a.reason),
                 carry_into: a.carry_into.clone(),
                 recorded_at: a.recorded_at,
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -324,7 +327,7 @@ impl PayoutMutation {
             input.payout_id,
             Capability::ApprovePayouts,
             None,
-            |scope| PayoutCommand::Approve {
+            |scope, _| PayoutCommand::Approve {
                 by: scope.user_id(),
             },
         )
@@ -343,7 +346,7 @@ impl PayoutMutation {
             input.payout_id,
             Capability::MarkPayoutsPaid,
             None,
-            |scope| PayoutCommand::MarkPaid {
+            |scope, _| PayoutCommand::MarkPaid {
                 by: scope.user_id(),
                 paid_on: input.paid_on.0,
             },
@@ -361,10 +364,10 @@ impl PayoutMutation {
             input.payout_id,
             Capability::CalculatePayouts,
             Some(reason),
-            |scope| PayoutCommand::Adjust {
+            |scope, reason| PayoutCommand::Adjust {
                 by: scope.user_id(),
                 amount: input.amount.0,
-                reason: input.reason,
+                reason,
                 carry_into: scope.normalise(input.carry_into.0),
             },
         )
@@ -457,7 +460,7 @@ async fn change_payout(
     payout_id: Uuid,
     capability: Capability,
     reason: Option<String>,
-    command: impl FnOnce(&EngagementScope) -> PayoutCommand,
+    command: impl FnOnce(&EngagementScope, Note) -> PayoutCommand,
 ) -> Result<Payout> {
     let Change {
         scope,
@@ -466,7 +469,12 @@ async fn change_payout(
     } = change(ctx, engagement_id, capability, reason).await?;
     ports(ctx)
         .payouts()?
-        .execute_payout(&permit, payout_id, command(&scope), &metadata)
+        .execute_payout(
+            &permit,
+            payout_id,
+            command(&scope, reason_note(&metadata)),
+            &metadata,
+        )
         .await
         .gql()?;
     load_payout(ctx, &scope, payout_id).await

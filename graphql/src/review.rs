@@ -7,6 +7,7 @@ use crate::ports::AuditDirectory;
 use crate::ports::{LockView, ReviewView};
 use crate::scalars::LanguageGql;
 use crate::scalars::{Date, Dec, PeriodScalar};
+use crate::texts::seal;
 use async_graphql::{
     ComplexObject, Context, Enum, InputObject, Json, Object, Result, SimpleObject,
 };
@@ -15,7 +16,8 @@ use kpi_ledger_domain::access::{Capability, EngagementRole};
 use kpi_ledger_domain::ids::{KpiId, MemberId};
 use kpi_ledger_domain::narrate::{self, AnyEvent};
 use kpi_ledger_domain::review::ReviewEvent;
-use kpi_ledger_domain::review::{Decision, ReviewCommand};
+use kpi_ledger_domain::review::{Decision, ReviewCommand, TEXT_FIELDS};
+use kpi_ledger_domain::text::{self, Note};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -339,23 +341,41 @@ impl Review {
         after: Option<String>,
     ) -> Result<crate::page::Page<ReviewEntry>> {
         let redact = self.1.role() == EngagementRole::ClientViewer;
-        let directory = Arc::new(ports(ctx).audit()?.directory(&self.1).await.gql()?);
+        let mut directory = ports(ctx).audit()?.directory(&self.1).await.gql()?;
+        // Entries recorded before free text was sealed hold plain strings: as notes.
+        let details: Vec<serde_json::Value> = self
+            .0
+            .entries
+            .iter()
+            .map(|e| text::inline_fields(e.detail.clone(), &TEXT_FIELDS))
+            .collect();
+        if !redact {
+            let notes: Vec<Note> = details.iter().flat_map(text::notes_in).collect();
+            directory.texts = crate::texts::open(ctx, &self.1, &notes).await?;
+        }
+        let directory = Arc::new(directory);
         let all = self
             .0
             .entries
             .iter()
-            .map(|e| ReviewEntry {
+            .zip(details)
+            .map(|(e, detail)| ReviewEntry {
                 position: e.position,
                 kind: e.kind.clone(),
                 detail: Json(if redact {
-                    redacted(&e.detail)
+                    redacted(&detail)
                 } else {
-                    e.detail.clone()
+                    text::replace_notes(&detail, &|note| {
+                        directory
+                            .text(note)
+                            .map(serde_json::Value::String)
+                            .unwrap_or(serde_json::Value::Null)
+                    })
                 }),
                 recorded_by: self.1.shown_user_id(&e.actor),
                 actor: e.actor.clone(),
                 recorded_at: e.recorded_at,
-                event: entry_event(&e.kind, &e.detail),
+                event: entry_event(&e.kind, &detail),
                 review_id: self.0.id.to_string(),
                 directory: directory.clone(),
             })
@@ -366,20 +386,11 @@ impl Review {
 
 /// A review entry without member ids or free text.
 fn redacted(detail: &serde_json::Value) -> serde_json::Value {
-    const PERSONAL: [&str; 8] = [
-        "member_id",
-        "user_id",
-        "owner",
-        "deviation",
-        "cause",
-        "description",
-        "reason",
-        "note",
-    ];
+    const IDS: [&str; 2] = ["member_id", "user_id"];
     match detail {
         serde_json::Value::Object(map) => serde_json::Value::Object(
             map.iter()
-                .filter(|(k, _)| !PERSONAL.contains(&k.as_str()))
+                .filter(|(k, _)| !IDS.contains(&k.as_str()) && !TEXT_FIELDS.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), redacted(v)))
                 .collect(),
         ),
@@ -528,8 +539,8 @@ impl ReviewMutation {
         let command = ReviewCommand::RecordFinding {
             kpi_id: input.kpi_id.map(KpiId),
             member_id: input.member_id.map(MemberId),
-            deviation: input.deviation,
-            cause: input.cause,
+            deviation: seal(ctx, &permit, &input.deviation).await?,
+            cause: seal(ctx, &permit, &input.cause).await?,
         };
         ports(ctx)
             .reviews()?
@@ -557,7 +568,7 @@ impl ReviewMutation {
         )
         .await?;
         referenced(ctx, &scope, input.kpi_id, input.member_id).await?;
-        let reason = || needed(input.reason.clone(), "reason");
+        let reason = || needed(metadata.reason.clone(), "reason");
         let decision = match input.kind {
             DecisionKind::Accept => Decision::Accept,
             DecisionKind::ExcuseKpi => Decision::ExcuseKpi {
@@ -578,13 +589,18 @@ impl ReviewMutation {
             DecisionKind::ReviseFutureTarget => Decision::ReviseFutureTarget {
                 kpi_id: KpiId(needed(input.kpi_id, "kpiId")?),
                 period: scope.normalise(needed(input.period.clone(), "period")?.0),
-                note: needed(input.note.clone(), "note")?,
+                note: seal(ctx, &permit, &needed(input.note.clone(), "note")?).await?,
             },
             DecisionKind::ActionItem => Decision::ActionItem {
                 item_id: Uuid::new_v4(),
-                owner: needed(input.owner.clone(), "owner")?,
+                owner: seal(ctx, &permit, &needed(input.owner.clone(), "owner")?).await?,
                 due: needed(input.due, "due")?.0,
-                description: needed(input.description.clone(), "description")?,
+                description: seal(
+                    ctx,
+                    &permit,
+                    &needed(input.description.clone(), "description")?,
+                )
+                .await?,
             },
             DecisionKind::ActionItemDone => Decision::ActionItemDone {
                 item_id: needed(input.item_id, "itemId")?,

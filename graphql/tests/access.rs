@@ -13,12 +13,13 @@ use kpi_ledger_domain::kpi::{Assignee, KpiCommand, KpiDefinition};
 use kpi_ledger_domain::metadata::CommandMetadata;
 use kpi_ledger_domain::metrics::{builtin_catalogue, Direction, MetricDefinition};
 use kpi_ledger_domain::scoring::Curve;
+use kpi_ledger_domain::text::Note;
 use kpi_ledger_domain::user::Grants;
 use kpi_ledger_graphql::access::{CommandPermit, EngagementScope, RequestContext, Viewer};
 use kpi_ledger_graphql::ports::{
     AccountView, EngagementPort, EngagementView, IdentityPort, KpiPort, KpiView, MemberView,
-    MembershipView, NewMemberRequest, PersonalData, PersonalFields, PortError, Ports,
-    TargetChangeView, TargetView,
+    MembershipView, NewMemberRequest, OpenedText, PersonalData, PersonalFields, PortError, Ports,
+    TargetChangeView, TargetView, TextPort,
 };
 use kpi_ledger_graphql::{build_schema, KpiSchema};
 use rust_decimal::Decimal;
@@ -432,7 +433,45 @@ impl KpiPort for Kpis {
 struct World {
     engagements: Arc<Engagements>,
     kpis: Arc<Kpis>,
+    texts: Arc<Texts>,
     schema: KpiSchema,
+}
+
+/// A vault for free text that keeps what it seals in memory.
+#[derive(Default)]
+struct Texts(Mutex<HashMap<Uuid, String>>);
+
+impl Texts {
+    /// The text a sealed note stands for.
+    fn text(&self, note: Option<&Note>) -> Option<String> {
+        let id = note?.sealed_id()?;
+        self.0.lock().unwrap().get(&id).cloned()
+    }
+}
+
+#[async_trait]
+impl TextPort for Texts {
+    async fn seal(&self, _: &CommandPermit, text: &str) -> Result<Note, PortError> {
+        let id = Uuid::new_v4();
+        self.0.lock().unwrap().insert(id, text.trim().to_string());
+        Ok(Note::Sealed {
+            id,
+            digest: String::new(),
+        })
+    }
+
+    async fn open(
+        &self,
+        _: &EngagementScope,
+        notes: &[Note],
+    ) -> Result<HashMap<Uuid, OpenedText>, PortError> {
+        let texts = self.0.lock().unwrap();
+        Ok(notes
+            .iter()
+            .filter_map(|n| n.sealed_id())
+            .filter_map(|id| Some((id, OpenedText::Text(texts.get(&id)?.clone()))))
+            .collect())
+    }
 }
 
 impl World {
@@ -445,14 +484,17 @@ impl World {
     fn with(status: EngagementStatus, ports: impl FnOnce(Ports) -> Ports) -> Self {
         let engagements = Arc::new(Engagements::new(status));
         let kpis = Arc::new(Kpis::new());
+        let texts = Arc::new(Texts::default());
         let all = Ports::default()
             .with_identity(Arc::new(Directory))
             .with_engagements(engagements.clone())
-            .with_kpis(kpis.clone());
+            .with_kpis(kpis.clone())
+            .with_texts(texts.clone());
         World {
             schema: build_schema(ports(all)),
             engagements,
             kpis,
+            texts,
         }
     }
 
@@ -874,7 +916,10 @@ async fn a_consultant_changes_the_status_as_the_actor_of_the_command() {
     );
     assert_eq!(metadata.actor, Some(Consultant.user()));
     assert_eq!(metadata.correlation_id, CORRELATION);
-    assert_eq!(metadata.reason.as_deref(), Some("summer break"));
+    assert_eq!(
+        world.texts.text(metadata.reason.as_ref()).as_deref(),
+        Some("summer break")
+    );
 }
 
 #[tokio::test]

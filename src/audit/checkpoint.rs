@@ -53,9 +53,7 @@ pub struct Proof {
     pub path: Vec<ProofStep>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::keyring::hex;
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();

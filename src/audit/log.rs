@@ -4,7 +4,7 @@
 use crate::on_db;
 use crate::store::events::{decode_rows, EventRow, StoredEvent};
 use crate::store::{Backend, Db, StoreError};
-use kpi_ledger_domain::metadata::{ACTOR, CORRELATION_ID, REASON};
+use kpi_ledger_domain::metadata::{reason_of, ACTOR, CORRELATION_ID};
 use kpi_ledger_domain::narrate::AnyEvent;
 use kpi_ledger_domain::period::{self, DateRange};
 use kpi_ledger_graphql::ports::{AuditDirectory, AuditEntryView, AuditLogQuery, EngagementView};
@@ -92,7 +92,7 @@ pub fn entry_of(event: StoredEvent) -> Result<Option<AuditEntryView>, StoreError
         position: event.position,
         recorded_at: event.recorded_at,
         actor: meta(ACTOR).unwrap_or_else(|| "system".into()),
-        reason: meta(REASON),
+        reason: reason_of(&event.metadata),
         correlation_id: meta(CORRELATION_ID),
         kind: event.event_type,
         aggregate_type: event.aggregate_type,

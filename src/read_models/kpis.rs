@@ -10,6 +10,7 @@ use cqrs_es::Aggregate;
 use kpi_ledger_domain::ids::{EngagementId, KpiId};
 use kpi_ledger_domain::kpi::{Kpi, KpiDefinition, KpiEvent};
 use kpi_ledger_domain::scoring::Levels;
+use kpi_ledger_domain::text::Note;
 use kpi_ledger_graphql::ports::{KpiView, TargetChangeView, TargetView};
 use rust_decimal::Decimal;
 
@@ -74,7 +75,7 @@ fn project(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
                     period.to_string().into(),
                     previous.map(|p| json(&p)).transpose()?.into(),
                     json(&levels)?.into(),
-                    reason.into(),
+                    reason.to_stored().into(),
                     event.actor().into(),
                     timestamp(event).into(),
                 ],
@@ -206,7 +207,7 @@ pub async fn target_history(
                     .map(|b| from_json::<Levels>("levels", &b))
                     .transpose()?,
                 after: from_json("levels", &row.after)?,
-                reason: row.reason,
+                reason: Note::from_stored(&row.reason),
                 actor: row.actor,
                 recorded_at: parse("instant", &row.recorded_at)?,
             })

@@ -9,6 +9,7 @@ use crate::store::{Db, StoreError};
 use cqrs_es::Aggregate;
 use kpi_ledger_domain::ids::EngagementId;
 use kpi_ledger_domain::settlement::{Calculation, PayoutEvent, PayoutRecord};
+use kpi_ledger_domain::text::Note;
 use kpi_ledger_graphql::ports::{AdjustmentView, PayoutView};
 
 pub const READ_MODEL: ReadModel = ReadModel {
@@ -70,7 +71,7 @@ fn project_payout(event: &StoredEvent) -> Result<Vec<Statement>, StoreError> {
                 id.into(),
                 event.position.into(),
                 amount.to_string().into(),
-                reason.into(),
+                reason.to_stored().into(),
                 carry_into.to_string().into(),
                 event.actor().into(),
                 timestamp(event).into(),
@@ -143,7 +144,7 @@ pub async fn payouts(
                 .map(|a| {
                     Ok(AdjustmentView {
                         amount: parse("amount", &a.amount)?,
-                        reason: a.reason.clone(),
+                        reason: Note::from_stored(&a.reason),
                         carry_into: a.carry_into.clone(),
                         recorded_at: parse("instant", &a.recorded_at)?,
                     })

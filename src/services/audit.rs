@@ -5,16 +5,18 @@ use crate::audit::{checkpoint, log, verify};
 use crate::read_models::{engagements, kpis, payouts, reviews};
 use crate::store::events::{head_position, position_at, replay, replay_at};
 use crate::store::Db;
+use crate::texts::Texts;
 use crate::vault::{Sealed, Vault};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kpi_ledger_domain::access::Capability;
 use kpi_ledger_domain::changes::{self, Cards, Happened};
 use kpi_ledger_domain::ids::MemberId;
+use kpi_ledger_domain::text::Note;
 use kpi_ledger_domain::ErrorKind;
 use kpi_ledger_graphql::access::EngagementScope;
 use kpi_ledger_graphql::ports::{
-    AuditDirectory, AuditLogPage, AuditLogQuery, AuditPort, ChainProblemView,
+    AuditDirectory, AuditEntryView, AuditLogPage, AuditLogQuery, AuditPort, ChainProblemView,
     ChainVerificationView, ChangePoint, ChangesView, KpiNaming, KpiView, KpisAsOf, People,
     PersonView, PortError, TargetView,
 };
@@ -23,6 +25,7 @@ use std::collections::HashMap;
 pub struct AuditService {
     db: Db,
     vault: Vault,
+    texts: Texts,
     recorder: super::Recorder,
 }
 
@@ -90,10 +93,11 @@ impl AuditService {
         })
     }
 
-    pub fn new(db: Db, vault: Vault, recorder: super::Recorder) -> Self {
+    pub fn new(db: Db, vault: Vault, texts: Texts, recorder: super::Recorder) -> Self {
         Self {
             db,
             vault,
+            texts,
             recorder,
         }
     }
@@ -170,7 +174,25 @@ impl AuditService {
             currency: view.currency,
             personal_details: scope.role().member_visibility()
                 == kpi_ledger_domain::access::MemberVisibility::Full,
+            texts: HashMap::new(),
         })
+    }
+
+    /// The directory with the sealed notes of `entries` opened: their events' free text
+    /// and the reasons recorded with them.
+    async fn with_texts(
+        &self,
+        scope: &EngagementScope,
+        mut directory: AuditDirectory,
+        entries: &[AuditEntryView],
+    ) -> Result<AuditDirectory, PortError> {
+        let notes: Vec<Note> = entries
+            .iter()
+            .flat_map(|e| e.event.notes().into_iter().chain(e.reason.clone()))
+            .collect();
+        directory.texts =
+            super::texts::opened(self.texts.open(scope.engagement_id(), &notes).await?);
+        Ok(directory)
     }
 }
 
@@ -248,6 +270,7 @@ impl AuditPort for AuditService {
             .await?
             .ok_or_else(|| PortError::not_found("engagement"))?;
         let (entries, has_next_page) = log::page(&self.db, &view, &directory, &query).await?;
+        let directory = self.with_texts(scope, directory, &entries).await?;
         Ok(AuditLogPage {
             entries,
             has_next_page,
@@ -316,12 +339,14 @@ impl AuditPort for AuditService {
         } else {
             Cards::Team
         };
+        let directory = self.directory_of(scope).await?;
+        let directory = self.with_texts(scope, directory, &entries).await?;
         Ok(ChangesView {
             from_position,
             to_position,
             changes: changes::between(&before, &after, &happened, cards),
             entries,
-            directory: self.directory_of(scope).await?,
+            directory,
         })
     }
 

@@ -7,6 +7,7 @@ use crate::accounts::Accounts;
 use crate::read_models::engagements;
 use crate::store::events::Cqrs;
 use crate::store::Db;
+use crate::texts::Texts;
 use crate::vault::{MemberPersonal, Sealed, Vault};
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -29,16 +30,18 @@ pub struct EngagementService {
     cqrs: Cqrs<Engagement>,
     accounts: Accounts,
     vault: Vault,
+    texts: Texts,
     recorder: Recorder,
 }
 
 impl EngagementService {
-    pub fn new(db: Db, accounts: Accounts, vault: Vault, recorder: Recorder) -> Self {
+    pub fn new(db: Db, accounts: Accounts, vault: Vault, texts: Texts, recorder: Recorder) -> Self {
         Self {
             cqrs: Cqrs::new(&db),
             db,
             accounts,
             vault,
+            texts,
             recorder,
         }
     }
@@ -201,6 +204,26 @@ impl EngagementPort for EngagementService {
         member_id: MemberId,
         metadata: &CommandMetadata,
     ) -> Result<(), PortError> {
+        let engagement = permit.engagement_id();
+        // Free text naming the member goes first, while their name can still be read:
+        // a retry after a failure below finds whatever is left.
+        if let Some(Sealed::Present(personal)) = self
+            .vault
+            .open(engagement, &[member_id])
+            .await?
+            .remove(&member_id)
+        {
+            let erased = self
+                .texts
+                .erase_naming(
+                    engagement,
+                    &personal.display_name,
+                    &personal.email,
+                    &chrono::Utc::now().to_rfc3339(),
+                )
+                .await?;
+            tracing::info!(%engagement, %member_id, texts = erased, "erased free text naming the member");
+        }
         let command = EngagementCommand::ErasePersonalData { member_id };
         let recorded = self.record(permit, command, metadata).await;
         match &recorded {
@@ -212,7 +235,6 @@ impl EngagementPort for EngagementService {
             }) => {}
             Err(_) => return recorded,
         }
-        let engagement = permit.engagement_id();
         let user = engagements::members(&self.db, engagement)
             .await?
             .into_iter()

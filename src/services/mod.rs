@@ -13,6 +13,7 @@ mod plans;
 mod reviews;
 mod scorecards;
 mod support;
+mod texts;
 
 pub use audit::AuditService;
 pub use engagements::EngagementService;
@@ -25,6 +26,7 @@ pub use plans::PlanService;
 pub use reviews::ReviewService;
 pub use scorecards::ScorecardService;
 pub(crate) use support::Recorder;
+pub use texts::TextService;
 
 use crate::access_log::PersonalDataReads;
 use crate::accounts::Accounts;
@@ -33,6 +35,7 @@ use crate::imports::Importer;
 use crate::keyring::Keyring;
 use crate::projector::Projector;
 use crate::store::Db;
+use crate::texts::Texts;
 use crate::vault::Vault;
 use kpi_ledger_graphql::ports::Ports;
 use std::sync::Arc;
@@ -49,6 +52,7 @@ pub struct Services {
     pub payouts: Arc<PayoutService>,
     pub imports: Arc<ImportService>,
     pub audit: Arc<AuditService>,
+    pub texts: Arc<TextService>,
     accounts: Accounts,
     jobs: Jobs,
     reads: PersonalDataReads,
@@ -65,6 +69,7 @@ impl Services {
         let recorder = Recorder::new(projector.clone(), write_slots);
         let accounts = Accounts::new(db.clone(), projector.clone(), keyring.clone());
         let reads = PersonalDataReads::new(db.clone());
+        let texts = Texts::new(db.clone(), keyring.clone());
         let vault = Vault::new(db.clone(), keyring, reads.clone());
         let jobs = Jobs::new(Importer::new(db.clone(), projector));
         Self {
@@ -73,6 +78,7 @@ impl Services {
                 db.clone(),
                 accounts.clone(),
                 vault.clone(),
+                texts.clone(),
                 recorder.clone(),
             )),
             kpis: Arc::new(KpiService::new(db.clone(), recorder.clone())),
@@ -85,7 +91,8 @@ impl Services {
                 vault.clone(),
                 recorder.clone(),
             )),
-            audit: Arc::new(AuditService::new(db, vault, recorder)),
+            audit: Arc::new(AuditService::new(db, vault, texts.clone(), recorder)),
+            texts: Arc::new(TextService::new(texts)),
             imports: Arc::new(ImportService::new(jobs.clone())),
             accounts,
             jobs,
@@ -106,6 +113,7 @@ impl Services {
             .with_payouts(self.payouts.clone())
             .with_imports(self.imports.clone())
             .with_audit(self.audit.clone())
+            .with_texts(self.texts.clone())
     }
 
     pub fn accounts(&self) -> &Accounts {

@@ -26,6 +26,12 @@ impl From<StoreError> for PortError {
     }
 }
 
+impl From<crate::texts::TextError> for PortError {
+    fn from(value: crate::texts::TextError) -> Self {
+        internal(value)
+    }
+}
+
 impl From<VaultError> for PortError {
     fn from(value: VaultError) -> Self {
         internal(value)

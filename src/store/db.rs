@@ -20,6 +20,7 @@ const PERSONAL_TABLES: &[&str] = &[
     "user_accounts",
     "member_keys",
     "member_personal_data",
+    "sealed_texts",
     "user_passwords",
     "sign_in_links",
     "web_sessions",

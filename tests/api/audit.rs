@@ -161,11 +161,12 @@ async fn tampering_is_found_and_located_by_the_server_and_by_an_auditor(app: Tes
     assert!(ok && out.contains("VERIFIED"), "{out}");
 
     let db = Db::connect(&url).await.unwrap();
-    // Edit one stored payload: the reason given for a target.
+    // Edit one stored payload: the note of the reason given for a target (the text
+    // itself is sealed in the vault; the event holds its id and digest).
     let edited_at = *positions(&db, &edited).await.last().unwrap();
     let edit = match &db {
-        Db::Sqlite(_) => "UPDATE events SET payload = REPLACE(payload, 'version', 'VERSION') WHERE position = $1",
-        Db::Postgres(_) => "UPDATE events SET payload = REPLACE(payload::text, 'version', 'VERSION')::json WHERE position = $1",
+        Db::Sqlite(_) => "UPDATE events SET payload = REPLACE(payload, 'digest', 'DIGEST') WHERE position = $1",
+        Db::Postgres(_) => "UPDATE events SET payload = REPLACE(payload::text, 'digest', 'DIGEST')::json WHERE position = $1",
     };
     tamper(&db, edit, edited_at).await;
     // Delete one event in the middle of a chain.

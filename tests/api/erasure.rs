@@ -80,8 +80,62 @@ fn files_containing(files: &[PathBuf], needle: &[u8]) -> Vec<PathBuf> {
         .collect()
 }
 
+const TEXTS: &str = "query($id: UUID!, $kpi: UUID!) { engagement(id: $id) {
+  targetHistory(kpiId: $kpi) { nodes { period reason } }
+  reviews { entries { nodes { kind detail sentence } } }
+  auditLog(first: 200) { nodes { reason sentence } } } }";
+
+/// Free text that names Li (a target's reason, a review finding) beside text that does
+/// not, so the erasure can be shown to take the one and leave the other.
+async fn free_text(app: &TestApp, consultant: &str, engagement: &str, gmv: &str) {
+    for (period, reason) in [
+        ("2026-09", "Li Wei asked for a lower September target"),
+        ("2026-10", "Prime Day budget moved"),
+    ] {
+        app.ok(
+            consultant,
+            "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }",
+            json!({ "i": { "engagementId": engagement, "kpiId": gmv, "periods": [period],
+                           "threshold": "1", "target": "2", "reason": reason } }),
+        )
+        .await;
+    }
+    let review = app
+        .ok(
+            consultant,
+            crate::settlement::OPEN_REVIEW,
+            json!({ "i": { "engagementId": engagement, "period": "2026-09" } }),
+        )
+        .await["openReview"]["id"]
+        .clone();
+    app.ok(
+        consultant,
+        "mutation($i: RecordFindingInput!) { recordFinding(input: $i) { id } }",
+        json!({ "i": { "engagementId": engagement, "reviewId": review,
+                       "deviation": "li wei missed the GMV target",
+                       "cause": "stock ran out in week 2" } }),
+    )
+    .await;
+}
+
 async fn a_client_owner_erases_a_member_who_then_reads_as_erased_everywhere(app: TestApp) {
-    let (engagement, li, _, consultant) = crate::scoring::worked_example(&app).await;
+    let (engagement, li, gmv, consultant) = crate::scoring::worked_example(&app).await;
+    free_text(&app, &consultant, &engagement, &gmv).await;
+    let texts = app
+        .ok(&consultant, TEXTS, json!({ "id": engagement, "kpi": gmv }))
+        .await
+        .to_string();
+    for text in [
+        "Li Wei asked for a lower September target",
+        "li wei missed the GMV target",
+        "stock ran out in week 2",
+        "Prime Day budget moved",
+    ] {
+        assert!(
+            texts.contains(text),
+            "{text} reads before the erasure: {texts}"
+        );
+    }
     crate::engagements::add(
         &app,
         &consultant,
@@ -131,7 +185,8 @@ async fn a_client_owner_erases_a_member_who_then_reads_as_erased_everywhere(app:
             !files_containing(&files, &key).is_empty(),
             "the key is in the database files before the erasure"
         );
-        for needle in [EMAIL.as_bytes(), NAME.as_bytes()] {
+        // Nor the free text naming Li.
+        for needle in [EMAIL.as_bytes(), NAME.as_bytes(), b"li wei".as_slice()] {
             let found = files_containing(&files, needle);
             assert!(found.is_empty(), "plaintext personal data in {found:?}");
         }
@@ -182,6 +237,20 @@ async fn a_client_owner_erases_a_member_who_then_reads_as_erased_everywhere(app:
     assert!(log.contains("erased the name and email"), "{log}");
     assert!(!log.contains(NAME) && !log.contains(EMAIL), "{log}");
 
+    // Free text naming Li reads as erased (null); the rest still reads.
+    let texts = app
+        .ok(&consultant, TEXTS, json!({ "id": engagement, "kpi": gmv }))
+        .await;
+    let shown = texts.to_string();
+    assert!(!shown.to_lowercase().contains("li wei"), "{shown}");
+    assert!(shown.contains("Prime Day budget moved"), "{shown}");
+    assert!(shown.contains("stock ran out in week 2"), "{shown}");
+    let history = texts["engagement"]["targetHistory"]["nodes"]
+        .as_array()
+        .unwrap();
+    let september = history.iter().find(|c| c["period"] == "2026-09").unwrap();
+    assert!(september["reason"].is_null(), "{september}");
+
     // Scores and the chain are intact.
     let card = app
         .ok(&consultant, CARD, json!({ "id": engagement, "member": li }))
@@ -206,7 +275,12 @@ async fn a_client_owner_erases_a_member_who_then_reads_as_erased_everywhere(app:
 
     // The raw files: neither the name's email nor the destroyed key remains.
     let files = database_files(&db, &app.database.url).await;
-    for needle in [EMAIL.as_bytes(), NAME.as_bytes(), key.as_slice()] {
+    for needle in [
+        EMAIL.as_bytes(),
+        NAME.as_bytes(),
+        b"li wei".as_slice(),
+        key.as_slice(),
+    ] {
         let found = files_containing(&files, needle);
         assert!(found.is_empty(), "erased data found in {found:?}");
     }

@@ -4,6 +4,7 @@ use crate::ids::{EngagementId, KpiId, MemberId};
 use crate::metrics::{Direction, MetricDefinition};
 use crate::period::Period;
 use crate::scoring::{Curve, Levels};
+use crate::text::Note;
 use chrono::NaiveDate;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -79,7 +80,7 @@ pub enum KpiCommand {
     SetTarget {
         periods: Vec<Period>,
         levels: Levels,
-        reason: String,
+        reason: Note,
         /// The periods a review had locked when the change was decided (SPEC §6, §8):
         /// their targets cannot change. The append refuses the change if a lock was added
         /// after the decision.
@@ -105,7 +106,7 @@ pub enum KpiEvent {
         levels: Levels,
         /// The levels this change replaced; `None` for the period's first target.
         previous: Option<Levels>,
-        reason: String,
+        reason: Note,
     },
 }
 
@@ -121,7 +122,12 @@ impl DomainEvent for KpiEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        match self {
+            // 2.0: the reason as a note (`upcast` reads 1.0).
+            KpiEvent::TargetSet { .. } => "2.0",
+            _ => "1.0",
+        }
+        .to_string()
     }
 }
 
@@ -290,10 +296,10 @@ impl Kpi {
                 locked,
             } => {
                 let definition = self.active()?;
-                let reason = reason.trim().to_string();
-                if reason.is_empty() {
+                if reason.is_blank() {
                     return Err(KpiError::ReasonRequired);
                 }
+                let reason = reason.trimmed();
                 if periods.is_empty() {
                     return Err(KpiError::NoPeriods);
                 }

@@ -8,6 +8,7 @@ use crate::access::EngagementRole;
 use crate::error::{DomainError, ErrorKind};
 use crate::ids::{EngagementId, KpiId, MemberId, UserId};
 use crate::period::Period;
+use crate::text::Note;
 use chrono::NaiveDate;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -25,6 +26,16 @@ pub fn review_id(engagement_id: EngagementId, period: &Period) -> Uuid {
     Uuid::new_v5(&NAMESPACE, format!("{engagement_id}|{period}").as_bytes())
 }
 
+/// Every field of a review event or decision that holds free text (a [`Note`]).
+pub const TEXT_FIELDS: [&str; 6] = [
+    "reason",
+    "note",
+    "owner",
+    "description",
+    "deviation",
+    "cause",
+];
+
 /// What a review decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -35,38 +46,38 @@ pub enum Decision {
     ExcuseKpi {
         kpi_id: KpiId,
         member_id: Option<MemberId>,
-        reason: String,
+        reason: Note,
     },
     /// One KPI's score is replaced, with a reason.
     OverrideScore {
         kpi_id: KpiId,
         member_id: Option<MemberId>,
         score: Decimal,
-        reason: String,
+        reason: Note,
     },
     /// A platform's data is accepted as complete despite its watermark (payouts may run).
     AcceptDataGap {
         platform: String,
-        reason: String,
+        reason: Note,
     },
     /// A future period's target is to be revised (the revision itself is a target change).
     ReviseFutureTarget {
         kpi_id: KpiId,
         period: Period,
-        note: String,
+        note: Note,
     },
     ActionItem {
         item_id: Uuid,
-        owner: String,
+        owner: Note,
         due: NaiveDate,
-        description: String,
+        description: Note,
     },
     ActionItemDone {
         item_id: Uuid,
     },
     /// Unlocks the period so its result can change; re-locking makes a new version.
     Reopen {
-        reason: String,
+        reason: Note,
     },
 }
 
@@ -82,8 +93,8 @@ pub enum ReviewCommand {
     RecordFinding {
         kpi_id: Option<KpiId>,
         member_id: Option<MemberId>,
-        deviation: String,
-        cause: String,
+        deviation: Note,
+        cause: Note,
     },
     RecordDecision {
         decision: Decision,
@@ -109,8 +120,8 @@ pub enum ReviewEvent {
     FindingRecorded {
         kpi_id: Option<KpiId>,
         member_id: Option<MemberId>,
-        deviation: String,
-        cause: String,
+        deviation: Note,
+        cause: Note,
     },
     DecisionRecorded {
         decision: Decision,
@@ -126,7 +137,7 @@ pub enum ReviewEvent {
     PeriodReopened {
         version: u32,
         snapshot_position: i64,
-        reason: String,
+        reason: Note,
     },
 }
 
@@ -144,7 +155,14 @@ impl DomainEvent for ReviewEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_string()
+        match self {
+            // 2.0: free text as notes (`upcast` reads 1.0).
+            ReviewEvent::FindingRecorded { .. }
+            | ReviewEvent::DecisionRecorded { .. }
+            | ReviewEvent::PeriodReopened { .. } => "2.0",
+            _ => "1.0",
+        }
+        .to_string()
     }
 }
 
@@ -202,12 +220,11 @@ pub struct Review {
     reopened: bool,
 }
 
-fn required(field: &'static str, text: &str) -> Result<String, ReviewError> {
-    let text = text.trim();
-    if text.is_empty() {
+fn required(field: &'static str, text: &Note) -> Result<Note, ReviewError> {
+    if text.is_blank() {
         Err(ReviewError::EmptyField { field })
     } else {
-        Ok(text.to_string())
+        Ok(text.clone().trimmed())
     }
 }
 

@@ -5,6 +5,7 @@ use crate::error::{DomainError, ErrorKind};
 use crate::ids::EngagementId;
 use crate::metrics::MetricDefinition;
 use crate::period::DateRange;
+use crate::text::Note;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use rust_decimal::Decimal;
@@ -77,7 +78,7 @@ pub enum SeriesCommand {
         metric: MetricDefinition,
         range: DateRange,
         value: Decimal,
-        reason: String,
+        reason: Note,
     },
 }
 
@@ -96,7 +97,7 @@ pub enum SeriesEvent {
         range: DateRange,
         value: Decimal,
         previous: Decimal,
-        reason: String,
+        reason: Note,
     },
     /// A batch of observations of this series from one import (at most
     /// [`IMPORT_BATCH`] per event). Written by the import pipeline, which has checked the
@@ -188,6 +189,8 @@ impl DomainEvent for SeriesEvent {
         match self {
             // 2.0: observations as compact rows (`upcast` reads 1.0).
             SeriesEvent::ObservationsImported { .. } => "2.0",
+            // 2.0: the reason as a note.
+            SeriesEvent::ObservationCorrected { .. } => "2.0",
             _ => "1.0",
         }
         .to_string()
@@ -279,10 +282,10 @@ impl Series {
                 reason,
             } => {
                 self.check_key(&key)?;
-                let reason = reason.trim().to_string();
-                if reason.is_empty() {
+                if reason.is_blank() {
                     return Err(SeriesError::ReasonRequired);
                 }
+                let reason = reason.trimmed();
                 metric.check_value(value).map_err(SeriesError::Value)?;
                 let previous = *self
                     .values

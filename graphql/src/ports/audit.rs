@@ -9,6 +9,7 @@ use kpi_ledger_domain::language::{builtin_metric_name, Language};
 use kpi_ledger_domain::metrics::Unit;
 use kpi_ledger_domain::narrate::{AnyEvent, KpiLabel, Names};
 use kpi_ledger_domain::period::Period;
+use kpi_ledger_domain::text::Note;
 use std::collections::HashMap;
 
 /// The first thing wrong with a chain.
@@ -186,9 +187,17 @@ pub struct AuditDirectory {
     /// Whether free text that may name people (findings, action items) and members'
     /// personal figures (payout amounts, scores) may be shown: callers who see names.
     pub personal_details: bool,
+    /// The sealed notes the sentences quote, opened (by text id).
+    pub texts: HashMap<uuid::Uuid, super::OpenedText>,
 }
 
 impl AuditDirectory {
+    /// The text of a note as this directory has it: inline text, an opened sealed text,
+    /// or `None` (erased, or not opened).
+    pub fn text(&self, note: &Note) -> Option<String> {
+        crate::texts::shown(&self.texts, note)
+    }
+
     /// The names one entry's sentence uses: its actor, and everything else.
     pub fn names<'a>(&'a self, actor: &'a str) -> impl Names + 'a {
         EntryNames {
@@ -231,6 +240,9 @@ impl Names for EntryNames<'_> {
     fn personal_details(&self) -> bool {
         self.directory.personal_details
     }
+    fn text(&self, note: &Note) -> Option<String> {
+        self.directory.text(note)
+    }
 }
 
 /// Which of an engagement's events to list.
@@ -266,7 +278,7 @@ pub struct AuditEntryView {
     pub kind: String,
     /// The actor as recorded: a user id, or `system`.
     pub actor: String,
-    pub reason: Option<String>,
+    pub reason: Option<Note>,
     pub correlation_id: Option<String>,
     pub event: AnyEvent,
 }

@@ -35,7 +35,8 @@ pub struct TargetChangeView {
     pub period: String,
     pub before: Option<Levels>,
     pub after: Levels,
-    pub reason: String,
+    /// Why: a note (sealed in the vault, or inline in older events).
+    pub reason: kpi_ledger_domain::text::Note,
     /// The user id of whoever changed it, or `system`.
     pub actor: String,
     pub recorded_at: DateTime<Utc>,

@@ -18,6 +18,7 @@ mod payouts;
 mod plans;
 mod reviews;
 mod scorecards;
+mod texts;
 
 pub use audit::*;
 pub use engagements::*;
@@ -29,6 +30,7 @@ pub use payouts::*;
 pub use plans::*;
 pub use reviews::*;
 pub use scorecards::*;
+pub use texts::*;
 
 use kpi_ledger_domain::ErrorKind;
 use std::sync::Arc;
@@ -75,6 +77,7 @@ pub struct Ports {
     payouts: Option<Arc<dyn PayoutPort>>,
     imports: Option<Arc<dyn ImportPort>>,
     audit: Option<Arc<dyn AuditPort>>,
+    texts: Option<Arc<dyn TextPort>>,
 }
 
 fn missing(what: &str) -> async_graphql::Error {
@@ -113,4 +116,5 @@ impl Ports {
     port!(payouts, with_payouts, PayoutPort, "payout");
     port!(imports, with_imports, ImportPort, "import");
     port!(audit, with_audit, AuditPort, "audit");
+    port!(texts, with_texts, TextPort, "sealed text");
 }

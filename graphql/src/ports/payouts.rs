@@ -11,7 +11,8 @@ use rust_decimal::Decimal;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdjustmentView {
     pub amount: Decimal,
-    pub reason: String,
+    /// Why: a note (sealed in the vault, or inline in older events).
+    pub reason: kpi_ledger_domain::text::Note,
     pub carry_into: String,
     pub recorded_at: DateTime<Utc>,
 }

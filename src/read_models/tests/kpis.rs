@@ -64,7 +64,7 @@ fn a_target_set_upserts_the_periods_levels_and_records_the_change_with_its_actor
     assert_eq!(
         history[5..],
         [
-            text("the June campaign doubles traffic"),
+            text(r#"{"inline":"the June campaign doubles traffic"}"#),
             text(CONSULTANT),
             text(RECORDED_AT),
         ]

@@ -77,7 +77,7 @@ fn an_adjustment_is_recorded_with_its_amount_reason_and_carry_period() {
             text(PAYOUT),
             int(1_202),
             text("-1500"),
-            text("a returned order after payment"),
+            text(r#"{"inline":"a returned order after payment"}"#),
             text("2026-08"),
             text(OWNER),
             text(RECORDED_AT),
