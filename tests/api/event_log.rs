@@ -338,3 +338,97 @@ async fn an_event_stored_in_an_old_shape_is_read_projected_and_replayed_as_the_n
     assert_eq!(card["engagement"]["scorecard"]["score"], "120", "{card}");
 }
 on_both_backends!(an_event_stored_in_an_old_shape_is_read_projected_and_replayed_as_the_new);
+
+/// A target change recorded before free text was sealed holds its reason as a plain
+/// string (TargetSet 1.0, and `reason` in the metadata): it reads as that text in the
+/// history and the audit log, and the KPI loads it to decide the next change.
+async fn a_reason_stored_as_plain_text_reads_as_it_was(app: TestApp) {
+    let consultant = app
+        .user("aiko@consultancy.example", "Aiko Sato", true)
+        .await;
+    let engagement = open(&app, &consultant, "Acme Home JP").await;
+    let kpi = app
+        .ok(
+            &consultant,
+            "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }",
+            json!({ "i": { "engagementId": engagement, "metric": "gmv", "weight": "1",
+                           "assignee": { "team": true } } }),
+        )
+        .await["defineKpi"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let payload = json!({ "TargetSet": {
+        "period": "2026-07",
+        "levels": { "threshold": "40", "target": "50", "stretch": null },
+        "previous": null,
+        "reason": "Mika asked for a July target" } })
+    .to_string();
+    let metadata = json!({ "actor": "system", "correlation_id": Uuid::new_v4(),
+                           "reason": "Mika asked for a July target",
+                           "engagement_id": engagement })
+    .to_string();
+    let db = Db::connect(&app.database.url).await.unwrap();
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                      event_version, payload, metadata)
+                  VALUES ('kpi', $1, 2, 'TargetSet', '1.0', $2, $3)";
+    match &db {
+        Db::Sqlite(pool) => {
+            sqlx::query(insert)
+                .bind(&kpi)
+                .bind(&payload)
+                .bind(&metadata)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(&insert.replace("$2, $3", "CAST($2 AS jsonb), CAST($3 AS jsonb)"))
+                .bind(&kpi)
+                .bind(&payload)
+                .bind(&metadata)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+    db.close().await;
+    let app = app.restart().await;
+
+    // Loaded by cqrs-es: the July target exists, so the next change revises it.
+    app.ok(
+        &consultant,
+        "mutation($i: SetTargetInput!) { setTarget(input: $i) { id } }",
+        json!({ "i": { "engagementId": engagement, "kpiId": kpi, "periods": ["2026-07"],
+                       "threshold": "45", "target": "55", "reason": "revised" } }),
+    )
+    .await;
+    let read = app
+        .ok(
+            &consultant,
+            "query($id: UUID!, $kpi: UUID!) { engagement(id: $id) {
+                targetHistory(kpiId: $kpi) { nodes { reason before { target } after { target } } }
+                auditLog(first: 50, filter: { kinds: [\"TargetSet\"] }) { nodes { reason sentence } } } }",
+            json!({ "id": engagement, "kpi": kpi }),
+        )
+        .await["engagement"]
+        .clone();
+    let history = read["targetHistory"]["nodes"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{read}");
+    assert_eq!(
+        history[0]["reason"], "Mika asked for a July target",
+        "{read}"
+    );
+    assert_eq!(history[1]["reason"], "revised", "{read}");
+    assert_eq!(history[1]["before"]["target"], "50", "{read}");
+    let log = read["auditLog"]["nodes"].as_array().unwrap();
+    assert_eq!(log[0]["reason"], "Mika asked for a July target", "{read}");
+    assert!(
+        log[0]["sentence"]
+            .as_str()
+            .unwrap()
+            .contains("Mika asked for a July target"),
+        "{read}"
+    );
+}
+on_both_backends!(a_reason_stored_as_plain_text_reads_as_it_was);

@@ -273,3 +273,34 @@ fn commands_on_a_review_that_was_never_opened_are_not_found() {
         })
         .then_expect_error(ReviewError::NotFound);
 }
+
+#[test]
+fn a_finding_keeps_its_sealed_notes_as_given_and_refuses_a_blank_one() {
+    let sealed = |n: u128| Note::Sealed {
+        id: id(n),
+        digest: format!("{n:064x}"),
+    };
+    ReviewTest::with(())
+        .given(vec![opened()])
+        .when(ReviewCommand::RecordFinding {
+            kpi_id: None,
+            member_id: None,
+            deviation: sealed(70),
+            cause: sealed(71),
+        })
+        .then_expect_events(vec![ReviewEvent::FindingRecorded {
+            kpi_id: None,
+            member_id: None,
+            deviation: sealed(70),
+            cause: sealed(71),
+        }]);
+    ReviewTest::with(())
+        .given(vec![opened()])
+        .when(ReviewCommand::RecordFinding {
+            kpi_id: None,
+            member_id: None,
+            deviation: sealed(70),
+            cause: Note::inline("   "),
+        })
+        .then_expect_error(ReviewError::EmptyField { field: "cause" });
+}

@@ -830,7 +830,7 @@ pub async fn member(
                     .map(|a| {
                         json!({
                             "amount": decimal(a, "amount").map_or_else(dash, |v| i18n::money(v, &currency)),
-                            "reason": text(a, "reason"),
+                            "reason": a["reason"],
                         })
                     })
                     .collect(),
