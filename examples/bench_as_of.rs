@@ -17,6 +17,7 @@
 use anyhow::{anyhow, Context as _};
 use chrono::Utc;
 use kpi_ledger::app::Context;
+use kpi_ledger::bench::percentile;
 use kpi_ledger::local_api::{data, LocalApi};
 use kpi_ledger::on_db;
 use kpi_ledger::store::{Backend, Db};
@@ -99,38 +100,85 @@ async fn raw_read(db: &Db, engagement: &str) -> anyhow::Result<usize> {
     Ok(rows.len())
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
+/// What one round of reads measured.
+struct Measured {
+    /// The first as-of read at the newest instant (from scratch, unless snapshots of an
+    /// earlier round exist).
+    first: Duration,
+    /// Reads at that instant again: from the snapshot the first one left.
+    repeated: Duration,
+    /// Reads at instants spread over the engagement's history, each from the nearest
+    /// snapshot at or below it: p50 and p99.
+    spread: (Duration, Duration),
+    /// The raw ordered read of the engagement's events: p50.
+    raw: Duration,
+    events: usize,
 }
 
-/// `reads` as-of reads and as many raw reads, interleaved; their medians.
+/// `reads` as-of reads of each kind and as many raw reads, interleaved.
 async fn measure(
     api: &LocalApi,
     viewer: Viewer,
     db: &Db,
     engagement: &str,
     reads: usize,
-) -> anyhow::Result<(Duration, Duration, usize)> {
-    let at = Utc::now().to_rfc3339();
-    let (mut as_of, mut raw) = (Vec::new(), Vec::new());
-    let mut events = 0;
-    for _ in 0..reads {
+    round: usize,
+) -> anyhow::Result<Measured> {
+    let read = |at: String| async move {
         let started = Instant::now();
         let card = data(
             api.run(viewer, AS_OF, json!({ "id": engagement, "at": at }))
                 .await,
             "as-of scorecard",
         )?;
-        as_of.push(started.elapsed());
         if card["engagement"]["scorecard"]["asOfPosition"].is_null() {
             return Err(anyhow!("the as-of read answered no position: {card}"));
         }
+        Ok::<_, anyhow::Error>(started.elapsed())
+    };
+    // Instants spread evenly over the engagement's events, visited in a scattered order.
+    // They are the instants events were recorded at, so they name positions exactly.
+    let mut instants = Vec::new();
+    let mut after = 0;
+    loop {
+        let events =
+            kpi_ledger::store::events::chained_events(db, engagement, after, i64::MAX, 5_000)
+                .await?;
+        let Some(last) = events.last() else { break };
+        after = last.position;
+        instants.extend(events.iter().map(|e| e.recorded_at));
+    }
+    let step = (instants.len() / reads.max(1)).max(1);
+    // Each round reads between the instants of the round before, which left snapshots.
+    let mut spread_at: Vec<String> = instants
+        .iter()
+        .skip(round * step / 2)
+        .step_by(step)
+        .map(|at| at.to_rfc3339())
+        .collect();
+    spread_at.sort_by_key(|at| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(at, &mut hasher);
+        std::hash::Hasher::finish(&hasher)
+    });
+    let now = Utc::now().to_rfc3339();
+    let first = read(now.clone()).await?;
+    let (mut repeated, mut spread, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+    let mut events = 0;
+    for i in 0..reads {
+        repeated.push(read(now.clone()).await?);
+        spread.push(read(spread_at[i % spread_at.len()].clone()).await?);
         let started = Instant::now();
         events = raw_read(db, engagement).await?;
         raw.push(started.elapsed());
     }
-    Ok((median(as_of), median(raw), events))
+    Ok(Measured {
+        first,
+        repeated: percentile(&mut repeated, 0.5),
+        spread: (percentile(&mut spread, 0.5), percentile(&mut spread, 0.99)),
+        raw: percentile(&mut raw, 0.5),
+        events,
+    })
 }
 
 /// Every UUID in `text`.
@@ -308,23 +356,27 @@ async fn main() -> anyhow::Result<()> {
         Backend::Postgres => "PostgreSQL",
         Backend::Sqlite => "SQLite",
     };
-    println!("| backend | events in the log | of this engagement | as-of p50 | ordered read p50 | ratio |");
-    println!("| --- | --- | --- | --- | --- | --- |");
-    let row = |total: i64, events: usize, as_of: Duration, raw: Duration| {
+    println!(
+        "| backend | events in the log | of this engagement | first as-of | repeated p50 | other instants p50 / p99 | ordered read p50 | other instants p50 ÷ read |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let row = |total: i64, m: &Measured| {
         println!(
-            "| {backend} | {total} | {events} | {:.1} ms | {:.1} ms | {:.1} |",
-            as_of.as_secs_f64() * 1e3,
-            raw.as_secs_f64() * 1e3,
-            as_of.as_secs_f64() / raw.as_secs_f64()
+            "| {backend} | {total} | {} | {:.1} ms | {:.1} ms | {:.1} / {:.1} ms | {:.1} ms | {:.2} |",
+            m.events,
+            ms(m.first),
+            ms(m.repeated),
+            ms(m.spread.0),
+            ms(m.spread.1),
+            ms(m.raw),
+            m.spread.0.as_secs_f64() / m.raw.as_secs_f64()
         );
     };
-    let (alone, alone_raw, events) =
-        measure(&api, viewer, &context.db, &engagement, args.reads).await?;
+    let alone = measure(&api, viewer, &context.db, &engagement, args.reads, 0).await?;
     row(
         kpi_ledger::store::events::head_position(&context.db).await?,
-        events,
-        alone,
-        alone_raw,
+        &alone,
     );
 
     let started = Instant::now();
@@ -335,18 +387,15 @@ async fn main() -> anyhow::Result<()> {
         args.others,
         started.elapsed()
     );
-    let (crowded, crowded_raw, events) =
-        measure(&api, viewer, &context.db, &engagement, args.reads).await?;
+    let crowded = measure(&api, viewer, &context.db, &engagement, args.reads, 1).await?;
     row(
         kpi_ledger::store::events::head_position(&context.db).await?,
-        events,
-        crowded,
-        crowded_raw,
+        &crowded,
     );
     println!(
-        "\nas-of with {} other engagements ÷ alone: {:.2}",
+        "\nas-of at other instants with {} other engagements ÷ alone (p50): {:.2}",
         args.others,
-        crowded.as_secs_f64() / alone.as_secs_f64()
+        crowded.spread.0.as_secs_f64() / alone.spread.0.as_secs_f64()
     );
     context.db.close().await;
     Ok(())

@@ -139,6 +139,16 @@ impl Model {
 
     /// Applies one stored event. Events of other engagements and of aggregates a scorecard
     /// does not read are skipped; every event is decoded through [`crate::upcast`].
+    /// How much the model holds, roughly: its observations, KPIs, members, reviews and
+    /// plans (a measure for caches of models, not bytes).
+    pub fn size(&self) -> usize {
+        self.series.values().map(BTreeMap::len).sum::<usize>()
+            + self.kpis.len()
+            + self.members.len()
+            + self.reviews.len()
+            + self.plans.len()
+    }
+
     pub fn apply(&mut self, event: LoggedEvent<'_>) -> Result<(), String> {
         use crate::engagement::Engagement;
         use crate::kpi::Kpi;

@@ -316,17 +316,49 @@ pub async fn chained_through(db: &Db) -> Result<i64, StoreError> {
 /// chained events through the engagement index, then the few events the chainer has not
 /// linked yet. Other engagements' events are never read, so a replay does not slow down
 /// as other engagements grow.
+///
+/// It starts from the newest snapshot of the engagement at or below the first position
+/// (`snapshots`), and keeps new ones as it folds.
 pub async fn replay_at(
     db: &Db,
     engagement_id: kpi_ledger_domain::ids::EngagementId,
     positions: &[i64],
+) -> Result<Vec<kpi_ledger_domain::replay::Model>, StoreError> {
+    replay_positions(db, engagement_id, positions, true).await
+}
+
+/// [`replay_at`] from the engagement's first event, without snapshots: what they must
+/// always agree with.
+pub async fn replay_at_from_scratch(
+    db: &Db,
+    engagement_id: kpi_ledger_domain::ids::EngagementId,
+    positions: &[i64],
+) -> Result<Vec<kpi_ledger_domain::replay::Model>, StoreError> {
+    replay_positions(db, engagement_id, positions, false).await
+}
+
+async fn replay_positions(
+    db: &Db,
+    engagement_id: kpi_ledger_domain::ids::EngagementId,
+    positions: &[i64],
+    use_snapshots: bool,
 ) -> Result<Vec<kpi_ledger_domain::replay::Model>, StoreError> {
     // Few events per read: one import event carries up to 1,000 observations.
     const BATCH: i64 = 100;
     let mut wanted: Vec<i64> = positions.to_vec();
     wanted.sort_unstable();
     let upto = wanted.last().copied().unwrap_or(0);
-    let mut model = kpi_ledger_domain::replay::Model::new(engagement_id);
+    let linked = chained_through(db).await?.min(upto);
+    // From the newest snapshot at or below the first position asked for (and the linked
+    // part of the log): only the events after it are read and folded.
+    let start = wanted.first().copied().unwrap_or(0).min(linked);
+    let snapshot = use_snapshots
+        .then(|| super::snapshots::nearest(engagement_id, start))
+        .flatten();
+    let (mut model, mut after) = match snapshot {
+        Some((through, snapshot)) => ((*snapshot).clone(), through),
+        None => (kpi_ledger_domain::replay::Model::new(engagement_id), 0),
+    };
     let mut models: Vec<(i64, kpi_ledger_domain::replay::Model)> = Vec::new();
     let mut next = 0;
     let mut take = |model: &kpi_ledger_domain::replay::Model, before: i64, models: &mut Vec<_>| {
@@ -340,8 +372,7 @@ pub async fn replay_at(
         }
     };
     let chain = engagement_id.to_string();
-    let linked = chained_through(db).await?.min(upto);
-    let mut after = 0;
+    let mut folded = 0;
     loop {
         let events = chained_events(db, &chain, after, linked, BATCH).await?;
         let Some(last) = events.last().map(|e| e.position) else {
@@ -350,10 +381,18 @@ pub async fn replay_at(
         for event in &events {
             take(&model, event.position, &mut models);
             model.apply(event.logged()).map_err(StoreError::Corrupt)?;
+            folded += 1;
+            if use_snapshots && folded % super::snapshots::EVERY == 0 {
+                super::snapshots::keep(engagement_id, event.position, &model);
+            }
         }
         after = last;
     }
-    after = linked;
+    // Every event of the engagement up to the linked position is in the model now.
+    if use_snapshots && folded > 0 {
+        super::snapshots::keep(engagement_id, linked, &model);
+    }
+    after = after.max(linked);
     while after < upto {
         let events = events_after(db, after, BATCH).await?;
         if events.is_empty() {

@@ -9,5 +9,6 @@ mod db;
 pub mod events;
 pub mod params;
 pub mod repository;
+mod snapshots;
 
 pub use db::{redact, Backend, Db, StoreError};
