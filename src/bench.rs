@@ -8,6 +8,10 @@
 //!   single-row INSERT into a scratch table, autocommit, at the same concurrency.
 //! - B7 the team scorecard of a month at 1, 8 and 64 connections, against a primary-key
 //!   SELECT.
+//! - B10 the team scorecard as of instants scattered over the demo engagement's history
+//!   (after B1, its observations too) at 1 and 8 connections, against one ordered read of
+//!   the engagement's events. `examples/bench_as_of.rs` does the same on an engagement of
+//!   any size, beside other engagements.
 //!
 //! `--smoke` runs every scenario for a moment at one and two clients: the test suite does
 //! that so the harness cannot rot. Its timings are never asserted.
@@ -31,7 +35,7 @@ pub struct BenchArgs {
     /// A moment of every scenario at one and two clients (what the tests run).
     #[arg(long)]
     pub smoke: bool,
-    /// Only these scenarios (b1, b7); all by default.
+    /// Only these scenarios (b1, b7, b10); all by default.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -268,11 +272,12 @@ async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow:
             .execute(pool)
             .await?;
     });
-    let (seconds, b1_clients, b7_clients): (f64, &[usize], &[usize]) = if args.smoke {
-        (0.4, &[1, 2], &[1, 2])
-    } else {
-        (args.seconds, &[1, 8, 32], &[1, 8, 64])
-    };
+    let (seconds, b1_clients, b7_clients, b10_clients): (f64, &[usize], &[usize], &[usize]) =
+        if args.smoke {
+            (0.4, &[1, 2], &[1, 2], &[1])
+        } else {
+            (args.seconds, &[1, 8, 32], &[1, 8, 64], &[1, 8])
+        };
     let mut lines = Vec::new();
 
     // B1: a manual observation, each client on its own series (a scope of its own).
@@ -368,5 +373,93 @@ async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow:
             .context("B7")?,
         );
     }
+
+    // B10: the team scorecard as of instants scattered over the engagement's history
+    // (after B1, its observations too), against one ordered read of its events.
+    if args.runs("b10") {
+        let mut instants = Vec::new();
+        let mut after = 0;
+        loop {
+            let events =
+                crate::store::events::chained_events(db, &engagement, after, i64::MAX, 5_000)
+                    .await?;
+            let Some(last) = events.last() else { break };
+            after = last.position;
+            instants.extend(events.iter().map(|e| e.recorded_at.to_rfc3339()));
+        }
+        if instants.is_empty() {
+            bail!("the demo engagement has no events");
+        }
+        let instants = Arc::new(instants);
+        let as_of: Operation = {
+            let (client, url, token, engagement) = (
+                client.clone(),
+                url.to_string(),
+                token.to_string(),
+                engagement.clone(),
+            );
+            Arc::new(move |_, n| {
+                let (client, url, token) = (client.clone(), url.clone(), token.clone());
+                // A scattered walk over the history: every instant once before any twice.
+                let at = &instants[(n as usize).wrapping_mul(7919) % instants.len()];
+                let body = json!({
+                    "query": "query($id: UUID!, $at: DateTime!) { engagement(id: $id) { scorecard(period: \"2026-06\", asOf: $at) { score asOfPosition } } }",
+                    "variables": { "id": engagement, "at": at } });
+                Box::pin(async move {
+                    let answer = graphql(&client, &url, &token, body).await?;
+                    if answer["data"]["engagement"]["scorecard"]["asOfPosition"].is_null() {
+                        bail!("no as-of scorecard: {answer}");
+                    }
+                    Ok(())
+                })
+            })
+        };
+        let ordered: Operation = {
+            let (db, engagement) = (db.clone(), engagement.clone());
+            Arc::new(move |_, _| {
+                let (db, engagement) = (db.clone(), engagement.clone());
+                Box::pin(async move { ordered_read(&db, &engagement).await })
+            })
+        };
+        for &clients in b10_clients {
+            lines.push(
+                compare(
+                    "B10 as-of scorecard vs ordered read of its events",
+                    clients,
+                    seconds,
+                    as_of.clone(),
+                    ordered.clone(),
+                )
+                .await
+                .context("B10")?,
+            );
+        }
+    }
     Ok(lines)
+}
+
+/// The raw-database baseline of a replay: every event of one engagement, in order, with
+/// its payload, through the engagement index.
+pub async fn ordered_read(db: &Db, engagement: &str) -> anyhow::Result<()> {
+    let rows: Vec<(i64, String)> = on_db!(db, pool => {
+        sqlx::query_as(match db.backend() {
+            crate::store::Backend::Postgres => {
+                "SELECT e.position, e.payload::text FROM event_chain c
+                   JOIN events e ON e.position = c.position
+                  WHERE c.chain = $1 ORDER BY c.position"
+            }
+            crate::store::Backend::Sqlite => {
+                "SELECT e.position, e.payload FROM event_chain c
+                   JOIN events e ON e.position = c.position
+                  WHERE c.chain = $1 ORDER BY c.position"
+            }
+        })
+        .bind(engagement)
+        .fetch_all(pool)
+        .await?
+    });
+    if rows.is_empty() {
+        bail!("the engagement's events are missing");
+    }
+    Ok(())
 }

@@ -22,6 +22,7 @@ async fn smoke(store: Store) {
     for scenario in [
         "| B1 recordObservation vs INSERT | 1 |",
         "| B7 team scorecard vs primary-key SELECT | 2 |",
+        "| B10 as-of scorecard vs ordered read of its events | 1 |",
     ] {
         assert!(out.contains(scenario), "{out}");
     }
