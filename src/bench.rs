@@ -12,6 +12,8 @@
 //!   (after B1, its observations too) at 1 and 8 connections, against one ordered read of
 //!   the engagement's events. `examples/bench_as_of.rs` does the same on an engagement of
 //!   any size, beside other engagements.
+//! - B5 every read model rebuilt from the log (`projections rebuild`, into shadow tables
+//!   while the server serves), against one ordered read of the whole log.
 //!
 //! `--smoke` runs every scenario for a moment at one and two clients: the test suite does
 //! that so the harness cannot rot. Its timings are never asserted.
@@ -35,7 +37,7 @@ pub struct BenchArgs {
     /// A moment of every scenario at one and two clients (what the tests run).
     #[arg(long)]
     pub smoke: bool,
-    /// Only these scenarios (b1, b7, b10); all by default.
+    /// Only these scenarios (b1, b7, b10, b5); all by default.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -435,7 +437,64 @@ async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow:
             );
         }
     }
+    // B5: every read model rebuilt from the log (into shadow tables, swapped in, while the
+    // server serves), against one ordered read of the whole log.
+    if args.runs("b5") {
+        let projector = Arc::new(crate::projector::Projector::new(db.clone()));
+        let rebuild: Operation = {
+            let projector = projector.clone();
+            Arc::new(move |_, _| {
+                let projector = projector.clone();
+                Box::pin(async move {
+                    projector.rebuild(None).await?;
+                    Ok(())
+                })
+            })
+        };
+        let read_log: Operation = {
+            let db = db.clone();
+            Arc::new(move |_, _| {
+                let db = db.clone();
+                Box::pin(async move { ordered_log_read(&db).await })
+            })
+        };
+        lines.push(
+            compare(
+                "B5 rebuild of every read model vs ordered read of the log",
+                1,
+                seconds,
+                rebuild,
+                read_log,
+            )
+            .await
+            .context("B5")?,
+        );
+    }
     Ok(lines)
+}
+
+/// The raw-database baseline of a rebuild: every event of the log, in order, with its
+/// payload and metadata.
+pub async fn ordered_log_read(db: &Db) -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    // Streamed, as a rebuild reads it: the log may not fit in memory.
+    let rows: usize = on_db!(db, pool => {
+        sqlx::query_as::<_, (i64, String, String)>(match db.backend() {
+            crate::store::Backend::Postgres => {
+                "SELECT position, payload::text, metadata::text FROM events ORDER BY position"
+            }
+            crate::store::Backend::Sqlite => {
+                "SELECT position, payload, metadata FROM events ORDER BY position"
+            }
+        })
+        .fetch(pool)
+        .try_fold(0, |n, _| async move { Ok(n + 1) })
+        .await?
+    });
+    if rows == 0 {
+        bail!("the log is empty");
+    }
+    Ok(())
 }
 
 /// The raw-database baseline of a replay: every event of one engagement, in order, with
