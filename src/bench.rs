@@ -12,6 +12,9 @@
 //!   (after B1, its observations too) at 1 and 8 connections, against one ordered read of
 //!   the engagement's events. `examples/bench_as_of.rs` does the same on an engagement of
 //!   any size, beside other engagements.
+//! - B11 a consultant's portfolio of 40 engagements (the demo's and as many new ones, each
+//!   with a team KPI) with their current team scores, at 1 and 8 connections, against one
+//!   GROUP BY over the same engagements' stored summaries.
 //! - B5 every read model rebuilt from the log (`projections rebuild`, into shadow tables
 //!   while the server serves), against one ordered read of the whole log.
 //!
@@ -37,7 +40,7 @@ pub struct BenchArgs {
     /// A moment of every scenario at one and two clients (what the tests run).
     #[arg(long)]
     pub smoke: bool,
-    /// Only these scenarios (b1, b7, b10, b5); all by default.
+    /// Only these scenarios (b1, b7, b10, b11, b5); all by default.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
 }
@@ -437,6 +440,101 @@ async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow:
             );
         }
     }
+    // B11: a consultant's portfolio of 40 engagements with their current team scores,
+    // against one GROUP BY over the same engagements' stored summaries.
+    if args.runs("b11") {
+        let portfolio_size = if args.smoke { 4 } else { 40 };
+        let viewer = graphql(&client, url, token, json!({ "query": "{ viewer { id } }" })).await?
+            ["data"]["viewer"]["id"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no viewer"))?
+            .to_string();
+        let listed = graphql(
+            &client,
+            url,
+            token,
+            json!({ "query": "{ engagements(first: 100) { totalCount } }" }),
+        )
+        .await?["data"]["engagements"]["totalCount"]
+            .as_u64()
+            .unwrap_or(0) as usize;
+        for n in listed..portfolio_size {
+            let opened = graphql(
+                &client,
+                url,
+                token,
+                json!({ "query": "mutation($i: OpenEngagementInput!) { openEngagement(input: $i) { id } }",
+                        "variables": { "i": { "name": format!("Portfolio client {n}"),
+                                              "clientName": format!("Client {n} KK") } } }),
+            )
+            .await?;
+            let id = opened["data"]["openEngagement"]["id"].clone();
+            graphql(
+                &client,
+                url,
+                token,
+                json!({ "query": "mutation($i: DefineKpiInput!) { defineKpi(input: $i) { id } }",
+                        "variables": { "i": { "engagementId": id, "metric": "gmv", "weight": "1",
+                                              "assignee": { "team": true } } } }),
+            )
+            .await?;
+        }
+        let portfolio: Operation = {
+            let (client, url, token) = (client.clone(), url.to_string(), token.to_string());
+            Arc::new(move |_, _| {
+                let (client, url, token) = (client.clone(), url.clone(), token.clone());
+                let body = json!({ "query": "{ engagements(first: 100) { nodes { id summary { period score complete } } } }" });
+                Box::pin(async move {
+                    let answer = graphql(&client, &url, &token, body).await?;
+                    let shown = answer["data"]["engagements"]["nodes"]
+                        .as_array()
+                        .map_or(0, Vec::len);
+                    if shown < portfolio_size {
+                        bail!("the portfolio lists {shown} engagements, not {portfolio_size}");
+                    }
+                    Ok(())
+                })
+            })
+        };
+        let group_by: Operation = {
+            let (db, viewer) = (db.clone(), viewer.clone());
+            Arc::new(move |_, _| {
+                let (db, viewer) = (db.clone(), viewer.clone());
+                Box::pin(async move {
+                    let rows: Vec<(String, i64)> = on_db!(&db, pool => {
+                        sqlx::query_as(
+                            "SELECT m.engagement_id, COUNT(s.period)
+                               FROM engagement_members m
+                               LEFT JOIN engagement_summaries s ON s.engagement_id = m.engagement_id
+                              WHERE m.user_id = $1
+                              GROUP BY m.engagement_id",
+                        )
+                        .bind(&viewer)
+                        .fetch_all(pool)
+                        .await?
+                    });
+                    if rows.len() < portfolio_size {
+                        bail!("the baseline found {} engagements", rows.len());
+                    }
+                    Ok(())
+                })
+            })
+        };
+        for &clients in b10_clients {
+            lines.push(
+                compare(
+                    "B11 portfolio with team scores vs GROUP BY",
+                    clients,
+                    seconds,
+                    portfolio.clone(),
+                    group_by.clone(),
+                )
+                .await
+                .context("B11")?,
+            );
+        }
+    }
+
     // B5: every read model rebuilt from the log (into shadow tables, swapped in, while the
     // server serves), against one ordered read of the whole log.
     if args.runs("b5") {

@@ -23,6 +23,7 @@ async fn smoke(store: Store) {
         "| B1 recordObservation vs INSERT | 1 |",
         "| B7 team scorecard vs primary-key SELECT | 2 |",
         "| B10 as-of scorecard vs ordered read of its events | 1 |",
+        "| B11 portfolio with team scores vs GROUP BY | 1 |",
         "| B5 rebuild of every read model vs ordered read of the log | 1 |",
     ] {
         assert!(out.contains(scenario), "{out}");
