@@ -218,6 +218,36 @@ async fn concurrent_writers_never_let_a_reader_skip_an_event_on_postgres() {
     concurrent_writers_never_let_a_reader_skip_an_event(Store::Postgres).await;
 }
 
+/// Appends an event in its 1.0 shape, as an older server stored it, bypassing the
+/// current code's serialization: `(aggregate type, aggregate id, sequence)`.
+async fn insert_old_event(
+    db: &Db,
+    (aggregate_type, aggregate_id, sequence): (&str, &str, i64),
+    event_type: &str,
+    payload: &str,
+    metadata: &str,
+) {
+    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                      event_version, payload, metadata)
+                  VALUES ($1, $2, $3, $4, '1.0', $5, $6)";
+    let insert = match db {
+        Db::Sqlite(_) => insert.to_string(),
+        Db::Postgres(_) => insert.replace("$5, $6", "CAST($5 AS jsonb), CAST($6 AS jsonb)"),
+    };
+    on_db!(db, pool => {
+        sqlx::query(&insert)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .bind(sequence)
+            .bind(event_type)
+            .bind(payload)
+            .bind(metadata)
+            .execute(pool)
+            .await
+            .unwrap();
+    });
+}
+
 /// An import batch stored in the 1.0 shape (an object per observation, before 2.0's
 /// compact rows), inserted raw as an older server wrote it, reads as the current shape
 /// everywhere: the projector, the replay behind `asOf`, and cqrs-es loading the series.
@@ -259,27 +289,15 @@ async fn an_event_stored_in_an_old_shape_is_read_projected_and_replayed_as_the_n
         ] } })
     .to_string();
     let db = Db::connect(&app.database.url).await.unwrap();
-    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
-                      event_version, payload, metadata)
-                  VALUES ('series', $1, 1, 'ObservationsImported', '1.0', $2, '{}')";
-    match &db {
-        Db::Sqlite(pool) => {
-            sqlx::query(insert)
-                .bind(key.series_id().to_string())
-                .bind(&payload)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(&insert.replace("$2, '{}'", "CAST($2 AS jsonb), '{}'::jsonb"))
-                .bind(key.series_id().to_string())
-                .bind(&payload)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-    }
+    let series_id = key.series_id().to_string();
+    insert_old_event(
+        &db,
+        ("series", &series_id, 1),
+        "ObservationsImported",
+        &payload,
+        "{}",
+    )
+    .await;
     db.close().await;
     // A new server catches its read models up with the log at start.
     let app = app.restart().await;
@@ -369,29 +387,7 @@ async fn a_reason_stored_as_plain_text_reads_as_it_was(app: TestApp) {
                            "engagement_id": engagement })
     .to_string();
     let db = Db::connect(&app.database.url).await.unwrap();
-    let insert = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
-                      event_version, payload, metadata)
-                  VALUES ('kpi', $1, 2, 'TargetSet', '1.0', $2, $3)";
-    match &db {
-        Db::Sqlite(pool) => {
-            sqlx::query(insert)
-                .bind(&kpi)
-                .bind(&payload)
-                .bind(&metadata)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(&insert.replace("$2, $3", "CAST($2 AS jsonb), CAST($3 AS jsonb)"))
-                .bind(&kpi)
-                .bind(&payload)
-                .bind(&metadata)
-                .execute(pool)
-                .await
-                .unwrap();
-        }
-    }
+    insert_old_event(&db, ("kpi", &kpi, 2), "TargetSet", &payload, &metadata).await;
     db.close().await;
     let app = app.restart().await;
 
