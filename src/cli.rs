@@ -261,13 +261,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => {
-            let lines = crate::bench::run(&cli.database_url, &args).await?;
+            let report = crate::bench::run(&cli.database_url, &args).await?;
             println!(
                 "\n{} on {}\n",
                 if args.smoke { "smoke run" } else { "load" },
                 crate::store::redact(&cli.database_url)
             );
-            print!("{}", crate::bench::table(&lines));
+            print!("{}", crate::bench::table(&report));
             Ok(())
         }
         Command::Compact => {

@@ -25,6 +25,13 @@ async fn smoke(store: Store) {
         "| B10 as-of scorecard vs ordered read of its events | 1 |",
         "| B11 portfolio with team scores vs GROUP BY | 1 |",
         "| B5 rebuild of every read model vs ordered read of the log | 1 |",
+        "| page: engagement overview vs primary-key SELECT | 1 |",
+        "| page: member card and payout vs primary-key SELECT | 1 |",
+        "| B6 lag to a second server on the same database | 1 | commands/s |",
+        "| B3 import of 2000 rows vs ",
+        "- B3 peak RSS of the server importing 2000 rows: ",
+        "- fdatasync at the start: ",
+        "- fdatasync at the end: ",
     ] {
         assert!(out.contains(scenario), "{out}");
     }

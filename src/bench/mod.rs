@@ -15,11 +15,27 @@
 //! - B11 a consultant's portfolio of 40 engagements (the demo's and as many new ones, each
 //!   with a team KPI) with their current team scores, at 1 and 8 connections, against one
 //!   GROUP BY over the same engagements' stored summaries.
+//! - Web pages (each page of the web app a consultant or a member opens) at one client,
+//!   against a primary-key SELECT.
+//! - B6 the lag from a command's answer on this server to its effect being readable through
+//!   a second server on the same database (no baseline).
+//! - B3 an import of a generated `generic_csv` file (`--import-rows`, 100,000 by default)
+//!   through the upload of a server in its own process, whose peak RSS is noted, against
+//!   COPY of the same file into a plain table (PostgreSQL) or one prepared INSERT per row in
+//!   one transaction (SQLite).
 //! - B5 every read model rebuilt from the log (`projections rebuild`, into shadow tables
 //!   while the server serves), against one ordered read of the whole log.
 //!
+//! Before the first scenario and after the last, the disk's rate of durable 4 KiB writes
+//! (write + fdatasync) is noted: it bounds every durable commit.
+//!
 //! `--smoke` runs every scenario for a moment at one and two clients: the test suite does
 //! that so the harness cannot rot. Its timings are never asserted.
+
+mod disk;
+pub mod import;
+mod pages;
+mod servers;
 
 use crate::app::{Application, Context};
 use crate::auth::AuthSettings;
@@ -40,9 +56,12 @@ pub struct BenchArgs {
     /// A moment of every scenario at one and two clients (what the tests run).
     #[arg(long)]
     pub smoke: bool,
-    /// Only these scenarios (b1, b7, b10, b11, b5); all by default.
+    /// Only these scenarios (b1, b7, b10, b11, pages, b6, b3, b5); all by default.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Rows of each B3 import (a generated `generic_csv` file per size).
+    #[arg(long, value_delimiter = ',', default_value = "100000")]
+    pub import_rows: Vec<u64>,
 }
 
 impl BenchArgs {
@@ -57,7 +76,18 @@ pub struct Line {
     pub scenario: String,
     pub clients: usize,
     pub ours: Sample,
-    pub baseline: Sample,
+    /// None where the scenario has no raw-database counterpart (B6's lag).
+    pub baseline: Option<Sample>,
+    /// What the throughput columns count.
+    pub unit: &'static str,
+}
+
+/// What a run prints: the table, then notes on what a table cannot hold (peak memory, the
+/// disk's durable-write rate).
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub lines: Vec<Line>,
+    pub notes: Vec<String>,
 }
 
 /// Throughput and latency of one side.
@@ -69,12 +99,10 @@ pub struct Sample {
 }
 
 impl Line {
-    pub fn ratio(&self) -> f64 {
-        if self.baseline.per_second == 0.0 {
-            0.0
-        } else {
-            self.ours.per_second / self.baseline.per_second
-        }
+    /// kpi-ledger's throughput over the baseline's, where there is a baseline.
+    pub fn ratio(&self) -> Option<f64> {
+        let baseline = self.baseline.as_ref()?;
+        (baseline.per_second > 0.0).then(|| self.ours.per_second / baseline.per_second)
     }
 }
 
@@ -100,31 +128,40 @@ pub async fn primary_key_select(db: &Db, engagement: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The table as Markdown.
-pub fn table(lines: &[Line]) -> String {
+/// The table as Markdown, then the notes.
+pub fn table(report: &Report) -> String {
     let mut out = String::from(
-        "| scenario | clients | kpi-ledger ops/s | p50 ms | p99 ms | baseline ops/s | p50 ms | p99 ms | ratio |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| scenario | clients | unit | kpi-ledger | p50 ms | p99 ms | baseline | p50 ms | p99 ms | ratio |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
-    for l in lines {
+    for l in &report.lines {
+        let baseline = match &l.baseline {
+            Some(b) => format!("{:.0} | {} | {}", b.per_second, ms(b.p50), ms(b.p99)),
+            None => "— | — | —".into(),
+        };
         out.push_str(&format!(
-            "| {} | {} | {:.0} | {} | {} | {:.0} | {} | {} | {:.3} |\n",
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {} |\n",
             l.scenario,
             l.clients,
+            l.unit,
             l.ours.per_second,
             ms(l.ours.p50),
             ms(l.ours.p99),
-            l.baseline.per_second,
-            ms(l.baseline.p50),
-            ms(l.baseline.p99),
-            l.ratio()
+            baseline,
+            l.ratio().map_or("—".into(), |r| format!("{r:.3}")),
         ));
+    }
+    if !report.notes.is_empty() {
+        out.push('\n');
+        for note in &report.notes {
+            out.push_str(&format!("- {note}\n"));
+        }
     }
     out
 }
 
 /// One operation of a scenario, by client number and sequence.
-type Operation = Arc<
+pub type Operation = Arc<
     dyn Fn(usize, u64) -> futures::future::BoxFuture<'static, anyhow::Result<()>> + Send + Sync,
 >;
 
@@ -173,7 +210,7 @@ fn sample(mut latencies: Vec<Duration>, time: Duration) -> Sample {
 }
 
 /// Interleaved: baseline, ours, baseline, ours.
-async fn compare(
+pub async fn compare(
     scenario: &str,
     clients: usize,
     seconds: f64,
@@ -190,12 +227,13 @@ async fn compare(
         scenario: scenario.to_string(),
         clients,
         ours: sample(a, quarter * 2),
-        baseline: sample(b, quarter * 2),
+        baseline: Some(sample(b, quarter * 2)),
+        unit: "ops/s",
     })
 }
 
 /// Posts a GraphQL request and fails on any error in the answer.
-async fn graphql(
+pub async fn graphql(
     client: &reqwest::Client,
     url: &str,
     token: &str,
@@ -215,9 +253,42 @@ async fn graphql(
     Ok(answer)
 }
 
+/// What every scenario is given: the scratch database, the server started on it, the
+/// demo consultant's token and engagement.
+pub struct Bench<'a> {
+    pub database_url: &'a str,
+    pub context: &'a Context,
+    pub db: &'a Db,
+    /// The server's GraphQL address.
+    pub url: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    /// The demo member's token (Li Wei of Acme Home JP).
+    pub member_token: String,
+    /// The demo's Sakura Kitchen JP.
+    pub engagement: String,
+    pub args: &'a BenchArgs,
+}
+
+impl Bench<'_> {
+    /// Seconds per scenario and client count.
+    pub fn seconds(&self) -> f64 {
+        if self.args.smoke {
+            0.4
+        } else {
+            self.args.seconds
+        }
+    }
+
+    /// The server's base address (no path).
+    pub fn base(&self) -> &str {
+        self.url.trim_end_matches("/graphql")
+    }
+}
+
 /// Seeds the demo into `database_url` (a scratch database), starts the server and runs
 /// every scenario.
-pub async fn run(database_url: &str, args: &BenchArgs) -> anyhow::Result<Vec<Line>> {
+pub async fn run(database_url: &str, args: &BenchArgs) -> anyhow::Result<Report> {
     let context = Context::connect(database_url).await?;
     // A scratch database only: never seed the demo into an installation's data.
     let recorded = crate::store::events::chained_through(&context.db).await?;
@@ -234,43 +305,95 @@ pub async fn run(database_url: &str, args: &BenchArgs) -> anyhow::Result<Vec<Lin
              writes scratch rows, so give it an empty database of its own"
         );
     }
+    let disk = disk::directory(database_url);
+    let mut notes = vec![disk::rate("at the start", &disk, args.smoke).await?];
     let tokens = crate::demo::seed(&context, &AuthSettings::default()).await?;
     let app = Application::build(database_url, "127.0.0.1:0", &AuthSettings::default())
         .await?
         .with_rate_limits((1_000_000, 1_000_000), (1_000_000, 1_000_000));
     let url = format!("http://{}/graphql", app.local_addr()?);
     let server = tokio::spawn(app.run_until(std::future::pending()));
-    let result = scenarios(&context.db, &url, &tokens.consultant, args).await;
+    let result = async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(128)
+            .build()?;
+        let engagement = demo_engagement(&client, &url, &tokens.consultant).await?;
+        let bench = Bench {
+            database_url,
+            context: &context,
+            db: &context.db,
+            url: url.clone(),
+            client,
+            token: tokens.consultant.clone(),
+            member_token: tokens.member.clone(),
+            engagement,
+            args,
+        };
+        let mut lines = scenarios(&bench).await?;
+        if args.runs("pages") {
+            lines.extend(pages::run(&bench).await.context("pages")?);
+        }
+        if args.runs("b6") {
+            lines.extend(servers::lag(&bench).await.context("B6")?);
+        }
+        if args.runs("b3") {
+            let (measured, said) = import::run(&bench).await.context("B3")?;
+            lines.extend(measured);
+            notes.extend(said);
+        }
+        if args.runs("b5") {
+            lines.push(rebuild(&bench).await.context("B5")?);
+        }
+        anyhow::Ok(lines)
+    }
+    .await;
     server.abort();
     drop_scratch(&context.db).await?;
     context.db.close().await;
-    result
+    let lines = result?;
+    notes.push(disk::rate("at the end", &disk, args.smoke).await?);
+    Ok(Report { lines, notes })
 }
 
 async fn drop_scratch(db: &Db) -> anyhow::Result<()> {
     on_db!(db, pool => {
         sqlx::query("DROP TABLE IF EXISTS bench_baseline").execute(pool).await?;
+        sqlx::query("DROP TABLE IF EXISTS bench_copy").execute(pool).await?;
     });
     Ok(())
 }
 
-async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow::Result<Vec<Line>> {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(128)
-        .build()?;
+/// The id of the demo's Sakura Kitchen JP.
+async fn demo_engagement(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<String> {
     let engagements = graphql(
-        &client,
+        client,
         url,
         token,
         json!({ "query": "{ engagements(first: 10) { nodes { id name } } }" }),
     )
     .await?;
-    let engagement = engagements["data"]["engagements"]["nodes"]
+    Ok(engagements["data"]["engagements"]["nodes"]
         .as_array()
         .and_then(|nodes| nodes.iter().find(|e| e["name"] == "Sakura Kitchen JP"))
         .and_then(|e| e["id"].as_str())
         .ok_or_else(|| anyhow!("the demo engagement is missing: {engagements}"))?
-        .to_string();
+        .to_string())
+}
+
+/// B1, B7, B10 and B11.
+async fn scenarios(bench: &Bench<'_>) -> anyhow::Result<Vec<Line>> {
+    let (db, url, token, args) = (
+        bench.db,
+        bench.url.as_str(),
+        bench.token.as_str(),
+        bench.args,
+    );
+    let client = bench.client.clone();
+    let engagement = bench.engagement.clone();
     drop_scratch(db).await?;
     on_db!(db, pool => {
         sqlx::query("CREATE TABLE bench_baseline (id BIGINT PRIMARY KEY, payload TEXT NOT NULL)")
@@ -535,40 +658,39 @@ async fn scenarios(db: &Db, url: &str, token: &str, args: &BenchArgs) -> anyhow:
         }
     }
 
-    // B5: every read model rebuilt from the log (into shadow tables, swapped in, while the
-    // server serves), against one ordered read of the whole log.
-    if args.runs("b5") {
-        let projector = Arc::new(crate::projector::Projector::new(db.clone()));
-        let rebuild: Operation = {
-            let projector = projector.clone();
-            Arc::new(move |_, _| {
-                let projector = projector.clone();
-                Box::pin(async move {
-                    projector.rebuild(None).await?;
-                    Ok(())
-                })
-            })
-        };
-        let read_log: Operation = {
-            let db = db.clone();
-            Arc::new(move |_, _| {
-                let db = db.clone();
-                Box::pin(async move { ordered_log_read(&db).await })
-            })
-        };
-        lines.push(
-            compare(
-                "B5 rebuild of every read model vs ordered read of the log",
-                1,
-                seconds,
-                rebuild,
-                read_log,
-            )
-            .await
-            .context("B5")?,
-        );
-    }
     Ok(lines)
+}
+
+/// B5: every read model rebuilt from the log (into shadow tables, swapped in, while the
+/// server serves), against one ordered read of the whole log.
+async fn rebuild(bench: &Bench<'_>) -> anyhow::Result<Line> {
+    let db = bench.db;
+    let projector = Arc::new(crate::projector::Projector::new(db.clone()));
+    let rebuild: Operation = {
+        let projector = projector.clone();
+        Arc::new(move |_, _| {
+            let projector = projector.clone();
+            Box::pin(async move {
+                projector.rebuild(None).await?;
+                Ok(())
+            })
+        })
+    };
+    let read_log: Operation = {
+        let db = db.clone();
+        Arc::new(move |_, _| {
+            let db = db.clone();
+            Box::pin(async move { ordered_log_read(&db).await })
+        })
+    };
+    compare(
+        "B5 rebuild of every read model vs ordered read of the log",
+        1,
+        bench.seconds(),
+        rebuild,
+        read_log,
+    )
+    .await
 }
 
 /// The raw-database baseline of a rebuild: every event of the log, in order, with its
