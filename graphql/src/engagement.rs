@@ -93,12 +93,52 @@ impl From<RoleGql> for EngagementRole {
 pub struct Engagement {
     scope: EngagementScope,
     view: EngagementView,
+    /// The stored summary, read with a list's other engagements' (None: read on demand).
+    summary: Option<crate::ports::CachedSummary>,
 }
 
 impl Engagement {
     async fn load(ctx: &Context<'_>, scope: EngagementScope) -> Result<Self> {
         let view = ports(ctx).engagements()?.engagement(&scope).await.gql()?;
-        Ok(Engagement { scope, view })
+        Ok(Engagement {
+            scope,
+            view,
+            summary: None,
+        })
+    }
+
+    /// Several engagements in one statement, and with `summaries` their stored summaries
+    /// in one more: a portfolio costs two statements, however many engagements it lists.
+    async fn load_all(
+        ctx: &Context<'_>,
+        scopes: Vec<EngagementScope>,
+        summaries: bool,
+    ) -> Result<Vec<Self>> {
+        let views = ports(ctx).engagements()?.engagements(&scopes).await.gql()?;
+        let mut cached: Vec<Option<crate::ports::CachedSummary>> = if summaries {
+            let wanted: Vec<(EngagementScope, String)> = scopes
+                .iter()
+                .map(|s| (s.clone(), crate::scorecard::summary_period(ctx, s).1))
+                .collect();
+            let found = ports(ctx)
+                .scorecards()?
+                .cached_summaries(&wanted)
+                .await
+                .gql()?;
+            found.into_iter().map(Some).collect()
+        } else {
+            vec![None; scopes.len()]
+        };
+        Ok(scopes
+            .into_iter()
+            .zip(views)
+            .zip(cached.drain(..))
+            .map(|((scope, view), summary)| Engagement {
+                scope,
+                view,
+                summary,
+            })
+            .collect())
     }
 }
 
@@ -289,7 +329,7 @@ impl Engagement {
     /// glance: stored between the engagement's changes, so a portfolio reads it cheaply.
     #[graphql(complexity = "crate::SCORECARD_COST + child_complexity")]
     async fn summary(&self, ctx: &Context<'_>) -> Result<crate::scorecard::EngagementSummary> {
-        crate::scorecard::summary(ctx, &self.scope).await
+        crate::scorecard::summary(ctx, &self.scope, self.summary.clone()).await
     }
 
     /// Who read a member's personal data (name and email, payout statements), per day and
@@ -382,6 +422,14 @@ impl EngagementQuery {
         const LIST: &str = "engagements";
         let scopes = visible_engagements(ctx).await?;
         let total = scopes.len() as u64;
+        // A portfolio asks each engagement's summary: read them all at once.
+        let look_ahead = ctx.look_ahead();
+        let summaries = look_ahead.field("nodes").field("summary").exists()
+            || look_ahead
+                .field("edges")
+                .field("node")
+                .field("summary")
+                .exists();
         query(
             after,
             before,
@@ -409,14 +457,14 @@ impl EngagementQuery {
                     end < shown,
                     crate::page::Counted { total_count: total },
                 );
-                for scope in window[start..end].iter().cloned() {
+                let shown =
+                    Engagement::load_all(ctx, window[start..end].to_vec(), summaries).await?;
+                for engagement in shown {
                     let cursor = crate::page::cursor(
                         LIST,
-                        usize::try_from(scope.opened_position()).unwrap_or(0),
+                        usize::try_from(engagement.scope.opened_position()).unwrap_or(0),
                     );
-                    connection
-                        .edges
-                        .push(Edge::new(cursor, Engagement::load(ctx, scope).await?));
+                    connection.edges.push(Edge::new(cursor, engagement));
                 }
                 Ok::<_, async_graphql::Error>(connection)
             },

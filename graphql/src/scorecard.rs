@@ -640,18 +640,41 @@ impl EngagementSummary {
     }
 }
 
-/// The engagement's summary: stored if still current, else computed from twelve team
-/// cards and stored.
-pub async fn summary(ctx: &Context<'_>, scope: &EngagementScope) -> Result<EngagementSummary> {
+/// The engagement's today and current month ("2026-06"), which its summary is of.
+pub fn summary_period(ctx: &Context<'_>, scope: &EngagementScope) -> (chrono::NaiveDate, String) {
+    use chrono::Datelike;
     let today = ctx
         .data::<crate::access::RequestContext>()
         .map(|r| r.today_in(scope.time_zone()))
         .unwrap_or_else(|_| chrono::Utc::now().date_naive());
-    use chrono::Datelike;
     let period = format!("{}-{:02}", today.year(), today.month());
+    (today, period)
+}
+
+/// The engagement's summary: stored if still current, else computed from twelve team
+/// cards and stored. `cached` is the stored one if the caller read it already.
+pub async fn summary(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    cached: Option<crate::ports::CachedSummary>,
+) -> Result<EngagementSummary> {
+    use chrono::Datelike;
+    let (today, period) = summary_period(ctx, scope);
     let scorecards = ports(ctx).scorecards()?;
-    let (head, cached) = scorecards.cached_summary(scope, &period).await.gql()?;
-    if let Some(stored) = cached.and_then(|json| serde_json::from_str(&json).ok()) {
+    let cached = match cached {
+        Some(cached) => cached,
+        None => scorecards
+            .cached_summaries(&[(scope.clone(), period.clone())])
+            .await
+            .gql()?
+            .pop()
+            .ok_or_else(|| validation("no stored summary was read"))?,
+    };
+    let head = cached.head;
+    if let Some(stored) = cached
+        .current
+        .and_then(|json| serde_json::from_str(&json).ok())
+    {
         return Ok(EngagementSummary(stored));
     }
     let engagement = ports(ctx).engagements()?.engagement(scope).await.gql()?;

@@ -239,6 +239,17 @@ impl EngagementPort for Engagements {
         Ok(self.view.lock().unwrap().clone())
     }
 
+    async fn engagements(
+        &self,
+        scopes: &[EngagementScope],
+    ) -> Result<Vec<EngagementView>, PortError> {
+        let mut views = Vec::new();
+        for scope in scopes {
+            views.push(self.engagement(scope).await?);
+        }
+        Ok(views)
+    }
+
     async fn members(&self, scope: &EngagementScope) -> Result<Vec<MemberView>, PortError> {
         self.check(scope)?;
         Ok(self.members.clone())

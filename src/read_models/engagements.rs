@@ -136,34 +136,47 @@ struct EngagementRow {
 
 /// One engagement, if it exists.
 pub async fn engagement(db: &Db, id: EngagementId) -> Result<Option<EngagementView>, StoreError> {
-    let row: Option<EngagementRow> = on_db!(db, pool => {
-        sqlx::query_as(
-            "SELECT engagement_id, name, client_name, market, time_zone,
-                    fiscal_year_start_month, currency, platforms, status, opened_at,
-                    opened_position
-               FROM engagements WHERE engagement_id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(pool)
-        .await?
+    Ok(engagements(db, &[id]).await?.pop())
+}
+
+/// The engagements of `ids` that exist, in one statement, in no particular order.
+pub async fn engagements(db: &Db, ids: &[EngagementId]) -> Result<Vec<EngagementView>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT engagement_id, name, client_name, market, time_zone,
+                fiscal_year_start_month, currency, platforms, status, opened_at,
+                opened_position
+           FROM engagements WHERE engagement_id IN ({})",
+        placeholders.join(", ")
+    );
+    let rows: Vec<EngagementRow> = on_db!(db, pool => {
+        let mut query = sqlx::query_as(&sql);
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        query.fetch_all(pool).await?
     });
-    row.map(|row| {
-        Ok(EngagementView {
-            id: parse("engagement id", &row.engagement_id)?,
-            name: row.name,
-            client_name: row.client_name,
-            market: row.market,
-            time_zone: row.time_zone,
-            fiscal_year_start_month: u32::try_from(row.fiscal_year_start_month)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            currency: row.currency,
-            platforms: from_json("platforms", &row.platforms)?,
-            status: parse("status", &row.status)?,
-            opened_at: parse("instant", &row.opened_at)?,
-            opened_position: row.opened_position,
+    rows.into_iter()
+        .map(|row| {
+            Ok(EngagementView {
+                id: parse("engagement id", &row.engagement_id)?,
+                name: row.name,
+                client_name: row.client_name,
+                market: row.market,
+                time_zone: row.time_zone,
+                fiscal_year_start_month: u32::try_from(row.fiscal_year_start_month)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                currency: row.currency,
+                platforms: from_json("platforms", &row.platforms)?,
+                status: parse("status", &row.status)?,
+                opened_at: parse("instant", &row.opened_at)?,
+                opened_position: row.opened_position,
+            })
         })
-    })
-    .transpose()
+        .collect()
 }
 
 #[derive(sqlx::FromRow)]

@@ -86,6 +86,23 @@ impl EngagementPort for EngagementService {
             .ok_or_else(|| PortError::not_found("engagement"))
     }
 
+    async fn engagements(
+        &self,
+        scopes: &[EngagementScope],
+    ) -> Result<Vec<EngagementView>, PortError> {
+        let ids: Vec<_> = scopes.iter().map(|s| s.engagement_id()).collect();
+        let mut found = engagements::engagements(&self.db, &ids).await?;
+        ids.iter()
+            .map(|id| {
+                let at = found
+                    .iter()
+                    .position(|view| view.id == *id)
+                    .ok_or_else(|| PortError::not_found("engagement"))?;
+                Ok(found.swap_remove(at))
+            })
+            .collect()
+    }
+
     async fn members(&self, scope: &EngagementScope) -> Result<Vec<MemberView>, PortError> {
         Ok(engagements::members(&self.db, scope.engagement_id()).await?)
     }

@@ -11,7 +11,9 @@ use kpi_ledger_domain::period::Period;
 use kpi_ledger_domain::replay::Model;
 use kpi_ledger_domain::scorecard::{CardKpi, Scorecard};
 use kpi_ledger_graphql::access::EngagementScope;
-use kpi_ledger_graphql::ports::{AsOfScorecard, PortError, ScorecardPort, WatermarkView};
+use kpi_ledger_graphql::ports::{
+    AsOfScorecard, CachedSummary, PortError, ScorecardPort, WatermarkView,
+};
 
 pub struct ScorecardService {
     db: Db,
@@ -61,30 +63,54 @@ impl ScorecardPort for ScorecardService {
         Ok(as_of_card(position, card, kpis, &model))
     }
 
-    async fn cached_summary(
+    async fn cached_summaries(
         &self,
-        scope: &EngagementScope,
-        period: &str,
-    ) -> Result<(i64, Option<String>), PortError> {
-        // The engagement's newest event (its chain's head) says whether the stored summary
+        wanted: &[(EngagementScope, String)],
+    ) -> Result<Vec<CachedSummary>, PortError> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Each engagement's newest event (its chain's head) says whether its stored summary
         // is current: any event of the engagement moves the head.
-        let engagement = scope.engagement_id().to_string();
-        let row: (Option<i64>, Option<i64>, Option<String>) = crate::on_db!(&self.db, pool => {
-            sqlx::query_as(
-                "SELECT (SELECT MAX(position) FROM event_chain WHERE chain = $1),
-                        s.position, s.summary
-                   FROM (SELECT 1 AS one) x
-                   LEFT JOIN engagement_summaries s ON s.engagement_id = $1 AND s.period = $2",
-            )
-            .bind(&engagement)
-            .bind(period)
-            .fetch_one(pool)
-            .await
-            .map_err(crate::store::StoreError::from)?
+        let rows_sql: Vec<String> = (0..wanted.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect();
+        let sql = format!(
+            "WITH wanted (engagement_id, period) AS (VALUES {})
+             SELECT w.engagement_id, w.period,
+                    (SELECT MAX(c.position) FROM event_chain c WHERE c.chain = w.engagement_id),
+                    s.position, s.summary
+               FROM wanted w
+               LEFT JOIN engagement_summaries s
+                 ON s.engagement_id = w.engagement_id AND s.period = w.period",
+            rows_sql.join(", ")
+        );
+        type Row = (String, String, Option<i64>, Option<i64>, Option<String>);
+        let rows: Vec<Row> = crate::on_db!(&self.db, pool => {
+            let mut query = sqlx::query_as(&sql);
+            for (scope, period) in wanted {
+                query = query.bind(scope.engagement_id().to_string()).bind(period.as_str());
+            }
+            query
+                .fetch_all(pool)
+                .await
+                .map_err(crate::store::StoreError::from)?
         });
-        let head = row.0.unwrap_or(0);
-        let current = row.1 == Some(head);
-        Ok((head, row.2.filter(|_| current)))
+        wanted
+            .iter()
+            .map(|(scope, period)| {
+                let id = scope.engagement_id().to_string();
+                let (_, _, head, stored_at, summary) = rows
+                    .iter()
+                    .find(|row| row.0 == id && row.1 == *period)
+                    .ok_or_else(|| PortError::not_found("engagement"))?;
+                let head = head.unwrap_or(0);
+                Ok(CachedSummary {
+                    head,
+                    current: summary.clone().filter(|_| *stored_at == Some(head)),
+                })
+            })
+            .collect()
     }
 
     async fn store_summary(

@@ -9,7 +9,7 @@ use kpi_ledger::auth::AuthSettings;
 use kpi_ledger::demo::{seed, DemoTokens};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// A browser: keeps cookies, follows no redirect by itself.
@@ -1408,9 +1408,24 @@ async fn the_portfolio_reads_stored_summaries_until_an_engagement_changes(app: T
         "one line per engagement"
     );
 
-    // Read again: the stored lines answer, and they are the same.
+    // Read again: the stored lines answer, and they are the same; so they do through the
+    // connection's edges.
     let again = app.ok(&tokens.consultant, query, json!({})).await;
     assert_eq!(again, first);
+    let by_edges = app
+        .ok(
+            &tokens.consultant,
+            "{ engagements(first: 10) { edges { node { name summary { period score trend { period score } late { platform completeThrough } } } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes: Vec<Value> = by_edges["engagements"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(Value::Array(nodes), first["engagements"]["nodes"]);
     let position = |app: &TestApp| {
         let url = app.database.url.clone();
         let sakura = sakura.clone();

@@ -80,6 +80,12 @@ pub struct NewMemberRequest {
 pub trait EngagementPort: Send + Sync + 'static {
     async fn engagement(&self, scope: &EngagementScope) -> Result<EngagementView, PortError>;
 
+    /// The engagements of `scopes`, in their order, read together (a portfolio page).
+    async fn engagements(
+        &self,
+        scopes: &[EngagementScope],
+    ) -> Result<Vec<EngagementView>, PortError>;
+
     async fn members(&self, scope: &EngagementScope) -> Result<Vec<MemberView>, PortError>;
 
     /// Decrypted personal fields of the given members of the scope's engagement.

@@ -19,6 +19,15 @@ pub struct AsOfScorecard {
     pub platforms: Vec<String>,
 }
 
+/// A stored portfolio summary and whether it is still current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedSummary {
+    /// The engagement's newest event (0 if none).
+    pub head: i64,
+    /// The stored summary (JSON), if it was computed at `head`.
+    pub current: Option<String>,
+}
+
 #[async_trait]
 pub trait ScorecardPort: Send + Sync + 'static {
     /// The scorecard as it stood at `as_of`: the log replayed up to the last position
@@ -43,13 +52,13 @@ pub trait ScorecardPort: Send + Sync + 'static {
         version: Option<u32>,
     ) -> Result<AsOfScorecard, PortError>;
 
-    /// The engagement's portfolio summary for `period` as stored, if it was computed at
-    /// the engagement's newest event; and that newest event's position.
-    async fn cached_summary(
+    /// For each engagement and period asked for: its portfolio summary for that period as
+    /// stored, if it was computed at the engagement's newest event; and that newest event's
+    /// position. One statement for all, in the order asked.
+    async fn cached_summaries(
         &self,
-        scope: &EngagementScope,
-        period: &str,
-    ) -> Result<(i64, Option<String>), PortError>;
+        wanted: &[(EngagementScope, String)],
+    ) -> Result<Vec<CachedSummary>, PortError>;
 
     /// Stores the portfolio summary for `period` computed at event `position`.
     async fn store_summary(
