@@ -111,8 +111,15 @@ impl Application {
         let tokens = TokenService::from_settings(auth, &context.db, &context.keyring)
             .await
             .context("failed to set up token verification")?;
+        let metrics = Arc::new(crate::metrics::Metrics::new(
+            context.services.jobs().meter(),
+        ));
         let state = AppState {
-            schema: kpi_ledger_graphql::build_schema(context.services.ports()),
+            schema: kpi_ledger_graphql::build_schema_with(
+                context.services.ports(),
+                true,
+                Some(metrics.clone()),
+            ),
             tokens: Arc::new(tokens),
             accounts: context.services.accounts().clone(),
             db: context.db.clone(),
@@ -121,7 +128,7 @@ impl Application {
             cors_origins: Vec::new(),
             rate_limits: Arc::new(crate::http::RateLimits::default()),
             request_budget: crate::http::DEFAULT_REQUEST_BUDGET,
-            metrics: Arc::new(crate::metrics::Metrics::new()),
+            metrics,
             metrics_token: None,
         };
         let listener = TcpListener::bind(listen)
@@ -164,7 +171,11 @@ impl Application {
     pub fn with_exploration(mut self, graphiql: bool, introspection: bool) -> Self {
         self.state.graphiql = graphiql;
         if !introspection {
-            self.state.schema = kpi_ledger_graphql::build_schema_with(self.services.ports(), false);
+            self.state.schema = kpi_ledger_graphql::build_schema_with(
+                self.services.ports(),
+                false,
+                Some(self.state.metrics.clone()),
+            );
         }
         self
     }

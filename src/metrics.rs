@@ -1,7 +1,9 @@
 //! `/metrics` in the Prometheus text format: API request latency per GraphQL operation,
-//! error answers by code (CONFLICT counts command conflicts, RATE_LIMITED refusals), how
-//! far the read models lag behind the log (events and seconds) and the connection pool's
-//! use. Off unless `--metrics-token` is given; then only a request bearing that token
+//! each command's latency by kind and outcome, command conflicts and their retries, error
+//! answers by code (CONFLICT counts command conflicts, RATE_LIMITED refusals), imports
+//! (rows recorded and time spent, by outcome: rows per second is the ratio of their
+//! rates), how far the read models lag behind the log (events and seconds) and the
+//! connection pool's use. Off unless `--metrics-token` is given; then only a request bearing that token
 //! reads it.
 
 use crate::on_db;
@@ -30,6 +32,60 @@ struct ErrorLabels {
     code: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabels {
+    command: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// How an import ended, as counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportOutcome {
+    Recorded,
+    /// The same bytes were imported before: nothing recorded.
+    Repeated,
+    /// The file had problems: nothing recorded.
+    Refused,
+    /// The server could not finish it: nothing recorded.
+    Failed,
+}
+
+impl ImportOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            ImportOutcome::Recorded => "recorded",
+            ImportOutcome::Repeated => "repeated",
+            ImportOutcome::Refused => "refused",
+            ImportOutcome::Failed => "failed",
+        }
+    }
+}
+
+/// The import jobs' counters: kept by the jobs, shown by [`Metrics`].
+#[derive(Clone, Debug, Default)]
+pub struct ImportMeter {
+    rows: Family<OutcomeLabels, Counter>,
+    seconds: Family<OutcomeLabels, Counter<f64, AtomicU64>>,
+    jobs: Family<OutcomeLabels, Counter>,
+}
+
+impl ImportMeter {
+    /// One import that read `rows` data rows in `seconds`.
+    pub fn record(&self, outcome: ImportOutcome, rows: u64, seconds: f64) {
+        let labels = OutcomeLabels {
+            outcome: outcome.label(),
+        };
+        self.rows.get_or_create(&labels).inc_by(rows);
+        self.seconds.get_or_create(&labels).inc_by(seconds);
+        self.jobs.get_or_create(&labels).inc();
+    }
+}
+
 fn latency_histogram() -> Histogram {
     // 1 ms … 16 s.
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
@@ -39,6 +95,8 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     requests: Family<OperationLabels, Histogram, fn() -> Histogram>,
+    commands: Family<CommandLabels, Histogram, fn() -> Histogram>,
+    retries: Counter,
     errors: Family<ErrorLabels, Counter>,
     lag_events: Gauge,
     lag_seconds: Gauge<f64, AtomicU64>,
@@ -47,19 +105,18 @@ pub struct Metrics {
     known: Mutex<HashSet<String>>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Metrics {
-    pub fn new() -> Self {
+    /// The server's metrics, with the imports counted by `imports`.
+    pub fn new(imports: &ImportMeter) -> Self {
         let mut registry = Registry::with_prefix("kpi_ledger");
         let requests =
             Family::<OperationLabels, Histogram, fn() -> Histogram>::new_with_constructor(
                 latency_histogram,
             );
+        let commands = Family::<CommandLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let retries = Counter::default();
         let errors = Family::<ErrorLabels, Counter>::default();
         let lag_events = Gauge::default();
         let lag_seconds = Gauge::<f64, AtomicU64>::default();
@@ -69,6 +126,31 @@ impl Metrics {
             "graphql_request_duration_seconds",
             "GraphQL requests by operation name (anonymous when unnamed)",
             requests.clone(),
+        );
+        registry.register(
+            "command_duration_seconds",
+            "Commands (a mutation's root fields) by kind and outcome (recorded, or refused when the answer held an error)",
+            commands.clone(),
+        );
+        registry.register(
+            "command_conflict_retries",
+            "Commands decided again after another command on the same aggregate was appended first",
+            retries.clone(),
+        );
+        registry.register(
+            "import_rows",
+            "Data rows read by finished imports, by outcome",
+            imports.rows.clone(),
+        );
+        registry.register(
+            "import_duration_seconds",
+            "Time spent by finished imports, by outcome (import_rows over this is rows per second)",
+            imports.seconds.clone(),
+        );
+        registry.register(
+            "imports",
+            "Finished imports by outcome",
+            imports.jobs.clone(),
         );
         registry.register(
             "graphql_errors",
@@ -98,6 +180,8 @@ impl Metrics {
         Self {
             registry,
             requests,
+            commands,
+            retries,
             errors,
             lag_events,
             lag_seconds,
@@ -179,6 +263,9 @@ impl Metrics {
                 .map(|at| (Utc::now() - at).num_milliseconds() as f64 / 1000.0)
                 .unwrap_or(0.0),
         );
+        let retried = crate::store::events::conflict_retries();
+        self.retries
+            .inc_by(retried.saturating_sub(self.retries.get()));
         let (size, idle) = on_db!(db, pool => (pool.size(), pool.num_idle()));
         self.pool_connections.set(i64::from(size));
         self.pool_idle.set(idle as i64);
@@ -186,5 +273,16 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .map_err(|e| StoreError::Corrupt(format!("metrics: {e}")))?;
         Ok(out)
+    }
+}
+
+impl kpi_ledger_graphql::timing::CommandClock for Metrics {
+    fn observe(&self, command: &str, seconds: f64, refused: bool) {
+        self.commands
+            .get_or_create(&CommandLabels {
+                command: command.to_string(),
+                outcome: if refused { "refused" } else { "recorded" },
+            })
+            .observe(seconds);
     }
 }

@@ -23,6 +23,7 @@ mod review;
 pub mod scalars;
 mod scorecard;
 pub mod texts;
+pub mod timing;
 mod viewer;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -65,21 +66,31 @@ pub const SCORECARD_COST: usize = 10;
 
 /// The schema wired to the server's ports.
 pub fn build_schema(ports: Ports) -> KpiSchema {
-    build_schema_with(ports, true)
+    build_schema_with(ports, true, None)
 }
 
 /// [`build_schema`], with introspection answered or refused (production installations
-/// may switch it off: `serve --no-introspection`).
-pub fn build_schema_with(ports: Ports, introspection: bool) -> KpiSchema {
-    let builder = Schema::build(
+/// may switch it off: `serve --no-introspection`), and each command's time told to
+/// `clock`.
+pub fn build_schema_with(
+    ports: Ports,
+    introspection: bool,
+    clock: Option<std::sync::Arc<dyn timing::CommandClock>>,
+) -> KpiSchema {
+    let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
     .data(ports)
-    .extension(error::ErrorCodes)
-    .extension(limits::QueryLimits)
-    .limit_complexity(MAX_COMPLEXITY);
+    .extension(error::ErrorCodes);
+    // Before the limits: they parse the document and do not pass it on.
+    if let Some(clock) = clock {
+        builder = builder.extension(timing::CommandTiming(clock));
+    }
+    let builder = builder
+        .extension(limits::QueryLimits)
+        .limit_complexity(MAX_COMPLEXITY);
     if introspection {
         builder.finish()
     } else {

@@ -151,15 +151,24 @@ SELECT job_id, engagement_id, requested_by, format, platform, range_start, range
 #[derive(Clone)]
 pub struct Jobs {
     importer: Importer,
+    meter: crate::metrics::ImportMeter,
 }
 
 impl Jobs {
     pub fn new(importer: Importer) -> Self {
-        Self { importer }
+        Self {
+            importer,
+            meter: Default::default(),
+        }
     }
 
     pub fn importer(&self) -> &Importer {
         &self.importer
+    }
+
+    /// Rows and time of the imports that ended, for `/metrics`.
+    pub fn meter(&self) -> &crate::metrics::ImportMeter {
+        &self.meter
     }
 
     /// Records a queued job for a file already in the spool folder and starts it in the
@@ -274,12 +283,26 @@ impl Jobs {
             }
             observer(progress);
         };
+        let started = std::time::Instant::now();
         let outcome = self
             .importer
             .import_file(job_id, spec, file, metadata, &report)
             .await;
         writer.abort();
         let last = latest.lock().map(|p| *p).unwrap_or(None);
+        {
+            use crate::metrics::ImportOutcome;
+            let (counted, rows) = match &outcome {
+                Ok(summary) if summary.already_imported => (ImportOutcome::Repeated, 0),
+                Ok(summary) => (ImportOutcome::Recorded, summary.rows_read),
+                Err(ImportError::Refused(_)) => {
+                    (ImportOutcome::Refused, last.map_or(0, |p| p.rows_read))
+                }
+                Err(_) => (ImportOutcome::Failed, last.map_or(0, |p| p.rows_read)),
+            };
+            self.meter
+                .record(counted, rows, started.elapsed().as_secs_f64());
+        }
         if let Err(error) = self.finish(job_id, last, &outcome).await {
             tracing::error!(%error, %job_id, "cannot record the end of an import");
         }

@@ -14,6 +14,14 @@ use std::collections::HashMap;
 /// re-reads the aggregate, so the command is decided again on the state that won.
 const CONFLICT_RETRIES: usize = 3;
 
+/// Commands decided again after losing a race, since the process started.
+static RETRIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many commands this process decided again after losing a race (`/metrics`).
+pub fn conflict_retries() -> u64 {
+    RETRIED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// A cqrs-es framework for aggregate `A` over our event repository. It uses the plain
 /// event store (no snapshots): the snapshot path of cqrs-es 0.5.0 applies events twice.
 pub struct Cqrs<A: Aggregate>(CqrsFramework<A, PersistedEventStore<EventRepository, A>>);
@@ -47,6 +55,7 @@ where
             match result {
                 Err(AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => {
                     attempt += 1;
+                    RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::debug!(
                         aggregate = A::TYPE,
                         id,

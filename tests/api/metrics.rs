@@ -1,5 +1,6 @@
 //! `/metrics`: off unless a token is configured, then only for that token; request
-//! latencies per operation, error codes, projector lag and pool use in Prometheus text.
+//! latencies per operation, command latencies per kind, imports' rows and time, error
+//! codes, projector lag and pool use in Prometheus text.
 
 use crate::helpers::{Store, TestApp, TestDatabase};
 use serde_json::json;
@@ -37,6 +38,26 @@ async fn metrics_are_served_only_with_the_configured_token(store: Store) {
         refused["errors"][0]["extensions"]["code"], "NOT_FOUND",
         "{refused}"
     );
+    // Commands: one recorded, one refused, and an import of two rows.
+    let engagement = crate::engagements::open(&app, &token, "Acme Home JP").await;
+    let bad_currency = app
+        .gql(
+            &token,
+            crate::engagements::OPEN,
+            json!({ "input": { "name": "Other", "clientName": "Other K.K.", "currency": "XX" } }),
+        )
+        .await;
+    assert!(bad_currency.get("errors").is_some(), "{bad_currency}");
+    let job = crate::imports::import(
+        &app,
+        &token,
+        json!({ "engagementId": engagement, "format": "GENERIC_CSV" }),
+        "rows.csv",
+        b"date,platform,metric,value\n2026-05-01,amazon_jp,gmv,1000\n2026-05-02,amazon_jp,gmv,2000\n"
+            .to_vec(),
+    )
+    .await;
+    assert_eq!(job["status"], "SUCCEEDED", "{job}");
 
     let client = reqwest::Client::new();
     let url = format!("{}/metrics", app.address);
@@ -65,6 +86,13 @@ async fn metrics_are_served_only_with_the_configured_token(store: Store) {
         "kpi_ledger_projection_lag_events ",
         "kpi_ledger_projection_lag_seconds ",
         "kpi_ledger_db_pool_connections ",
+        "kpi_ledger_command_duration_seconds_count{command=\"openEngagement\",outcome=\"recorded\"} 1",
+        "kpi_ledger_command_duration_seconds_count{command=\"openEngagement\",outcome=\"refused\"} 1",
+        "kpi_ledger_command_duration_seconds_count{command=\"importMetrics\",outcome=\"recorded\"} 1",
+        "kpi_ledger_command_conflict_retries_total ",
+        "kpi_ledger_import_rows_total{outcome=\"recorded\"} 2",
+        "kpi_ledger_import_duration_seconds_total{outcome=\"recorded\"} ",
+        "kpi_ledger_imports_total{outcome=\"recorded\"} 1",
     ] {
         assert!(text.contains(expected), "{expected} in\n{text}");
     }
