@@ -188,45 +188,53 @@ pub async fn touching(
     range: DateRange,
     series_scopes: Option<&[Option<String>]>,
 ) -> Result<Vec<ObservationView>, StoreError> {
+    if metrics.is_empty() {
+        return Ok(Vec::new());
+    }
     // Scopes are stored as '' for the store level.
     let scopes: Option<Vec<String>> =
         series_scopes.map(|s| s.iter().map(|s| s.clone().unwrap_or_default()).collect());
+    // $1 engagement, $2 and $3 the range, then the metrics, then the scopes.
+    let metric_list = (0..metrics.len())
+        .map(|i| format!("${}", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
     let scope_filter = match &scopes {
         Some(list) if !list.is_empty() => format!(
             " AND scope IN ({})",
             (0..list.len())
-                .map(|i| format!("${}", i + 5))
+                .map(|i| format!("${}", i + 4 + metrics.len()))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
         Some(_) => " AND 1 = 0".to_string(),
         None => String::new(),
     };
+    // Every metric in one statement.
     let sql = format!(
         "SELECT metric, platform, scope, start_date, end_date, value, source,
                 recorded_at, recorded_position
            FROM observations
-          WHERE engagement_id = $1 AND metric = $2
-            AND start_date <= $3 AND end_date >= $4{scope_filter}
-          ORDER BY platform, scope, start_date"
+          WHERE engagement_id = $1 AND metric IN ({metric_list})
+            AND start_date <= $2 AND end_date >= $3{scope_filter}
+          ORDER BY metric, platform, scope, start_date"
     );
-    let mut views = Vec::new();
-    for metric in metrics {
-        let rows: Vec<ObservationRow> = on_db!(db, pool => {
-            let mut query = sqlx::query_as(&sql)
-                .bind(engagement.to_string())
-                .bind(metric)
-                .bind(range.end.to_string())
-                .bind(range.start.to_string());
-            for s in scopes.iter().flatten() {
-                query = query.bind(s);
-            }
-            query.fetch_all(pool).await?
-        });
-        for row in rows {
-            views.push(view(row)?);
+    let rows: Vec<ObservationRow> = on_db!(db, pool => {
+        let mut query = sqlx::query_as(&sql)
+            .bind(engagement.to_string())
+            .bind(range.end.to_string())
+            .bind(range.start.to_string());
+        for metric in metrics {
+            query = query.bind(metric);
         }
-    }
+        for s in scopes.iter().flatten() {
+            query = query.bind(s);
+        }
+        query.fetch_all(pool).await?
+    });
+    let mut views = rows.into_iter().map(view).collect::<Result<Vec<_>, _>>()?;
+    // In the order the metrics were asked for; within one, by platform, scope and dates.
+    views.sort_by_key(|v| metrics.iter().position(|m| *m == v.metric));
     Ok(views)
 }
 
