@@ -6,6 +6,7 @@
 
 pub mod access;
 mod audit;
+pub mod card_cache;
 mod changes;
 mod engagement;
 pub mod error;
@@ -83,6 +84,7 @@ pub fn build_schema_with(
         EmptySubscription,
     )
     .data(ports)
+    .data(card_cache::CardCache::default())
     .extension(error::ErrorCodes);
     // Before the limits: they parse the document and do not pass it on.
     if let Some(clock) = clock {

@@ -2,6 +2,7 @@
 //! domain on every read, so a new observation costs one row and recomputes nothing.
 
 use crate::access::{ports, EngagementScope};
+use crate::card_cache::CardCache;
 use crate::error::{coded, not_found, validation, PortResultExt, FORBIDDEN};
 use crate::kpi::{Kpi, Target};
 use crate::observation::Observation;
@@ -55,6 +56,7 @@ pub struct Freshness {
 }
 
 /// One KPI's line on a scorecard.
+#[derive(Clone)]
 pub struct KpiScore {
     kpi: KpiView,
     result: KpiResult,
@@ -132,6 +134,7 @@ pub struct PeriodLock {
 }
 
 /// A team's or a member's scorecard for one period.
+#[derive(Clone)]
 pub struct Scorecard {
     period: Period,
     as_of_position: Option<i64>,
@@ -288,6 +291,42 @@ pub async fn load(
     member_id: Option<MemberId>,
 ) -> Result<Scorecard> {
     check_access(scope, member_id)?;
+    // A card kept since the engagement last changed answers (see card_cache).
+    // (A schema without a scorecard service computes every card.)
+    let (Some(cache), Ok(scorecards)) = (ctx.data_opt::<CardCache>(), ports(ctx).scorecards())
+    else {
+        return compute(ctx, scope, engagement, period, member_id).await;
+    };
+    let head = scorecards.card_head(scope).await.gql()?;
+    let key = (scope.engagement_id(), period.to_string(), member_id);
+    if let Some(kept) = cache.get(&key, head) {
+        return Ok(kept.for_viewer(scope));
+    }
+    let card = compute(ctx, scope, engagement, period, member_id).await?;
+    cache.put(key, head, std::sync::Arc::new(card.clone()));
+    Ok(card)
+}
+
+impl Scorecard {
+    /// This card as `scope`'s viewer reads it: the fields below check access with it.
+    fn for_viewer(&self, scope: &EngagementScope) -> Scorecard {
+        let mut card = self.clone();
+        card.scope = scope.clone();
+        for kpi in &mut card.kpis {
+            kpi.scope = scope.clone();
+        }
+        card
+    }
+}
+
+/// The live card computed from the read models.
+async fn compute(
+    ctx: &Context<'_>,
+    scope: &EngagementScope,
+    engagement: &EngagementView,
+    period: Period,
+    member_id: Option<MemberId>,
+) -> Result<Scorecard> {
     let ports = ports(ctx);
     let days = kpi_ledger_domain::period::calendar_days(
         &period,

@@ -733,3 +733,97 @@ async fn a_campaign_window_is_one_period_however_its_instants_are_written(app: T
     }
 }
 on_both_backends!(a_campaign_window_is_one_period_however_its_instants_are_written);
+
+/// A live card is kept between the engagement's changes (graphql/src/card_cache.rs): a
+/// change through another server on the same database shows on the next read here, and
+/// the kept card is re-scoped to each viewer.
+async fn a_kept_card_gives_way_to_a_change_made_through_another_server(app: TestApp) {
+    let (engagement, li, gmv, consultant) = worked_example(&app).await;
+    async fn card_on(app: &TestApp, token: &str, engagement: &str, li: &str) -> Value {
+        app.ok(
+            token,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": li }),
+        )
+        .await["engagement"]["scorecard"]
+            .clone()
+    }
+    let read = |app| card_on(app, &consultant, &engagement, &li);
+    let first = read(&app).await;
+    assert_eq!(first["score"], "99", "{first}");
+    assert_eq!(read(&app).await, first, "the kept card answers the same");
+
+    // The target changes through a second server; this server's kept card gives way.
+    let second =
+        crate::helpers::TestApp::start(crate::helpers::TestDatabase::shared(&app.database.url))
+            .await;
+    assert_eq!(read(&second).await, first);
+    target(
+        &second,
+        &consultant,
+        &engagement,
+        &gmv,
+        ("1000000000", "2000000000", None),
+        "a far higher bar",
+    )
+    .await;
+    let after = read(&app).await;
+    assert_ne!(after["score"], "99", "{after}");
+    assert_eq!(read(&second).await, after);
+    let gmv_line = after["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kpi"]["metric"] == "gmv")
+        .unwrap()
+        .clone();
+    assert_eq!(gmv_line["target"]["target"], "2000000000", "{gmv_line}");
+
+    // Li Wei reads the card the consultant's read kept, under her own access: her own
+    // card, with the same figures, and the team's; someone outside the engagement gets
+    // nothing, kept or not.
+    let li_token = app
+        .token_for_email(kpi_ledger_domain::worked_example::MEMBER_EMAIL)
+        .await;
+    let hers = app
+        .ok(
+            &li_token,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": li }),
+        )
+        .await["engagement"]["scorecard"]
+        .clone();
+    assert_eq!(hers, after);
+    let team = app
+        .ok(
+            &consultant,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": null }),
+        )
+        .await;
+    let hers = app
+        .ok(
+            &li_token,
+            CARD,
+            json!({ "id": engagement, "period": "2026-06", "member": null }),
+        )
+        .await;
+    assert_eq!(hers, team);
+    let outsider = app
+        .user("someone@elsewhere.example", "Someone Else", true)
+        .await;
+    for member in [json!(li), json!(null)] {
+        let refused = app
+            .gql(
+                &outsider,
+                CARD,
+                json!({ "id": engagement, "period": "2026-06", "member": member }),
+            )
+            .await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "NOT_FOUND",
+            "{refused}"
+        );
+    }
+}
+on_both_backends!(a_kept_card_gives_way_to_a_change_made_through_another_server);
