@@ -33,6 +33,8 @@ pub struct Projector {
     db: Db,
     /// One catch-up at a time within this process; the database lock covers other servers.
     running: Mutex<()>,
+    /// Every checkpoint row exists (rows are never deleted): checked once per process.
+    checkpoints_exist: std::sync::atomic::AtomicBool,
 }
 
 /// The statements one event causes in every read model that has not seen it yet.
@@ -54,6 +56,7 @@ impl Projector {
         Self {
             db,
             running: Mutex::new(()),
+            checkpoints_exist: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -186,17 +189,27 @@ impl Projector {
 
     /// Creates the checkpoint (at 0) of a read model that has none yet.
     async fn ensure_checkpoints(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if self.checkpoints_exist.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let names: Vec<&str> = names().into_iter().chain([CHAIN]).collect();
+        let rows = (1..=names.len())
+            .map(|i| format!("(${i}, 0)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO projection_checkpoints (name, position) VALUES {rows}
+             ON CONFLICT (name) DO NOTHING"
+        );
         on_db!(&self.db, pool => {
-            for name in names().into_iter().chain([CHAIN]) {
-                sqlx::query(
-                    "INSERT INTO projection_checkpoints (name, position) VALUES ($1, 0)
-                     ON CONFLICT (name) DO NOTHING",
-                )
-                .bind(name)
-                .execute(pool)
-                .await?;
+            let mut query = sqlx::query(&sql);
+            for name in &names {
+                query = query.bind(*name);
             }
+            query.execute(pool).await?;
         });
+        self.checkpoints_exist.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -209,21 +222,21 @@ impl Projector {
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // Takes the projector lock (the rows' write lock) and reads the checkpoints under it.
         let lock = format!(
-            "UPDATE projection_checkpoints SET position = position WHERE name IN ({placeholders})"
+            "UPDATE projection_checkpoints SET position = position WHERE name IN ({placeholders})
+             RETURNING name, position"
         );
-        let read = format!(
-            "SELECT name, position FROM projection_checkpoints WHERE name IN ({placeholders})"
+        // Every checkpoint behind `last` moves to it, in one statement.
+        let advance = format!(
+            "UPDATE projection_checkpoints SET position = ${}
+              WHERE position < ${} AND name IN ({placeholders})",
+            names.len() + 1,
+            names.len() + 1
         );
         on_db!(&self.db, pool => {
             let mut tx = pool.begin().await?;
-            // Take the projector lock before reading the checkpoints.
-            let mut query = sqlx::query(&lock);
-            for name in &names {
-                query = query.bind(*name);
-            }
-            query.execute(&mut *tx).await?;
-            let mut query = sqlx::query_as::<_, (String, i64)>(&read);
+            let mut query = sqlx::query_as::<_, (String, i64)>(&lock);
             for name in &names {
                 query = query.bind(*name);
             }
@@ -248,15 +261,11 @@ impl Projector {
             }
             let chained = checkpoints.get(CHAIN).copied().unwrap_or(0);
             link_events!(tx, events, chained);
-            for (name, at) in &checkpoints {
-                if *at < last {
-                    sqlx::query("UPDATE projection_checkpoints SET position = $1 WHERE name = $2")
-                        .bind(last)
-                        .bind(*name)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+            let mut query = sqlx::query(&advance);
+            for name in &names {
+                query = query.bind(*name);
             }
+            query.bind(last).execute(&mut *tx).await?;
             tx.commit().await?;
             tracing::debug!(from = lowest, to = last, "projected events");
             Ok((last, events.len()))
