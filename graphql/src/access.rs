@@ -182,6 +182,8 @@ pub struct Change {
     pub scope: EngagementScope,
     pub permit: CommandPermit,
     pub metadata: CommandMetadata,
+    /// The engagement as the checks read it (before the change).
+    pub engagement: crate::ports::EngagementView,
 }
 
 /// The reason of a change as its event holds it: the sealed note, or a blank one (which
@@ -216,6 +218,7 @@ pub async fn change(
         scope,
         permit,
         metadata,
+        engagement: view,
     })
 }
 

@@ -260,6 +260,7 @@ impl ImportMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(
             ctx,
             input.engagement_id,

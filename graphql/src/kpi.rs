@@ -447,6 +447,7 @@ impl KpiMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(
             ctx,
             input.engagement_id,
@@ -605,6 +606,7 @@ async fn change_kpi(
         scope,
         permit,
         metadata,
+        ..
     } = change(ctx, engagement_id, Capability::ManageKpis, reason).await?;
     let kpi_id = KpiId(kpi_id);
     load_kpi(ctx, &scope, kpi_id).await?;

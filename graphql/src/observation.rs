@@ -132,6 +132,7 @@ struct Resolved {
 async fn resolve(
     ctx: &Context<'_>,
     scope: &EngagementScope,
+    engagement: &crate::ports::EngagementView,
     metric: &str,
     platform: &str,
     series_scope: Option<String>,
@@ -150,7 +151,6 @@ async fn resolve(
                 "metric: `{metric_key}` is not in this engagement's catalogue"
             ))
         })?;
-    let engagement = ports.engagements()?.engagement(scope).await.gql()?;
     let platform = platform.trim();
     if !engagement.platforms.iter().any(|p| p == platform) {
         return Err(validation(format!(
@@ -210,6 +210,7 @@ impl ObservationMutation {
             scope,
             permit,
             metadata,
+            engagement,
         } = change(
             ctx,
             input.engagement_id,
@@ -218,7 +219,15 @@ impl ObservationMutation {
         )
         .await?;
         let range = range_of(input.date, input.from, input.to)?;
-        let resolved = resolve(ctx, &scope, &input.metric, &input.platform, input.scope).await?;
+        let resolved = resolve(
+            ctx,
+            &scope,
+            &engagement,
+            &input.metric,
+            &input.platform,
+            input.scope,
+        )
+        .await?;
         let command = SeriesCommand::Record {
             key: resolved.key.clone(),
             metric: resolved.metric,
@@ -244,6 +253,7 @@ impl ObservationMutation {
             scope,
             permit,
             metadata,
+            engagement,
         } = change(
             ctx,
             input.engagement_id,
@@ -252,7 +262,15 @@ impl ObservationMutation {
         )
         .await?;
         let range = range_of(input.date, input.from, input.to)?;
-        let resolved = resolve(ctx, &scope, &input.metric, &input.platform, input.scope).await?;
+        let resolved = resolve(
+            ctx,
+            &scope,
+            &engagement,
+            &input.metric,
+            &input.platform,
+            input.scope,
+        )
+        .await?;
         let command = SeriesCommand::Correct {
             key: resolved.key.clone(),
             metric: resolved.metric,

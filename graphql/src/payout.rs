@@ -303,6 +303,7 @@ impl PayoutMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(ctx, input.engagement_id, Capability::CalculatePayouts, None).await?;
         Ok(ports(ctx)
             .payouts()?
@@ -466,6 +467,7 @@ async fn change_payout(
         scope,
         permit,
         metadata,
+        ..
     } = change(ctx, engagement_id, capability, reason).await?;
     ports(ctx)
         .payouts()?

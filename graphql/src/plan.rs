@@ -248,6 +248,7 @@ impl PlanMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(ctx, input.engagement_id, Capability::ManagePlans, None).await?;
         let terms = terms(input.terms);
         check_participants(ctx, &scope, &terms).await?;
@@ -275,6 +276,7 @@ impl PlanMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(ctx, input.engagement_id, Capability::ManagePlans, None).await?;
         let terms = terms(input.terms);
         check_participants(ctx, &scope, &terms).await?;
@@ -301,6 +303,7 @@ impl PlanMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(ctx, input.engagement_id, Capability::ApprovePlans, None).await?;
         let command = PlanCommand::Approve {
             version: input.version,

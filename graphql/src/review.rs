@@ -501,6 +501,7 @@ impl ReviewMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(
             ctx,
             input.engagement_id,
@@ -534,6 +535,7 @@ impl ReviewMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(ctx, input.engagement_id, Capability::RunReviews, None).await?;
         referenced(ctx, &scope, input.kpi_id, input.member_id).await?;
         let command = ReviewCommand::RecordFinding {
@@ -560,6 +562,7 @@ impl ReviewMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(
             ctx,
             input.engagement_id,
@@ -635,6 +638,7 @@ impl ReviewMutation {
             scope,
             permit,
             metadata,
+            ..
         } = change(ctx, input.engagement_id, Capability::SignOffReviews, None).await?;
         let command = ReviewCommand::SignOff {
             user_id: scope.user_id(),
