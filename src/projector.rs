@@ -35,6 +35,10 @@ pub struct Projector {
     running: Mutex<()>,
     /// Every checkpoint row exists (rows are never deleted): checked once per process.
     checkpoints_exist: std::sync::atomic::AtomicBool,
+    /// Catch-ups begun in this process, numbered from 1.
+    drains_started: std::sync::atomic::AtomicU64,
+    /// The number of the last catch-up that reached the end of the log, and where.
+    drained: std::sync::Mutex<(u64, i64)>,
 }
 
 /// The statements one event causes in every read model that has not seen it yet.
@@ -57,17 +61,32 @@ impl Projector {
             db,
             running: Mutex::new(()),
             checkpoints_exist: std::sync::atomic::AtomicBool::new(false),
+            drains_started: std::sync::atomic::AtomicU64::new(0),
+            drained: std::sync::Mutex::new((0, 0)),
         }
     }
 
     /// Projects every event committed so far and returns the position every read model
     /// has reached.
+    ///
+    /// Commands of this process that wait here together are served by one pass: a
+    /// catch-up that began after this call and reached the end of the log read every
+    /// event committed before the call, so a caller that finds one finished when its turn
+    /// comes returns without touching the database.
     pub async fn catch_up(&self) -> Result<i64, StoreError> {
+        use std::sync::atomic::Ordering;
+        let called_after = self.drains_started.load(Ordering::SeqCst);
         let _running = self.running.lock().await;
+        let (last_drain, reached) = *self.drained.lock().unwrap_or_else(|e| e.into_inner());
+        if last_drain > called_after {
+            return Ok(reached);
+        }
         self.ensure_checkpoints().await?;
+        let drain = self.drains_started.fetch_add(1, Ordering::SeqCst) + 1;
         loop {
             let (checkpoint, applied) = self.project_batch().await?;
             if applied < BATCH as usize {
+                *self.drained.lock().unwrap_or_else(|e| e.into_inner()) = (drain, checkpoint);
                 return Ok(checkpoint);
             }
         }
