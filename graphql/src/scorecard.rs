@@ -291,13 +291,11 @@ pub async fn load(
     member_id: Option<MemberId>,
 ) -> Result<Scorecard> {
     check_access(scope, member_id)?;
-    // A card kept since the engagement last changed answers (see card_cache).
-    // (A schema without a scorecard service computes every card.)
-    let (Some(cache), Ok(scorecards)) = (ctx.data_opt::<CardCache>(), ports(ctx).scorecards())
-    else {
+    // A card kept since the engagement last changed answers (see card_cache); the head
+    // was read with the engagement's row, before anything of the card.
+    let (Some(cache), Some(head)) = (ctx.data_opt::<CardCache>(), engagement.head) else {
         return compute(ctx, scope, engagement, period, member_id).await;
     };
-    let head = scorecards.card_head(scope).await.gql()?;
     let key = (scope.engagement_id(), period.to_string(), member_id);
     if let Some(kept) = cache.get(&key, head) {
         return Ok(kept.for_viewer(scope));

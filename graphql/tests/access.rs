@@ -213,6 +213,7 @@ impl Engagements {
                 status,
                 opened_at: Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap(),
                 opened_position: 1,
+                head: None,
             }),
             members: roster(),
             calls: Mutex::default(),

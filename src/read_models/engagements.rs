@@ -132,6 +132,7 @@ struct EngagementRow {
     status: String,
     opened_at: String,
     opened_position: i64,
+    head: Option<i64>,
 }
 
 /// One engagement, if it exists.
@@ -148,7 +149,9 @@ pub async fn engagements(db: &Db, ids: &[EngagementId]) -> Result<Vec<Engagement
     let sql = format!(
         "SELECT engagement_id, name, client_name, market, time_zone,
                 fiscal_year_start_month, currency, platforms, status, opened_at,
-                opened_position
+                opened_position,
+                (SELECT MAX(c.position) FROM event_chain c
+                  WHERE c.chain = engagements.engagement_id) AS head
            FROM engagements WHERE engagement_id IN ({})",
         placeholders.join(", ")
     );
@@ -174,6 +177,7 @@ pub async fn engagements(db: &Db, ids: &[EngagementId]) -> Result<Vec<Engagement
                 status: parse("status", &row.status)?,
                 opened_at: parse("instant", &row.opened_at)?,
                 opened_position: row.opened_position,
+                head: Some(row.head.unwrap_or(0)),
             })
         })
         .collect()

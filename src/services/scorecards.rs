@@ -113,19 +113,6 @@ impl ScorecardPort for ScorecardService {
             .collect()
     }
 
-    async fn card_head(&self, scope: &EngagementScope) -> Result<i64, PortError> {
-        // The projector links an event into its chain and applies it to every read model
-        // in one transaction: the chain head is the read models' state of the engagement.
-        let head: Option<i64> = crate::on_db!(&self.db, pool => {
-            sqlx::query_scalar("SELECT MAX(position) FROM event_chain WHERE chain = $1")
-                .bind(scope.engagement_id().to_string())
-                .fetch_one(pool)
-                .await
-                .map_err(crate::store::StoreError::from)?
-        });
-        Ok(head.unwrap_or(0))
-    }
-
     async fn store_summary(
         &self,
         scope: &EngagementScope,

@@ -27,6 +27,9 @@ pub struct EngagementView {
     pub opened_at: DateTime<Utc>,
     /// Global event position of the opening; orders engagements stably.
     pub opened_position: i64,
+    /// The engagement's chain head (its newest event every read model holds) when this
+    /// row was read; None where the store cannot tell. Live cards are kept by it.
+    pub head: Option<i64>,
 }
 
 /// One membership of an engagement as the read model holds it.

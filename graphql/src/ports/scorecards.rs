@@ -60,10 +60,6 @@ pub trait ScorecardPort: Send + Sync + 'static {
         wanted: &[(EngagementScope, String)],
     ) -> Result<Vec<CachedSummary>, PortError>;
 
-    /// The engagement's chain head: the position of its newest event that every read
-    /// model holds (0 if none). Its live cards stay right until it moves.
-    async fn card_head(&self, scope: &EngagementScope) -> Result<i64, PortError>;
-
     /// Stores the portfolio summary for `period` computed at event `position`.
     async fn store_summary(
         &self,
