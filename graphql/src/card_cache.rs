@@ -61,17 +61,4 @@ impl CardCache {
             }
         }
     }
-
-    /// How many cards are kept.
-    pub fn len(&self) -> usize {
-        self.inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cards
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

@@ -115,7 +115,7 @@ impl Engagement {
         summaries: bool,
     ) -> Result<Vec<Self>> {
         let views = ports(ctx).engagements()?.engagements(&scopes).await.gql()?;
-        let mut cached: Vec<Option<crate::ports::CachedSummary>> = if summaries {
+        let cached: Vec<Option<crate::ports::CachedSummary>> = if summaries {
             let wanted: Vec<(EngagementScope, String)> = scopes
                 .iter()
                 .map(|s| (s.clone(), crate::scorecard::summary_period(ctx, s).1))
@@ -132,7 +132,7 @@ impl Engagement {
         Ok(scopes
             .into_iter()
             .zip(views)
-            .zip(cached.drain(..))
+            .zip(cached)
             .map(|((scope, view), summary)| Engagement {
                 scope,
                 view,
